@@ -1,0 +1,29 @@
+//! `state-reference`: the reference implementation of the Durable Streams State Protocol 1.0.
+//!
+//! - [`message`]: typed change and control messages; a parser that never panics and names
+//!   the violated requirement in every rejection.
+//! - [`schema`]: the protocol's JSON Schema, embedded and compiled once.
+//! - [`profile`]: positions on the questions the spec leaves open, as data.
+//! - [`materializer`]: batches in, canonical visible state, txids and diagnostics out.
+//! - [`collection`] and [`producer`]: collections and the insert / update / delete builders.
+//! - [`mutant`]: deliberately broken variants, to prove the suite catches real bugs.
+//!
+//! This crate depends on nothing else in the workspace.
+
+pub mod collection;
+pub mod materializer;
+pub mod message;
+pub mod mutant;
+pub mod producer;
+pub mod profile;
+pub mod requirement;
+pub mod schema;
+
+pub use collection::Collection;
+pub use materializer::{Batch, CanonicalState, Diagnostic, Materializer, Observation};
+pub use message::{
+    ChangeMessage, Control, ControlMessage, Message, Operation, ParseRules, Rejection,
+};
+pub use mutant::Mutant;
+pub use producer::{ChangeBuilder, ProducerError};
+pub use profile::Profile;

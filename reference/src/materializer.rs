@@ -1,0 +1,713 @@
+//! The reference materializer (STATE-PROTOCOL §6): batches of raw items in, visible state out.
+//!
+//! A *batch* is what one read delivers (one HTTP response, or one SSE data group with its
+//! control event): its items, the offset to resume from after it, and whether it brought the
+//! reader up to date. The materializer keeps one *working* state where every accepted change
+//! is applied at once, plus an undo log of the changes that are not visible yet (an
+//! uncommitted batch that may be rolled back, or an open atomic snapshot). The visible state
+//! is the working state with that log reverted, computed only when observed, so the common
+//! path (skip bad messages, per-batch visibility, no open snapshot) records no undo at all.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::collection::Collection;
+use crate::message::{
+    ChangeMessage, Control, ControlMessage, Message, Operation, ParseRules, Rejection,
+};
+use crate::mutant::Mutant;
+use crate::profile::{
+    Acceptance, DeleteMissing, InsertExisting, InvalidMessage, Profile, ResetOffset, ResetScope,
+    SnapshotSemantics, TxidSeen, UpdateMissing, UpdateSemantics, Visibility,
+};
+use crate::requirement as req;
+
+type Entities = HashMap<String, Value>;
+type State = HashMap<String, Entities>;
+
+/// The canonical, byte-comparable form of a state: `{type: {key: value}}`, keys sorted,
+/// empty types omitted, integral numbers written as integers.
+pub type CanonicalState = BTreeMap<String, BTreeMap<String, Value>>;
+
+/// One read's worth of items.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Batch {
+    pub items: Vec<Value>,
+    /// The offset to resume from after this batch (`Stream-Next-Offset`).
+    pub offset: Option<String>,
+    /// The batch ended at the stream's tail (`Stream-Up-To-Date`).
+    pub up_to_date: bool,
+}
+
+/// A message the materializer refused, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    /// Zero-based number of the batch, counting every batch applied.
+    pub batch: usize,
+    /// Zero-based index of the item within its batch.
+    pub index: usize,
+    pub requirement: &'static str,
+    pub path: String,
+    pub reason: String,
+}
+
+/// What an observer sees at a batch boundary.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Observation {
+    pub state: CanonicalState,
+    pub txids: Vec<String>,
+    pub offset: Option<String>,
+    pub halted: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("collection `{name}`: invalid value schema: {reason}")]
+    InvalidSchema { name: String, reason: String },
+    #[error("collections `{first}` and `{second}` both claim entity type `{entity_type}`")]
+    DuplicateType {
+        first: String,
+        second: String,
+        entity_type: String,
+    },
+}
+
+/// What the batch loop does after an item was applied.
+enum Step {
+    Next,
+    /// A reset named an offset: stop the batch and resume reading there.
+    RestartAt(String),
+}
+
+/// An undoable step of the working state.
+enum Undo {
+    /// `key` of `entity_type` held `previous` before.
+    Put {
+        entity_type: String,
+        key: String,
+        previous: Option<Value>,
+    },
+    /// The whole state (and, for a reset, the txids) before a clear.
+    Clear {
+        state: State,
+        txids: Option<(BTreeSet<String>, Vec<String>)>,
+    },
+}
+
+pub struct Materializer {
+    profile: Profile,
+    rules: ParseRules,
+    mutant: Option<Mutant>,
+    /// Declared collections by entity type; `None` when the consumer declared none.
+    collections: Option<HashMap<String, Option<jsonschema::Validator>>>,
+    working: State,
+    seen_txids: BTreeSet<String>,
+    /// Txids of applied changes that are not visible yet, in order.
+    staged_txids: Vec<String>,
+    undo: Vec<Undo>,
+    /// Where the open atomic snapshot starts in `undo` and `staged_txids`.
+    snapshot_mark: Option<(usize, usize)>,
+    offset: Option<String>,
+    up_to_date_seen: bool,
+    halted: bool,
+    batches: usize,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Materializer {
+    pub fn new(profile: Profile) -> Materializer {
+        Materializer {
+            rules: ParseRules::from_profile(&profile),
+            profile,
+            mutant: None,
+            collections: None,
+            working: State::new(),
+            seen_txids: BTreeSet::new(),
+            staged_txids: Vec::new(),
+            undo: Vec::new(),
+            snapshot_mark: None,
+            offset: None,
+            up_to_date_seen: false,
+            halted: false,
+            batches: 0,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    /// Declares the collections the consumer expects; types outside them are unknown (§9.4).
+    pub fn with_collections(
+        mut self,
+        collections: &[Collection],
+    ) -> Result<Materializer, SetupError> {
+        let mut by_type: HashMap<String, Option<jsonschema::Validator>> = HashMap::new();
+        let mut owner: HashMap<&str, &str> = HashMap::new();
+        for c in collections {
+            if let Some(first) = owner.insert(&c.entity_type, &c.name) {
+                return Err(SetupError::DuplicateType {
+                    first: first.to_owned(),
+                    second: c.name.clone(),
+                    entity_type: c.entity_type.clone(),
+                });
+            }
+            let validator = match &c.schema {
+                Some(schema) => Some(crate::schema::compile(schema).map_err(|reason| {
+                    SetupError::InvalidSchema {
+                        name: c.name.clone(),
+                        reason,
+                    }
+                })?),
+                None => None,
+            };
+            by_type.insert(c.entity_type.clone(), validator);
+        }
+        self.collections = Some(by_type);
+        Ok(self)
+    }
+
+    /// Switches on one deliberate defect (self-test only).
+    pub fn with_mutant(mut self, mutant: Option<Mutant>) -> Materializer {
+        self.mutant = mutant;
+        self.rules = self.rules.with_mutant(mutant);
+        self
+    }
+
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// Every refused message so far, in order.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
+    }
+
+    /// Applies one batch and returns the diagnostics it produced.
+    pub fn apply_batch(&mut self, batch: Batch) -> &[Diagnostic] {
+        let batch_no = self.batches;
+        self.batches += 1;
+        let first_diagnostic = self.diagnostics.len();
+        if self.halted {
+            for index in 0..batch.items.len() {
+                self.diagnose(batch_no, index, halted_rejection());
+            }
+            return &self.diagnostics[first_diagnostic..];
+        }
+        let batch_undo_start = self.undo.len();
+        let batch_txid_start = self.staged_txids.len();
+        let len = batch.items.len();
+        let reversed = self.mutant == Some(Mutant::OrderReversed);
+        let items: Box<dyn Iterator<Item = (usize, Value)>> = if reversed {
+            Box::new(batch.items.into_iter().enumerate().rev())
+        } else {
+            Box::new(batch.items.into_iter().enumerate())
+        };
+        let mut completed = true;
+        let (mut offset, mut up_to_date) = (batch.offset, batch.up_to_date);
+        for (index, item) in items {
+            let rejection = match self.apply_item(item) {
+                Ok(Step::Next) => continue,
+                Ok(Step::RestartAt(restart)) => {
+                    // The items after the reset will be read again from `restart`.
+                    (offset, up_to_date) = (Some(restart), false);
+                    break;
+                }
+                Err(rejection) => rejection,
+            };
+            self.diagnose(batch_no, index, rejection);
+            if self.profile.invalid_message == InvalidMessage::Halt {
+                completed = false;
+                self.halt(batch_undo_start, batch_txid_start);
+                for rest in index + 1..len {
+                    self.diagnose(batch_no, rest, halted_rejection());
+                }
+                break;
+            }
+            if self.mutant == Some(Mutant::InvalidBlocksOtherTypes) {
+                break;
+            }
+        }
+        if completed {
+            self.commit(offset, up_to_date);
+        }
+        &self.diagnostics[first_diagnostic..]
+    }
+
+    /// What an observer sees now: the visible state, seen txids and committed offset.
+    pub fn observe(&self) -> Observation {
+        let hidden =
+            self.profile.visibility == Visibility::AfterFirstUpToDate && !self.up_to_date_seen;
+        let (state, txids) = if hidden {
+            (CanonicalState::new(), Vec::new())
+        } else if self.undo.is_empty() {
+            (
+                canonical_state(&self.working),
+                self.seen_txids.iter().cloned().collect(),
+            )
+        } else {
+            let mut visible = self.working.clone();
+            let mut seen = self.seen_txids.clone();
+            for step in self.undo.iter().rev() {
+                revert(&mut visible, &mut seen, &mut Vec::new(), step.clone_step());
+            }
+            (canonical_state(&visible), seen.into_iter().collect())
+        };
+        Observation {
+            state,
+            txids,
+            offset: self.offset.clone(),
+            halted: self.halted,
+        }
+    }
+
+    fn diagnose(&mut self, batch: usize, index: usize, r: Rejection) {
+        self.diagnostics.push(Diagnostic {
+            batch,
+            index,
+            requirement: r.requirement,
+            path: r.path,
+            reason: r.reason,
+        });
+    }
+
+    /// Stops the consumer; under batch visibility the unfinished batch is rolled back.
+    fn halt(&mut self, batch_undo_start: usize, batch_txid_start: usize) {
+        self.halted = true;
+        if self.profile.visibility == Visibility::PerMessage {
+            return;
+        }
+        while self.undo.len() > batch_undo_start {
+            let step = self.undo.pop().expect("length checked");
+            revert(
+                &mut self.working,
+                &mut self.seen_txids,
+                &mut self.staged_txids,
+                step,
+            );
+        }
+        self.staged_txids.truncate(batch_txid_start);
+    }
+
+    /// Makes the batch visible, except what an open atomic snapshot still holds back.
+    fn commit(&mut self, offset: Option<String>, up_to_date: bool) {
+        if offset.is_some() {
+            self.offset = offset;
+        }
+        self.up_to_date_seen |= up_to_date;
+        let (undo_keep, txid_keep) = self
+            .snapshot_mark
+            .unwrap_or((self.undo.len(), self.staged_txids.len()));
+        self.undo.drain(..undo_keep);
+        self.seen_txids.extend(self.staged_txids.drain(..txid_keep));
+        if self.snapshot_mark.is_some() {
+            self.snapshot_mark = Some((0, 0));
+        }
+    }
+
+    /// Whether a change applied now may still have to be hidden or rolled back.
+    fn recording_undo(&self) -> bool {
+        self.snapshot_mark.is_some()
+            || (self.profile.invalid_message == InvalidMessage::Halt
+                && self.profile.visibility != Visibility::PerMessage)
+    }
+
+    fn apply_item(&mut self, item: Value) -> Result<Step, Rejection> {
+        let txid_if_rejected = match self.mutant {
+            Some(Mutant::RejectedTxidRecorded) => item
+                .pointer("/headers/txid")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            _ => None,
+        };
+        let result = match Message::parse(item, &self.rules) {
+            Ok(Message::Change(change)) => self.apply_change(change).map(|()| Step::Next),
+            Ok(Message::Control(control)) => Ok(self.apply_control(control)),
+            Err(r)
+                if r.requirement == req::CONTROL_ENUM
+                    && self.mutant == Some(Mutant::UnknownControlAccepted) =>
+            {
+                Ok(Step::Next)
+            }
+            Err(r) => Err(r),
+        };
+        if result.is_err()
+            && let Some(txid) = txid_if_rejected
+        {
+            self.seen_txids.insert(txid);
+        }
+        result
+    }
+
+    /// Checks a parsed change against the declared collections and the profile.
+    fn admit(&self, change: &ChangeMessage) -> Result<(), Rejection> {
+        let value = change
+            .value
+            .as_ref()
+            .filter(|_| change.operation.requires_value());
+        if let Some(collections) = &self.collections {
+            match collections.get(&change.entity_type) {
+                None if self.profile.unknown_type == Acceptance::Reject
+                    && self.mutant != Some(Mutant::UnknownTypeStored) =>
+                {
+                    return Err(Rejection {
+                        requirement: req::EXPECTED_TYPE,
+                        path: "/type".into(),
+                        reason: format!(
+                            "no declared collection has entity type {:?}",
+                            change.entity_type
+                        ),
+                    });
+                }
+                Some(Some(validator)) if self.mutant != Some(Mutant::ValueSchemaSkipped) => {
+                    if let Some(error) = value.and_then(|v| validator.iter_errors(v).next()) {
+                        return Err(Rejection {
+                            requirement: req::VALUE_SCHEMA,
+                            path: format!("/value{}", error.instance_path()),
+                            reason: format!(
+                                "value fails the {:?} schema: {error}",
+                                change.entity_type
+                            ),
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        let reject_non_objects = self.profile.non_object_values == Acceptance::Reject
+            || self.mutant == Some(Mutant::NonObjectValuesRejected);
+        if let Some(v) = value
+            && reject_non_objects
+            && !v.is_object()
+        {
+            return Err(Rejection {
+                requirement: req::OQ_NON_OBJECT_VALUE,
+                path: "/value".into(),
+                reason: format!("value is {}, not an object", crate::message::kind_of(v)),
+            });
+        }
+        Ok(())
+    }
+
+    fn apply_change(&mut self, change: ChangeMessage) -> Result<(), Rejection> {
+        self.admit(&change)?;
+        let exists = self
+            .working
+            .get(&change.entity_type)
+            .is_some_and(|e| e.contains_key(&change.key));
+        let ChangeMessage {
+            entity_type,
+            key,
+            value,
+            operation,
+            txid,
+            ..
+        } = change;
+        let position_rejection = |requirement, reason: &str| Rejection {
+            requirement,
+            path: String::new(),
+            reason: reason.into(),
+        };
+        let value = value.unwrap_or(Value::Null);
+        let null_deletes = self.mutant == Some(Mutant::NullValueAsDelete) && value.is_null();
+        match operation {
+            _ if null_deletes && operation.requires_value() => self.remove(entity_type, key),
+            Operation::Insert
+                if exists && self.profile.insert_existing == InsertExisting::Reject =>
+            {
+                return Err(position_rejection(
+                    req::OQ_INSERT_EXISTING,
+                    "insert at a key that already holds an entity",
+                ));
+            }
+            Operation::Update
+                if !exists && self.profile.update_missing == UpdateMissing::Reject =>
+            {
+                return Err(position_rejection(
+                    req::OQ_UPDATE_MISSING,
+                    "update of a key that holds no entity",
+                ));
+            }
+            Operation::Insert => self.put(entity_type, key, value),
+            Operation::Update | Operation::Upsert => {
+                let merge = self.profile.update == UpdateSemantics::ShallowMerge
+                    || self.mutant == Some(Mutant::UpdateMerges);
+                let value = match (merge, exists) {
+                    (true, true) => merged(&self.working[&entity_type][&key], value),
+                    _ => value,
+                };
+                self.put(entity_type, key, value);
+            }
+            Operation::Delete if self.mutant == Some(Mutant::DeletesIgnored) => {}
+            Operation::Delete
+                if !exists && self.profile.delete_missing == DeleteMissing::Reject =>
+            {
+                return Err(position_rejection(
+                    req::OQ_DELETE_MISSING,
+                    "delete of a key that holds no entity",
+                ));
+            }
+            Operation::Delete => self.remove(entity_type, key),
+        }
+        if let Some(txid) = txid {
+            self.stage_txid(txid);
+        }
+        Ok(())
+    }
+
+    fn apply_control(&mut self, control: ControlMessage) -> Step {
+        match control.control {
+            Control::Reset if self.mutant == Some(Mutant::ResetIgnored) => {}
+            Control::Reset => {
+                // A reset starts over: an open snapshot belonged to the state it discards.
+                self.snapshot_mark = None;
+                let clear_txids = self.profile.reset == ResetScope::StateAndTxids;
+                self.clear(clear_txids);
+                let restart = self.profile.reset_offset == ResetOffset::Restart
+                    && self.mutant != Some(Mutant::ResetOffsetIgnored);
+                if let Some(offset) = control.offset.filter(|_| restart) {
+                    return Step::RestartAt(offset);
+                }
+            }
+            Control::SnapshotStart => match self.profile.snapshot {
+                SnapshotSemantics::Hint => {}
+                _ if self.snapshot_mark.is_some() => {}
+                SnapshotSemantics::Atomic => {
+                    self.snapshot_mark = Some((self.undo.len(), self.staged_txids.len()))
+                }
+                SnapshotSemantics::Replace => {
+                    self.snapshot_mark = Some((self.undo.len(), self.staged_txids.len()));
+                    self.clear(false);
+                }
+            },
+            // Closing the snapshot lets its changes commit with the batch that closes it.
+            Control::SnapshotEnd => self.snapshot_mark = None,
+        }
+        Step::Next
+    }
+
+    fn put(&mut self, entity_type: String, key: String, value: Value) {
+        let recording = self.recording_undo();
+        let entities = self.working.entry(entity_type.clone()).or_default();
+        if recording {
+            let previous = entities.insert(key.clone(), value);
+            self.undo.push(Undo::Put {
+                entity_type,
+                key,
+                previous,
+            });
+        } else {
+            entities.insert(key, value);
+        }
+    }
+
+    fn remove(&mut self, entity_type: String, key: String) {
+        let Some(entities) = self.working.get_mut(&entity_type) else {
+            return;
+        };
+        let previous = entities.remove(&key);
+        if previous.is_some() && self.recording_undo() {
+            self.undo.push(Undo::Put {
+                entity_type,
+                key,
+                previous,
+            });
+        }
+    }
+
+    fn clear(&mut self, clear_txids: bool) {
+        let state = std::mem::take(&mut self.working);
+        let txids = clear_txids.then(|| {
+            (
+                std::mem::take(&mut self.seen_txids),
+                std::mem::take(&mut self.staged_txids),
+            )
+        });
+        if self.recording_undo() {
+            self.undo.push(Undo::Clear { state, txids });
+        }
+    }
+
+    fn stage_txid(&mut self, txid: String) {
+        let visible_now = self.profile.txid_seen == TxidSeen::OnApply
+            || (self.profile.visibility == Visibility::PerMessage && self.snapshot_mark.is_none());
+        if visible_now {
+            self.seen_txids.insert(txid);
+        } else {
+            self.staged_txids.push(txid);
+        }
+    }
+}
+
+impl Undo {
+    fn clone_step(&self) -> Undo {
+        match self {
+            Undo::Put {
+                entity_type,
+                key,
+                previous,
+            } => Undo::Put {
+                entity_type: entity_type.clone(),
+                key: key.clone(),
+                previous: previous.clone(),
+            },
+            Undo::Clear { state, txids } => Undo::Clear {
+                state: state.clone(),
+                txids: txids.clone(),
+            },
+        }
+    }
+}
+
+fn revert(state: &mut State, seen: &mut BTreeSet<String>, staged: &mut Vec<String>, step: Undo) {
+    match step {
+        Undo::Put {
+            entity_type,
+            key,
+            previous: Some(v),
+        } => {
+            state.entry(entity_type).or_default().insert(key, v);
+        }
+        Undo::Put {
+            entity_type,
+            key,
+            previous: None,
+        } => {
+            if let Some(entities) = state.get_mut(&entity_type) {
+                entities.remove(&key);
+            }
+        }
+        Undo::Clear {
+            state: before,
+            txids,
+        } => {
+            *state = before;
+            if let Some((s, st)) = txids {
+                *seen = s;
+                *staged = st;
+            }
+        }
+    }
+}
+
+fn halted_rejection() -> Rejection {
+    Rejection {
+        requirement: req::OQ_HALT,
+        path: String::new(),
+        reason: "not applied: the consumer halted at an earlier invalid message".into(),
+    }
+}
+
+/// Shallow merge of `new` into `old` when both are objects; otherwise `new` replaces.
+fn merged(old: &Value, new: Value) -> Value {
+    match (old, new) {
+        (Value::Object(o), Value::Object(n)) => {
+            let mut m: Map<String, Value> = o.clone();
+            m.extend(n);
+            Value::Object(m)
+        }
+        (_, n) => n,
+    }
+}
+
+/// Canonical form of a state (see [`CanonicalState`]).
+pub fn canonical_state(state: &State) -> CanonicalState {
+    state
+        .iter()
+        .filter(|(_, entities)| !entities.is_empty())
+        .map(|(t, entities)| {
+            let sorted = entities
+                .iter()
+                .map(|(k, v)| (k.clone(), canonical_value(v)))
+                .collect();
+            (t.clone(), sorted)
+        })
+        .collect()
+}
+
+/// Canonical form of a JSON value: integral floats within ±2^53 become integers, so that
+/// `1.0` and `1` compare equal, as JSON (and JavaScript) consider them.
+pub fn canonical_value(value: &Value) -> Value {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    match value {
+        Value::Number(n) if n.is_f64() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < EXACT => Value::from(f as i64),
+            _ => value.clone(),
+        },
+        Value::Array(items) => Value::Array(items.iter().map(canonical_value).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), canonical_value(v)))
+                .collect(),
+        ),
+        _ => value.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn batch(items: Value, offset: &str) -> Batch {
+        let Value::Array(items) = items else {
+            panic!("items must be an array")
+        };
+        Batch {
+            items,
+            offset: Some(offset.into()),
+            up_to_date: true,
+        }
+    }
+
+    #[test]
+    fn spec_section_6_example_materializes_as_documented() {
+        let mut m = Materializer::new(Profile::default_profile());
+        m.apply_batch(batch(
+            json!([
+                {"type": "user", "key": "1", "value": {"name": "Alice"}, "headers": {"operation": "insert"}},
+                {"type": "user", "key": "2", "value": {"name": "Bob"}, "headers": {"operation": "insert"}},
+                {"type": "user", "key": "1", "value": {"name": "Alice Smith"}, "headers": {"operation": "update"}}
+            ]),
+            "1",
+        ));
+        let seen = serde_json::to_value(m.observe().state).unwrap();
+        assert_eq!(
+            seen,
+            json!({"user": {"1": {"name": "Alice Smith"}, "2": {"name": "Bob"}}})
+        );
+    }
+
+    #[test]
+    fn halt_under_batch_visibility_rolls_back_the_batch() {
+        let mut p = Profile::default_profile();
+        p.invalid_message = InvalidMessage::Halt;
+        let mut m = Materializer::new(p);
+        m.apply_batch(batch(json!([{"type": "t", "key": "a", "value": 1, "headers": {"operation": "insert", "txid": "x"}}]), "1"));
+        m.apply_batch(batch(
+            json!([
+                {"type": "t", "key": "b", "value": 2, "headers": {"operation": "insert", "txid": "y"}},
+                {"headers": {"control": "reset"}},
+                {"type": "t", "headers": {"operation": "insert"}}
+            ]),
+            "2",
+        ));
+        let o = m.observe();
+        assert!(o.halted);
+        assert_eq!(
+            serde_json::to_value(&o.state).unwrap(),
+            json!({"t": {"a": 1}})
+        );
+        assert_eq!(
+            (o.txids, o.offset.as_deref()),
+            (vec!["x".to_string()], Some("1"))
+        );
+    }
+
+    #[test]
+    fn canonical_numbers_compare_as_json_does() {
+        assert_eq!(
+            canonical_value(&json!({"a": [1.0, 2.5, -0.0]})),
+            json!({"a": [1, 2.5, 0]})
+        );
+    }
+}

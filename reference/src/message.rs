@@ -1,0 +1,573 @@
+//! Typed change and control messages (STATE-PROTOCOL §4, §5) and their parser.
+//!
+//! Parsing takes any JSON value (or any bytes) and returns either a typed [`Message`] or a
+//! [`Rejection`] naming the violated requirement. It never panics, whatever the input.
+//! Which borderline inputs are rejected is decided by [`ParseRules`], derived from a
+//! [`Profile`]; under `spec-1.0-strict` the parser accepts exactly what the JSON Schema does.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::profile::{Acceptance, Enforcement, Profile};
+use crate::requirement as req;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    Change(ChangeMessage),
+    Control(ControlMessage),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Operation {
+    Insert,
+    Update,
+    Delete,
+    /// Not in the spec or the schema; accepted only where a profile says so (OQ-UPSERT).
+    Upsert,
+}
+
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Insert => "insert",
+            Operation::Update => "update",
+            Operation::Delete => "delete",
+            Operation::Upsert => "upsert",
+        }
+    }
+
+    /// Insert, update and upsert carry the entity's new value (§4.1).
+    pub fn requires_value(self) -> bool {
+        !matches!(self, Operation::Delete)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeMessage {
+    pub entity_type: String,
+    pub key: String,
+    pub value: Option<Value>,
+    pub old_value: Option<Value>,
+    pub operation: Operation,
+    pub txid: Option<String>,
+    pub timestamp: Option<String>,
+    /// Header fields the spec does not define (kept where the profile tolerates them).
+    pub extra_headers: Map<String, Value>,
+    /// Top-level fields the spec does not define (kept where the profile tolerates them).
+    pub extra_fields: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Control {
+    SnapshotStart,
+    SnapshotEnd,
+    Reset,
+}
+
+impl Control {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Control::SnapshotStart => "snapshot-start",
+            Control::SnapshotEnd => "snapshot-end",
+            Control::Reset => "reset",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ControlMessage {
+    pub control: Control,
+    pub offset: Option<String>,
+    pub extra_headers: Map<String, Value>,
+    pub extra_fields: Map<String, Value>,
+}
+
+/// Why a message was refused: the requirement it violates, where, and in words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejection {
+    pub requirement: &'static str,
+    /// JSON Pointer to the offending part of the message ("" for the whole message).
+    pub path: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let at = if self.path.is_empty() {
+            "/"
+        } else {
+            &self.path
+        };
+        write!(f, "{} at {}: {}", self.requirement, at, self.reason)
+    }
+}
+
+fn reject<T>(
+    requirement: &'static str,
+    path: &str,
+    reason: impl Into<String>,
+) -> Result<T, Rejection> {
+    Err(Rejection {
+        requirement,
+        path: path.to_owned(),
+        reason: reason.into(),
+    })
+}
+
+/// What the parser accepts on the borderline questions. Build it from a profile.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParseRules {
+    pub accept_upsert: bool,
+    pub reject_extra_fields: bool,
+    pub reject_served_offset: bool,
+    pub enforce_rfc3339: bool,
+    pub reject_empty_txid: bool,
+    /// Deliberate defects, switched on only by reference mutants.
+    pub(crate) defects: ParseDefects,
+}
+
+/// Parser defects a mutant can inject (see `mutant.rs`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ParseDefects {
+    pub missing_value_as_null: bool,
+    pub accept_empty_key: bool,
+    pub unknown_operation_as_insert: bool,
+}
+
+impl ParseRules {
+    pub fn from_profile(profile: &Profile) -> ParseRules {
+        ParseRules {
+            accept_upsert: profile.upsert == Acceptance::Accept,
+            reject_extra_fields: profile.extra_fields == Acceptance::Reject,
+            reject_served_offset: profile.served_offset_header == Acceptance::Reject,
+            enforce_rfc3339: profile.timestamp_format == Enforcement::Enforce,
+            reject_empty_txid: profile.empty_txid == Acceptance::Reject,
+            defects: ParseDefects::default(),
+        }
+    }
+
+    /// These rules with the parser defect of `mutant`, if it has one.
+    pub fn with_mutant(mut self, mutant: Option<crate::Mutant>) -> ParseRules {
+        use crate::Mutant;
+        self.defects = ParseDefects {
+            missing_value_as_null: mutant == Some(Mutant::MissingValueAccepted),
+            accept_empty_key: mutant == Some(Mutant::EmptyKeyAccepted),
+            unknown_operation_as_insert: mutant == Some(Mutant::UnknownOperationAsInsert),
+        };
+        self
+    }
+}
+
+/// A short name for a JSON value's kind, for reasons.
+pub fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+impl Message {
+    /// Parses raw bytes: invalid JSON is rejected like any malformed message.
+    pub fn parse_bytes(bytes: &[u8], rules: &ParseRules) -> Result<Message, Rejection> {
+        match serde_json::from_slice::<Value>(bytes) {
+            Ok(value) => Message::parse(value, rules),
+            Err(e) => reject(req::MESSAGE_OBJECT, "", format!("not valid JSON: {e}")),
+        }
+    }
+
+    /// Parses one JSON value, taking ownership so values move into the message uncopied.
+    pub fn parse(value: Value, rules: &ParseRules) -> Result<Message, Rejection> {
+        let mut obj = match value {
+            Value::Object(obj) => obj,
+            other => {
+                return reject(
+                    req::MESSAGE_OBJECT,
+                    "",
+                    format!("a message must be a JSON object, found {}", kind_of(&other)),
+                );
+            }
+        };
+        let looks_like_change = obj.contains_key("type") || obj.contains_key("key");
+        let headers_req = if looks_like_change {
+            req::CHANGE_HEADERS
+        } else {
+            req::CONTROL_HEADERS
+        };
+        let headers = match obj.remove("headers") {
+            Some(Value::Object(h)) => h,
+            Some(other) => {
+                return reject(
+                    headers_req,
+                    "/headers",
+                    format!("headers must be an object, found {}", kind_of(&other)),
+                );
+            }
+            None => return reject(headers_req, "/headers", "the message has no headers"),
+        };
+        match (
+            headers.contains_key("operation"),
+            headers.contains_key("control"),
+        ) {
+            (true, true) => reject(
+                req::ONE_KIND,
+                "/headers",
+                "headers carry both `operation` and `control`: neither a change nor a control message",
+            ),
+            (true, false) => parse_change(obj, headers, rules).map(Message::Change),
+            (false, true) => parse_control(obj, headers, rules).map(Message::Control),
+            (false, false) if looks_like_change => reject(
+                req::OPERATION_REQUIRED,
+                "/headers/operation",
+                "a change message needs headers.operation",
+            ),
+            (false, false) => reject(
+                req::CONTROL_REQUIRED,
+                "/headers",
+                "headers carry neither `operation` nor `control`",
+            ),
+        }
+    }
+
+    /// Serializes back to the wire form (fields in spec order, extras after).
+    pub fn to_value(&self) -> Value {
+        match self {
+            Message::Change(c) => c.to_value(),
+            Message::Control(c) => c.to_value(),
+        }
+    }
+}
+
+fn non_empty_string(
+    obj: &mut Map<String, Value>,
+    field: &str,
+    missing: &'static str,
+    invalid: &'static str,
+    allow_empty: bool,
+) -> Result<String, Rejection> {
+    let path = format!("/{field}");
+    match obj.remove(field) {
+        None => reject(missing, &path, format!("`{field}` is missing")),
+        Some(Value::String(s)) if !s.is_empty() || allow_empty => Ok(s),
+        Some(Value::String(_)) => reject(invalid, &path, format!("`{field}` must not be empty")),
+        Some(other) => reject(
+            invalid,
+            &path,
+            format!("`{field}` must be a string, found {}", kind_of(&other)),
+        ),
+    }
+}
+
+fn parse_change(
+    mut obj: Map<String, Value>,
+    mut headers: Map<String, Value>,
+    rules: &ParseRules,
+) -> Result<ChangeMessage, Rejection> {
+    let operation = match headers.remove("operation") {
+        Some(Value::String(op)) => match op.as_str() {
+            "insert" => Operation::Insert,
+            "update" => Operation::Update,
+            "delete" => Operation::Delete,
+            "upsert" if rules.accept_upsert => Operation::Upsert,
+            _ if rules.defects.unknown_operation_as_insert => Operation::Insert,
+            _ => {
+                return reject(
+                    if op == "upsert" {
+                        req::OQ_UPSERT
+                    } else {
+                        req::OPERATION_ENUM
+                    },
+                    "/headers/operation",
+                    format!("unknown operation {op:?} (expected insert, update or delete)"),
+                );
+            }
+        },
+        Some(other) => {
+            return reject(
+                req::OPERATION_ENUM,
+                "/headers/operation",
+                format!("operation must be a string, found {}", kind_of(&other)),
+            );
+        }
+        None => unreachable!("parse_change is only called when headers.operation exists"),
+    };
+    let entity_type = non_empty_string(
+        &mut obj,
+        "type",
+        req::TYPE_REQUIRED,
+        req::TYPE_NONEMPTY,
+        false,
+    )?;
+    let key = non_empty_string(
+        &mut obj,
+        "key",
+        req::KEY_REQUIRED,
+        req::KEY_NONEMPTY,
+        rules.defects.accept_empty_key,
+    )?;
+    let mut value = obj.remove("value");
+    if operation.requires_value() && value.is_none() {
+        if rules.defects.missing_value_as_null {
+            value = Some(Value::Null);
+        } else {
+            return reject(
+                req::VALUE_REQUIRED,
+                "/value",
+                format!("an {} needs a value", operation.as_str()),
+            );
+        }
+    }
+    let old_value = obj.remove("old_value");
+    let txid = match headers.remove("txid") {
+        None => None,
+        Some(Value::String(t)) if t.is_empty() && rules.reject_empty_txid => {
+            return reject(
+                req::TXID_NONEMPTY,
+                "/headers/txid",
+                "txid must not be empty",
+            );
+        }
+        Some(Value::String(t)) => Some(t),
+        Some(other) => {
+            return reject(
+                req::TXID_NONEMPTY,
+                "/headers/txid",
+                format!("txid must be a string, found {}", kind_of(&other)),
+            );
+        }
+    };
+    let timestamp = match headers.remove("timestamp") {
+        None => None,
+        Some(Value::String(t)) if rules.enforce_rfc3339 && !crate::schema::is_rfc3339(&t) => {
+            return reject(
+                req::TIMESTAMP_RFC3339,
+                "/headers/timestamp",
+                format!("{t:?} is not an RFC 3339 date-time"),
+            );
+        }
+        Some(Value::String(t)) => Some(t),
+        Some(other) => {
+            return reject(
+                req::TIMESTAMP_RFC3339,
+                "/headers/timestamp",
+                format!("timestamp must be a string, found {}", kind_of(&other)),
+            );
+        }
+    };
+    if let Some(field) = headers.keys().find(|k| {
+        if k.as_str() == "offset" {
+            rules.reject_served_offset
+        } else {
+            rules.reject_extra_fields
+        }
+    }) {
+        return reject(
+            req::CHANGE_HEADERS_NO_EXTRA,
+            &format!("/headers/{}", pointer_escape(field)),
+            format!("change headers define no field `{field}`"),
+        );
+    }
+    if rules.reject_extra_fields
+        && let Some(field) = obj.keys().next()
+    {
+        return reject(
+            req::CHANGE_NO_EXTRA,
+            &format!("/{}", pointer_escape(field)),
+            format!("a change message defines no field `{field}`"),
+        );
+    }
+    Ok(ChangeMessage {
+        entity_type,
+        key,
+        value,
+        old_value,
+        operation,
+        txid,
+        timestamp,
+        extra_headers: headers,
+        extra_fields: obj,
+    })
+}
+
+fn parse_control(
+    obj: Map<String, Value>,
+    mut headers: Map<String, Value>,
+    rules: &ParseRules,
+) -> Result<ControlMessage, Rejection> {
+    let control = match headers.remove("control") {
+        Some(Value::String(c)) => match c.as_str() {
+            "snapshot-start" => Control::SnapshotStart,
+            "snapshot-end" => Control::SnapshotEnd,
+            "reset" => Control::Reset,
+            _ => {
+                return reject(
+                    req::CONTROL_ENUM,
+                    "/headers/control",
+                    format!(
+                        "unknown control {c:?} (expected snapshot-start, snapshot-end or reset)"
+                    ),
+                );
+            }
+        },
+        Some(other) => {
+            return reject(
+                req::CONTROL_ENUM,
+                "/headers/control",
+                format!("control must be a string, found {}", kind_of(&other)),
+            );
+        }
+        None => unreachable!("parse_control is only called when headers.control exists"),
+    };
+    let offset = match headers.remove("offset") {
+        None => None,
+        Some(Value::String(o)) if !o.is_empty() => Some(o),
+        Some(Value::String(_)) => {
+            return reject(
+                req::CONTROL_OFFSET,
+                "/headers/offset",
+                "offset must not be empty",
+            );
+        }
+        Some(other) => {
+            return reject(
+                req::CONTROL_OFFSET,
+                "/headers/offset",
+                format!("offset must be a string, found {}", kind_of(&other)),
+            );
+        }
+    };
+    if rules.reject_extra_fields {
+        if let Some(field) = headers.keys().next() {
+            return reject(
+                req::CONTROL_HEADERS_NO_EXTRA,
+                &format!("/headers/{}", pointer_escape(field)),
+                format!("control headers define no field `{field}`"),
+            );
+        }
+        if let Some(field) = obj.keys().next() {
+            return reject(
+                req::CONTROL_NO_EXTRA,
+                &format!("/{}", pointer_escape(field)),
+                format!("a control message defines no field `{field}`"),
+            );
+        }
+    }
+    Ok(ControlMessage {
+        control,
+        offset,
+        extra_headers: headers,
+        extra_fields: obj,
+    })
+}
+
+/// Escapes a key for use in a JSON Pointer (RFC 6901).
+fn pointer_escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+impl ChangeMessage {
+    pub fn to_value(&self) -> Value {
+        let mut headers = Map::new();
+        headers.insert("operation".into(), Value::from(self.operation.as_str()));
+        if let Some(t) = &self.txid {
+            headers.insert("txid".into(), Value::from(t.as_str()));
+        }
+        if let Some(t) = &self.timestamp {
+            headers.insert("timestamp".into(), Value::from(t.as_str()));
+        }
+        headers.extend(self.extra_headers.clone());
+        let mut obj = Map::new();
+        obj.insert("type".into(), Value::from(self.entity_type.as_str()));
+        obj.insert("key".into(), Value::from(self.key.as_str()));
+        if let Some(v) = &self.value {
+            obj.insert("value".into(), v.clone());
+        }
+        if let Some(v) = &self.old_value {
+            obj.insert("old_value".into(), v.clone());
+        }
+        obj.insert("headers".into(), Value::Object(headers));
+        obj.extend(self.extra_fields.clone());
+        Value::Object(obj)
+    }
+}
+
+impl ControlMessage {
+    pub fn to_value(&self) -> Value {
+        let mut headers = Map::new();
+        headers.insert("control".into(), Value::from(self.control.as_str()));
+        if let Some(o) = &self.offset {
+            headers.insert("offset".into(), Value::from(o.as_str()));
+        }
+        headers.extend(self.extra_headers.clone());
+        let mut obj = Map::new();
+        obj.insert("headers".into(), Value::Object(headers));
+        obj.extend(self.extra_fields.clone());
+        Value::Object(obj)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn lenient() -> ParseRules {
+        ParseRules::from_profile(&Profile::default_profile())
+    }
+
+    fn strict() -> ParseRules {
+        ParseRules::from_profile(&Profile::preset("spec-1.0-strict").unwrap())
+    }
+
+    #[test]
+    fn parses_the_spec_insert_example() {
+        let m = Message::parse(
+            json!({"type": "user", "key": "user:123", "value": {"name": "Alice"},
+                   "headers": {"operation": "insert", "timestamp": "2025-01-15T10:30:00Z"}}),
+            &strict(),
+        )
+        .unwrap();
+        let Message::Change(c) = m else {
+            panic!("expected a change")
+        };
+        assert_eq!(
+            (c.entity_type.as_str(), c.key.as_str()),
+            ("user", "user:123")
+        );
+        assert_eq!(c.operation, Operation::Insert);
+    }
+
+    #[test]
+    fn rejection_names_the_requirement_and_path() {
+        let r = Message::parse(
+            json!({"type": "user", "key": "", "value": 1, "headers": {"operation": "insert"}}),
+            &lenient(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            (r.requirement, r.path.as_str()),
+            (req::KEY_NONEMPTY, "/key")
+        );
+    }
+
+    #[test]
+    fn served_offset_is_tolerated_by_default_and_rejected_when_strict() {
+        let m = json!({"type": "t", "key": "k", "value": 1, "headers": {"operation": "insert", "offset": "0_1"}});
+        assert!(Message::parse(m.clone(), &lenient()).is_ok());
+        assert_eq!(
+            Message::parse(m, &strict()).unwrap_err().requirement,
+            req::CHANGE_HEADERS_NO_EXTRA
+        );
+    }
+
+    #[test]
+    fn invalid_json_bytes_are_rejected_not_panicked_on() {
+        let r = Message::parse_bytes(b"{\"headers\":", &lenient()).unwrap_err();
+        assert_eq!(r.requirement, req::MESSAGE_OBJECT);
+    }
+}

@@ -1,0 +1,131 @@
+//! Deliberately broken variants of the reference, one rule each.
+//!
+//! The suite is only as good as the bugs it catches: `self-test` (and the `mutants` test)
+//! runs the corpus against every mutant and requires at least one required case to fail.
+//! A mutant changes exactly one behaviour and names the requirement it breaks.
+
+use serde::Serialize;
+
+use crate::requirement as req;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mutant {
+    /// Update shallow-merges objects instead of replacing the value.
+    UpdateMerges,
+    /// Reset does nothing.
+    ResetIgnored,
+    /// A reset's offset is ignored: reading goes on with the next item.
+    ResetOffsetIgnored,
+    /// Delete does nothing.
+    DeletesIgnored,
+    /// The items of a batch are applied last to first.
+    OrderReversed,
+    /// An insert or update without `value` is stored with value null.
+    MissingValueAccepted,
+    /// An empty `key` is accepted.
+    EmptyKeyAccepted,
+    /// An unknown operation is treated as an insert.
+    UnknownOperationAsInsert,
+    /// An unknown control value is skipped silently instead of rejected.
+    UnknownControlAccepted,
+    /// The txid of a rejected message is recorded as seen.
+    RejectedTxidRecorded,
+    /// Declared value schemas are not checked.
+    ValueSchemaSkipped,
+    /// One rejected message stops the rest of its batch.
+    InvalidBlocksOtherTypes,
+    /// Changes of an undeclared entity type are stored.
+    UnknownTypeStored,
+    /// Values that are not JSON objects are rejected.
+    NonObjectValuesRejected,
+    /// An insert or update whose value is null deletes the entity.
+    NullValueAsDelete,
+}
+
+impl Mutant {
+    pub const ALL: [Mutant; 15] = [
+        Mutant::UpdateMerges,
+        Mutant::ResetIgnored,
+        Mutant::ResetOffsetIgnored,
+        Mutant::DeletesIgnored,
+        Mutant::OrderReversed,
+        Mutant::MissingValueAccepted,
+        Mutant::EmptyKeyAccepted,
+        Mutant::UnknownOperationAsInsert,
+        Mutant::UnknownControlAccepted,
+        Mutant::RejectedTxidRecorded,
+        Mutant::ValueSchemaSkipped,
+        Mutant::InvalidBlocksOtherTypes,
+        Mutant::UnknownTypeStored,
+        Mutant::NonObjectValuesRejected,
+        Mutant::NullValueAsDelete,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Mutant::UpdateMerges => "update-merges",
+            Mutant::ResetIgnored => "reset-ignored",
+            Mutant::ResetOffsetIgnored => "reset-offset-ignored",
+            Mutant::DeletesIgnored => "deletes-ignored",
+            Mutant::OrderReversed => "order-reversed",
+            Mutant::MissingValueAccepted => "missing-value-accepted",
+            Mutant::EmptyKeyAccepted => "empty-key-accepted",
+            Mutant::UnknownOperationAsInsert => "unknown-operation-as-insert",
+            Mutant::UnknownControlAccepted => "unknown-control-accepted",
+            Mutant::RejectedTxidRecorded => "rejected-txid-recorded",
+            Mutant::ValueSchemaSkipped => "value-schema-skipped",
+            Mutant::InvalidBlocksOtherTypes => "invalid-blocks-other-types",
+            Mutant::UnknownTypeStored => "unknown-type-stored",
+            Mutant::NonObjectValuesRejected => "non-object-values-rejected",
+            Mutant::NullValueAsDelete => "null-value-as-delete",
+        }
+    }
+
+    /// The requirement the mutant violates.
+    pub fn breaks(self) -> &'static str {
+        match self {
+            Mutant::UpdateMerges => "SP-6-UPDATE",
+            Mutant::ResetIgnored => "SP-4.2.2-RESET-CLEAR",
+            Mutant::ResetOffsetIgnored => "SP-4.2.2-RESET-RESTART",
+            Mutant::DeletesIgnored => "SP-6-DELETE",
+            Mutant::OrderReversed => "SP-6-ORDER",
+            Mutant::MissingValueAccepted => req::VALUE_REQUIRED,
+            Mutant::EmptyKeyAccepted => req::KEY_NONEMPTY,
+            Mutant::UnknownOperationAsInsert => req::OPERATION_ENUM,
+            Mutant::UnknownControlAccepted => req::CONTROL_ENUM,
+            Mutant::RejectedTxidRecorded => "SP-9.1-REJECT-MALFORMED",
+            Mutant::ValueSchemaSkipped => req::VALUE_SCHEMA,
+            Mutant::InvalidBlocksOtherTypes => "SP-7-NO-BLOCK-OTHER-TYPES",
+            Mutant::UnknownTypeStored => req::EXPECTED_TYPE,
+            Mutant::NonObjectValuesRejected => "SP-5.1-VALUE-JSON",
+            Mutant::NullValueAsDelete => "SP-6-UPDATE",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Mutant> {
+        Mutant::ALL.into_iter().find(|m| m.name() == name)
+    }
+}
+
+impl std::fmt::Display for Mutant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_unique() {
+        let mut names: Vec<_> = Mutant::ALL.iter().map(|m| m.name()).collect();
+        for m in Mutant::ALL {
+            assert_eq!(Mutant::from_name(m.name()), Some(m));
+        }
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), Mutant::ALL.len());
+    }
+}

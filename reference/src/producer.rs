@@ -1,0 +1,231 @@
+//! Producer helpers: build well-formed change messages for a [`Collection`].
+//!
+//! The key defaults to the value's primary-key field; everything built here is valid under
+//! the schema (a property test holds it to that). Inserts never carry `old_value` (§4.1.1).
+
+use serde_json::Value;
+
+use crate::collection::Collection;
+use crate::message::{ChangeMessage, Operation, kind_of};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProducerError {
+    #[error(
+        "collection `{collection}`: the value has no primary-key field `{field}` and no key was given"
+    )]
+    MissingKey { collection: String, field: String },
+    #[error(
+        "collection `{collection}`: primary-key field `{field}` is {found}; expected a string or an integer"
+    )]
+    KeyNotScalar {
+        collection: String,
+        field: String,
+        found: &'static str,
+    },
+    #[error("collection `{collection}`: the key must not be empty")]
+    EmptyKey { collection: String },
+    #[error("collection `{collection}`: an insert must not carry old_value (STATE-PROTOCOL 4.1.1)")]
+    OldValueOnInsert { collection: String },
+    #[error("collection `{collection}`: txid must not be empty")]
+    EmptyTxid { collection: String },
+    #[error("collection `{collection}`: {timestamp:?} is not an RFC 3339 timestamp")]
+    BadTimestamp {
+        collection: String,
+        timestamp: String,
+    },
+}
+
+/// A change under construction; finish it with [`ChangeBuilder::build`].
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct ChangeBuilder<'c> {
+    collection: &'c Collection,
+    operation: Operation,
+    key: Option<String>,
+    value: Option<Value>,
+    old_value: Option<Value>,
+    txid: Option<String>,
+    timestamp: Option<String>,
+}
+
+impl Collection {
+    /// An insert of `value`; the key is read from the primary-key field unless set.
+    pub fn insert(&self, value: Value) -> ChangeBuilder<'_> {
+        ChangeBuilder::new(self, Operation::Insert, Some(value))
+    }
+
+    /// An update replacing the entity with `value`.
+    pub fn update(&self, value: Value) -> ChangeBuilder<'_> {
+        ChangeBuilder::new(self, Operation::Update, Some(value))
+    }
+
+    /// A delete; give the key with [`ChangeBuilder::key`] or the old value with
+    /// [`ChangeBuilder::old_value`] (the key is then read from it).
+    pub fn delete(&self) -> ChangeBuilder<'_> {
+        ChangeBuilder::new(self, Operation::Delete, None)
+    }
+}
+
+impl<'c> ChangeBuilder<'c> {
+    fn new(collection: &'c Collection, operation: Operation, value: Option<Value>) -> Self {
+        ChangeBuilder {
+            collection,
+            operation,
+            key: None,
+            value,
+            old_value: None,
+            txid: None,
+            timestamp: None,
+        }
+    }
+
+    pub fn key(mut self, key: impl Into<String>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    pub fn old_value(mut self, old_value: Value) -> Self {
+        self.old_value = Some(old_value);
+        self
+    }
+
+    pub fn txid(mut self, txid: impl Into<String>) -> Self {
+        self.txid = Some(txid.into());
+        self
+    }
+
+    pub fn timestamp(mut self, timestamp: impl Into<String>) -> Self {
+        self.timestamp = Some(timestamp.into());
+        self
+    }
+
+    pub fn build(self) -> Result<ChangeMessage, ProducerError> {
+        let collection = self.collection.name.clone();
+        if self.operation == Operation::Insert && self.old_value.is_some() {
+            return Err(ProducerError::OldValueOnInsert { collection });
+        }
+        if self.txid.as_deref() == Some("") {
+            return Err(ProducerError::EmptyTxid { collection });
+        }
+        if let Some(ts) = &self.timestamp
+            && !crate::schema::is_rfc3339(ts)
+        {
+            return Err(ProducerError::BadTimestamp {
+                collection,
+                timestamp: ts.clone(),
+            });
+        }
+        let key = match self.key {
+            Some(k) => k,
+            None => {
+                let source = self.value.as_ref().or(self.old_value.as_ref());
+                primary_key_of(self.collection, source)?
+            }
+        };
+        if key.is_empty() {
+            return Err(ProducerError::EmptyKey { collection });
+        }
+        Ok(ChangeMessage {
+            entity_type: self.collection.entity_type.clone(),
+            key,
+            value: self.value,
+            old_value: self.old_value,
+            operation: self.operation,
+            txid: self.txid,
+            timestamp: self.timestamp,
+            extra_headers: Default::default(),
+            extra_fields: Default::default(),
+        })
+    }
+}
+
+fn primary_key_of(collection: &Collection, value: Option<&Value>) -> Result<String, ProducerError> {
+    let field = &collection.primary_key;
+    match value.and_then(|v| v.get(field)) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(n.to_string()),
+        Some(other) => Err(ProducerError::KeyNotScalar {
+            collection: collection.name.clone(),
+            field: field.clone(),
+            found: kind_of(other),
+        }),
+        None => Err(ProducerError::MissingKey {
+            collection: collection.name.clone(),
+            field: field.clone(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn users() -> Collection {
+        Collection::new("users", "user", "id")
+    }
+
+    #[test]
+    fn key_defaults_to_the_primary_key_field() {
+        let c = users()
+            .insert(json!({"id": "u1", "name": "Ada"}))
+            .txid("t1")
+            .build()
+            .unwrap();
+        assert_eq!(
+            c.to_value(),
+            json!({"type": "user", "key": "u1", "value": {"id": "u1", "name": "Ada"},
+                   "headers": {"operation": "insert", "txid": "t1"}})
+        );
+        assert_eq!(users().update(json!({"id": 7})).build().unwrap().key, "7");
+        assert_eq!(
+            users()
+                .delete()
+                .old_value(json!({"id": "u9"}))
+                .build()
+                .unwrap()
+                .key,
+            "u9"
+        );
+    }
+
+    #[test]
+    fn missing_or_unusable_keys_are_clear_errors() {
+        let err = users().insert(json!({"name": "Ada"})).build().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "collection `users`: the value has no primary-key field `id` and no key was given"
+        );
+        assert!(matches!(
+            users().insert(json!({"id": [1]})).build(),
+            Err(ProducerError::KeyNotScalar { .. })
+        ));
+        assert!(matches!(
+            users().delete().build(),
+            Err(ProducerError::MissingKey { .. })
+        ));
+        assert!(matches!(
+            users().insert(json!({"id": ""})).build(),
+            Err(ProducerError::EmptyKey { .. })
+        ));
+    }
+
+    #[test]
+    fn refuses_what_the_spec_forbids_producers() {
+        assert!(matches!(
+            users()
+                .insert(json!({"id": "a"}))
+                .old_value(json!({}))
+                .build(),
+            Err(ProducerError::OldValueOnInsert { .. })
+        ));
+        assert!(matches!(
+            users().insert(json!({"id": "a"})).txid("").build(),
+            Err(ProducerError::EmptyTxid { .. })
+        ));
+        assert!(matches!(
+            users().insert(json!({"id": "a"})).timestamp("noon").build(),
+            Err(ProducerError::BadTimestamp { .. })
+        ));
+    }
+}

@@ -1,0 +1,391 @@
+//! `state-conformance`: the Durable Streams State Protocol conformance runner.
+//!
+//! Exit codes: 0 every required case passed; 1 a required case failed (or a self-test or
+//! coverage check did); 2 bad usage or unreadable inputs.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use serde_json::Value;
+use spec_tests::case::{Case, Mode};
+use spec_tests::suite::{self, Filter, Suite};
+use spec_tests::verdict::Verdict;
+use state_reference::{Batch, Materializer, Message, Mutant, ParseRules, Profile};
+
+#[derive(Parser)]
+#[command(
+    name = "state-conformance",
+    version,
+    about = "Conformance suite for the Durable Streams State Protocol"
+)]
+struct Cli {
+    /// The fixtures directory (requirements, case schema, cases).
+    #[arg(long, global = true, value_name = "DIR")]
+    fixtures: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the corpus against the bundled reference implementation.
+    Run(RunArgs),
+    /// List the cases a filter selects.
+    List(FilterArgs),
+    /// Show one case as JSON, with the reference's outcome under each of its profiles.
+    Show { id: String },
+    /// Which cases cover each requirement; fails if a MUST or SHOULD has none.
+    Coverage {
+        /// Print every requirement, not only the uncovered ones.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Run the corpus against every mutant of the reference; fails unless each is caught.
+    SelfTest,
+    /// Materialize a file and print the canonical state: a case file, or a JSON array of messages.
+    Materialize {
+        file: PathBuf,
+        #[arg(long, default_value = state_reference::profile::DEFAULT_PROFILE)]
+        profile: String,
+    },
+    /// Validate a message file (one message, or a JSON array of messages, each judged).
+    Validate {
+        file: PathBuf,
+        #[arg(long, default_value = state_reference::profile::DEFAULT_PROFILE)]
+        profile: String,
+    },
+}
+
+#[derive(Args, Clone, Default)]
+struct FilterArgs {
+    /// Case ID glob (repeatable), e.g. 'mat-reset-*'.
+    #[arg(long = "case", value_name = "GLOB")]
+    cases: Vec<String>,
+    /// Only cases with this tag (repeatable).
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    /// Only cases of this level (repeatable): MUST, SHOULD, MAY, silent, ...
+    #[arg(long = "level")]
+    levels: Vec<String>,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    filter: FilterArgs,
+    /// Profile to run under (repeatable; `all` for every preset).
+    #[arg(long = "profile", default_value = state_reference::profile::DEFAULT_PROFILE)]
+    profiles: Vec<String>,
+    /// Run a deliberately broken reference (see `self-test`).
+    #[arg(long, value_name = "NAME")]
+    mutant: Option<String>,
+    /// Also print informational outcomes (where the spec is silent).
+    #[arg(long)]
+    verbose: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("state-conformance: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<ExitCode> {
+    let fixtures = cli.fixtures.unwrap_or_else(suite::default_fixtures_dir);
+    let load = || Suite::load(&fixtures).context("cannot load the fixtures");
+    match cli.command {
+        Command::Run(args) => run(&load()?, args),
+        Command::List(f) => {
+            let suite = load()?;
+            for case in suite.select(&filter(&f)) {
+                let profiles: Vec<&str> = case.profiles.keys().map(String::as_str).collect();
+                println!(
+                    "{:<48} {:<11} {:<10} {}  [{}]",
+                    case.id,
+                    mode_name(case.mode),
+                    case.level,
+                    case.title,
+                    profiles.join(", ")
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Show { id } => show(&load()?, &id),
+        Command::Coverage { all } => coverage(&load()?, all),
+        Command::SelfTest => self_test(&load()?),
+        Command::Materialize { file, profile } => {
+            materialize_file(&file, &profile_named(&profile)?)
+        }
+        Command::Validate { file, profile } => validate_file(&file, &profile_named(&profile)?),
+    }
+}
+
+fn filter(f: &FilterArgs) -> Filter {
+    Filter {
+        case_globs: f.cases.clone(),
+        tags: f.tags.clone(),
+        levels: f.levels.clone(),
+    }
+}
+
+fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Materialize => "materialize",
+        Mode::Validate => "validate",
+    }
+}
+
+fn profile_named(name: &str) -> Result<Profile> {
+    Ok(Profile::preset(name)?)
+}
+
+fn run(suite: &Suite, args: RunArgs) -> Result<ExitCode> {
+    let profiles: Vec<Profile> = if args.profiles.iter().any(|p| p == "all") {
+        Profile::preset_names()
+            .into_iter()
+            .map(profile_named)
+            .collect::<Result<_>>()?
+    } else {
+        args.profiles
+            .iter()
+            .map(|p| profile_named(p))
+            .collect::<Result<_>>()?
+    };
+    let mutant = match &args.mutant {
+        Some(name) => Some(Mutant::from_name(name).with_context(|| {
+            let known: Vec<&str> = Mutant::ALL.iter().map(|m| m.name()).collect();
+            format!("unknown mutant `{name}` (known: {})", known.join(", "))
+        })?),
+        None => None,
+    };
+    let cases = suite.select(&filter(&args.filter));
+    if cases.is_empty() {
+        bail!("the filter selects no case");
+    }
+    let (mut passed, mut failed, mut informational) = (0, 0, 0);
+    for profile in &profiles {
+        for result in suite::run_reference_cases(&cases, profile, mutant) {
+            let case = suite
+                .corpus
+                .get(&result.case)
+                .expect("result of a loaded case");
+            match &result.verdict {
+                Verdict::Pass => passed += 1,
+                Verdict::Fail { mismatches } => {
+                    failed += 1;
+                    print_result(
+                        "FAIL",
+                        case,
+                        &profile.name,
+                        mismatches,
+                        args.mutant.as_deref(),
+                    );
+                }
+                Verdict::Informational { mismatches } => {
+                    informational += 1;
+                    if args.verbose {
+                        print_result(
+                            "INFO",
+                            case,
+                            &profile.name,
+                            mismatches,
+                            args.mutant.as_deref(),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    let names: Vec<&str> = profiles.iter().map(|p| p.name.as_str()).collect();
+    println!(
+        "implementation: state-reference {}",
+        mutant.map_or(String::new(), |m| format!("(mutant {m})"))
+    );
+    println!(
+        "profiles: {}; cases selected: {}",
+        names.join(", "),
+        cases.len()
+    );
+    println!("{passed} passed, {failed} failed, {informational} informational");
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn print_result(
+    label: &str,
+    case: &Case,
+    profile: &str,
+    mismatches: &[String],
+    mutant: Option<&str>,
+) {
+    println!("{label} {} [{profile}] {}", case.id, case.title);
+    println!("     requirements: {}", case.requirements.join(", "));
+    for m in mismatches {
+        println!("     {m}");
+    }
+    let mutant = mutant.map_or(String::new(), |m| format!(" --mutant {m}"));
+    println!(
+        "     re-run: state-conformance run --profile {profile} --case {}{mutant}",
+        case.id
+    );
+}
+
+fn show(suite: &Suite, id: &str) -> Result<ExitCode> {
+    let case = suite
+        .corpus
+        .get(id)
+        .with_context(|| format!("no case with id `{id}`"))?;
+    println!("{}", serde_json::to_string_pretty(case)?);
+    for profile in case.profiles.keys() {
+        let p = profile_named(profile)?;
+        let outcome = spec_tests::execute::run_reference(case, &p, None);
+        println!(
+            "\nreference outcome under {profile}:\n{}",
+            serde_json::to_string_pretty(&outcome)?
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn coverage(suite: &Suite, all: bool) -> Result<ExitCode> {
+    let rows = suite::coverage(suite);
+    for row in &rows {
+        if all || row.cases.is_empty() {
+            println!(
+                "{:<32} {:<10} {:>3} case(s) {}",
+                row.id,
+                row.level,
+                row.cases.len(),
+                row.cases.join(" ")
+            );
+        }
+    }
+    let uncovered = suite::uncovered(suite);
+    let covered = rows.iter().filter(|r| !r.cases.is_empty()).count();
+    println!("{covered} of {} requirements have a case", rows.len());
+    if uncovered.is_empty() {
+        println!("every MUST and SHOULD has a case");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!(
+            "MUST/SHOULD requirements without a case: {}",
+            uncovered.join(", ")
+        );
+        Ok(ExitCode::from(1))
+    }
+}
+
+fn self_test(suite: &Suite) -> Result<ExitCode> {
+    let reports = suite::self_test(suite)?;
+    let mut escaped = 0;
+    for r in &reports {
+        match r.caught_by.first() {
+            Some(first) => {
+                let more = r.caught_by.len() - 1;
+                println!(
+                    "caught   {:<28} breaks {:<26} by {first} (+{more} more)",
+                    r.mutant.name(),
+                    r.breaks
+                );
+            }
+            None => {
+                escaped += 1;
+                println!(
+                    "ESCAPED  {:<28} breaks {:<26} no required case fails",
+                    r.mutant.name(),
+                    r.breaks
+                );
+            }
+        }
+    }
+    println!("{} passed, {escaped} failed", reports.len() - escaped);
+    Ok(if escaped == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn read_json(file: &Path) -> Result<Value> {
+    let text = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    serde_json::from_slice(&text).with_context(|| format!("{} is not valid JSON", file.display()))
+}
+
+fn materialize_file(file: &Path, profile: &Profile) -> Result<ExitCode> {
+    let value = read_json(file)?;
+    let mut m = Materializer::new(profile.clone());
+    let batches = match value {
+        Value::Array(items) => vec![Batch {
+            items,
+            offset: None,
+            up_to_date: true,
+        }],
+        Value::Object(_) => {
+            let case: Case = serde_json::from_value(value).with_context(|| {
+                format!(
+                    "{} is neither a case file nor a JSON array of messages",
+                    file.display()
+                )
+            })?;
+            if let Some(collections) = &case.collections {
+                m = m.with_collections(collections)?;
+            }
+            case.batches
+                .into_iter()
+                .map(|b| Batch {
+                    items: b.items,
+                    offset: Some(b.offset),
+                    up_to_date: b.up_to_date,
+                })
+                .collect()
+        }
+        _ => bail!(
+            "{}: expected a case file or a JSON array of messages",
+            file.display()
+        ),
+    };
+    for batch in batches {
+        m.apply_batch(batch);
+    }
+    for d in m.diagnostics() {
+        eprintln!(
+            "rejected batch {} item {}: {} at {}: {}",
+            d.batch, d.index, d.requirement, d.path, d.reason
+        );
+    }
+    println!("{}", serde_json::to_string_pretty(&m.observe())?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn validate_file(file: &Path, profile: &Profile) -> Result<ExitCode> {
+    let rules = ParseRules::from_profile(profile);
+    let messages = match read_json(file)? {
+        Value::Array(items) => items,
+        one => vec![one],
+    };
+    let mut invalid = 0;
+    for (i, message) in messages.into_iter().enumerate() {
+        match Message::parse(message, &rules) {
+            Ok(_) => println!("#{i}: valid"),
+            Err(r) => {
+                invalid += 1;
+                println!("#{i}: invalid: {r}");
+            }
+        }
+    }
+    Ok(if invalid == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

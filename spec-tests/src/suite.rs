@@ -1,0 +1,191 @@
+//! The suite as loaded from a fixtures directory, and running a selection of it.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use state_reference::{Mutant, Profile};
+use wildmatch::WildMatch;
+
+use crate::case::{Case, Corpus, Weight, load_tombstones};
+use crate::catalogue::Catalogue;
+use crate::error::LoadError;
+use crate::execute::{Outcome, run_reference};
+use crate::verdict::{Strictness, Verdict, judge};
+
+/// The fixtures directory: `$STATE_CONFORMANCE_FIXTURES`, else `./fixtures` when it exists,
+/// else the one this binary was built from.
+pub fn default_fixtures_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("STATE_CONFORMANCE_FIXTURES") {
+        return PathBuf::from(dir);
+    }
+    let local = PathBuf::from("fixtures");
+    if local.join("requirements.json").is_file() {
+        return local;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("fixtures")
+}
+
+pub struct Suite {
+    pub catalogue: Catalogue,
+    pub corpus: Corpus,
+}
+
+impl Suite {
+    pub fn load(fixtures: &Path) -> Result<Suite, LoadError> {
+        let catalogue = Catalogue::load(&fixtures.join("requirements.json"))?;
+        let tombstones = load_tombstones(&fixtures.join("tombstones.json"))?;
+        let corpus = Corpus::load(&fixtures.join("cases"), &catalogue, &tombstones)?;
+        Ok(Suite { catalogue, corpus })
+    }
+
+    /// Cases matching the filter, in ID order.
+    pub fn select<'s>(&'s self, filter: &Filter) -> Vec<&'s Case> {
+        self.corpus
+            .cases
+            .iter()
+            .filter(|c| filter.matches(c))
+            .collect()
+    }
+}
+
+/// Which cases to run: ID globs, tags, requirement levels (all must match when given).
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub case_globs: Vec<String>,
+    pub tags: Vec<String>,
+    pub levels: Vec<String>,
+}
+
+impl Filter {
+    pub fn matches(&self, case: &Case) -> bool {
+        (self.case_globs.is_empty()
+            || self
+                .case_globs
+                .iter()
+                .any(|g| WildMatch::new(g).matches(&case.id)))
+            && (self.tags.is_empty() || self.tags.iter().any(|t| case.tags.contains(t)))
+            && (self.levels.is_empty()
+                || self
+                    .levels
+                    .iter()
+                    .any(|l| l.eq_ignore_ascii_case(&case.level)))
+    }
+}
+
+/// One case run under one profile.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseResult {
+    pub case: String,
+    pub profile: String,
+    pub weight: Weight,
+    #[serde(flatten)]
+    pub verdict: Verdict,
+    pub outcome: Outcome,
+}
+
+/// Runs the cases that apply to `profile` against the reference (optionally a mutant of it).
+pub fn run_reference_cases(
+    cases: &[&Case],
+    profile: &Profile,
+    mutant: Option<Mutant>,
+) -> Vec<CaseResult> {
+    cases
+        .iter()
+        .filter_map(|case| {
+            let weight = case.weight(&profile.name)?;
+            let outcome = run_reference(case, profile, mutant);
+            let verdict = judge(
+                case,
+                &profile.name,
+                &outcome,
+                Strictness::WithRequirementIds,
+            );
+            Some(CaseResult {
+                case: case.id.clone(),
+                profile: profile.name.clone(),
+                weight,
+                verdict,
+                outcome,
+            })
+        })
+        .collect()
+}
+
+/// A mutant and the required cases that caught it.
+#[derive(Debug, Clone, Serialize)]
+pub struct MutantReport {
+    pub mutant: Mutant,
+    pub breaks: &'static str,
+    /// `case@profile` of every required case that failed against the mutant.
+    pub caught_by: Vec<String>,
+}
+
+/// Runs every case under every preset against each mutant.
+pub fn self_test(suite: &Suite) -> Result<Vec<MutantReport>, LoadError> {
+    let cases = suite.select(&Filter::default());
+    let profiles: Vec<Profile> = Profile::preset_names()
+        .into_iter()
+        .map(|n| Profile::preset(n).expect("presets parse"))
+        .collect();
+    Ok(Mutant::ALL
+        .iter()
+        .map(|&mutant| {
+            let caught_by = profiles
+                .iter()
+                .flat_map(|p| run_reference_cases(&cases, p, Some(mutant)))
+                .filter(|r| r.verdict.is_failure())
+                .map(|r| format!("{}@{}", r.case, r.profile))
+                .collect();
+            MutantReport {
+                mutant,
+                breaks: mutant.breaks(),
+                caught_by,
+            }
+        })
+        .collect())
+}
+
+/// Requirement coverage: which cases cite each requirement.
+#[derive(Debug, Clone, Serialize)]
+pub struct Coverage {
+    pub id: String,
+    pub level: String,
+    pub cases: Vec<String>,
+}
+
+pub fn coverage(suite: &Suite) -> Vec<Coverage> {
+    suite
+        .catalogue
+        .iter()
+        .map(|r| Coverage {
+            id: r.id.clone(),
+            level: r.level.clone(),
+            cases: suite
+                .corpus
+                .cases
+                .iter()
+                .filter(|c| c.requirements.contains(&r.id))
+                .map(|c| c.id.clone())
+                .collect(),
+        })
+        .collect()
+}
+
+/// MUST / SHOULD (and their negations) requirements that no case cites.
+pub fn uncovered(suite: &Suite) -> Vec<String> {
+    let covered: BTreeSet<&String> = suite
+        .corpus
+        .cases
+        .iter()
+        .flat_map(|c| &c.requirements)
+        .collect();
+    suite
+        .catalogue
+        .iter()
+        .filter(|r| r.needs_case() && !covered.contains(&r.id))
+        .map(|r| r.id.clone())
+        .collect()
+}

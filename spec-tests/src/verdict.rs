@@ -1,0 +1,199 @@
+//! Comparing an outcome with a case's hand-written expectation.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::Value;
+use state_reference::materializer::canonical_value;
+
+use crate::case::{Case, Mode, Weight};
+use crate::execute::Outcome;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "verdict", rename_all = "kebab-case")]
+pub enum Verdict {
+    Pass,
+    /// A required expectation was not met.
+    Fail {
+        mismatches: Vec<String>,
+    },
+    /// The spec is silent and the implementation chose differently from the profile: recorded.
+    Informational {
+        mismatches: Vec<String>,
+    },
+}
+
+impl Verdict {
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Verdict::Fail { .. })
+    }
+}
+
+/// How closely to compare: the reference names the requirement behind each rejection;
+/// foreign implementations are only held to *which* items they rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strictness {
+    WithRequirementIds,
+    ItemsOnly,
+}
+
+pub fn judge(case: &Case, profile: &str, outcome: &Outcome, strictness: Strictness) -> Verdict {
+    let mismatches = mismatches(case, profile, outcome, strictness);
+    match (mismatches.is_empty(), case.weight(profile)) {
+        (true, _) => Verdict::Pass,
+        (false, Some(Weight::Informational)) => Verdict::Informational { mismatches },
+        (false, _) => Verdict::Fail { mismatches },
+    }
+}
+
+/// Every way the outcome differs from the expectation, in words; empty when it matches.
+pub fn mismatches(
+    case: &Case,
+    profile: &str,
+    outcome: &Outcome,
+    strictness: Strictness,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    match (case.mode, outcome) {
+        (_, Outcome::SetupError { reason }) => {
+            out.push(format!("case could not be set up: {reason}"))
+        }
+        (
+            Mode::Validate,
+            Outcome::Validate {
+                valid,
+                requirement,
+                reason,
+            },
+        ) => {
+            let expected = case.validate_expectation(profile);
+            if expected.valid != *valid {
+                let said = if *valid {
+                    "valid".to_owned()
+                } else {
+                    format!("invalid ({})", reason.as_deref().unwrap_or("no reason"))
+                };
+                out.push(format!(
+                    "expected {}, observed {said}",
+                    if expected.valid { "valid" } else { "invalid" }
+                ));
+            } else if strictness == Strictness::WithRequirementIds
+                && !expected.valid
+                && expected.requirement.is_some()
+                && expected.requirement != *requirement
+            {
+                out.push(format!(
+                    "rejected for {}, expected {}",
+                    requirement.as_deref().unwrap_or("no requirement"),
+                    expected.requirement.as_deref().unwrap_or_default()
+                ));
+            }
+        }
+        (
+            Mode::Materialize,
+            Outcome::Materialize {
+                after_batch,
+                rejected,
+            },
+        ) => {
+            let expected = case.materialize_expectation(profile);
+            let Some(last) = after_batch.last() else {
+                out.push("no batch was applied".into());
+                return out;
+            };
+            if let Some(d) = first_divergence(&expected.state, &last.state) {
+                out.push(format!("final state: {d}"));
+            }
+            let observed_txids: BTreeSet<&String> = last.txids.iter().collect();
+            let expected_txids: BTreeSet<&String> = expected.txids.iter().collect();
+            if observed_txids != expected_txids {
+                out.push(format!(
+                    "txids: expected {expected_txids:?}, observed {observed_txids:?}"
+                ));
+            }
+            if expected.offset != last.offset {
+                out.push(format!(
+                    "offset: expected {:?}, observed {:?}",
+                    expected.offset, last.offset
+                ));
+            }
+            if expected.halted != last.halted {
+                out.push(format!(
+                    "halted: expected {}, observed {}",
+                    expected.halted, last.halted
+                ));
+            }
+            let key = |batch, index, req: &str| match strictness {
+                Strictness::WithRequirementIds => format!("batch {batch} item {index} ({req})"),
+                Strictness::ItemsOnly => format!("batch {batch} item {index}"),
+            };
+            let want: Vec<String> = expected
+                .rejected
+                .iter()
+                .map(|r| key(r.batch, r.index, &r.requirement))
+                .collect();
+            let got: Vec<String> = rejected
+                .iter()
+                .map(|r| key(r.batch, r.index, &r.requirement))
+                .collect();
+            if want != got {
+                out.push(format!(
+                    "rejected: expected [{}], observed [{}]",
+                    want.join(", "),
+                    got.join(", ")
+                ));
+            }
+            for cp in &expected.checkpoints {
+                let Some(seen) = after_batch.get(cp.after_batch) else {
+                    out.push(format!(
+                        "checkpoint after batch {}: no such batch",
+                        cp.after_batch
+                    ));
+                    continue;
+                };
+                if let Some(d) = first_divergence(&cp.state, &seen.state) {
+                    out.push(format!("state after batch {}: {d}", cp.after_batch));
+                }
+                if let Some(txids) = &cp.txids {
+                    let want: BTreeSet<&String> = txids.iter().collect();
+                    let got: BTreeSet<&String> = seen.txids.iter().collect();
+                    if want != got {
+                        out.push(format!(
+                            "txids after batch {}: expected {want:?}, observed {got:?}",
+                            cp.after_batch
+                        ));
+                    }
+                }
+            }
+        }
+        (mode, _) => out.push(format!("outcome does not match the case's mode {mode:?}")),
+    }
+    out
+}
+
+type StateMap = BTreeMap<String, BTreeMap<String, Value>>;
+
+/// The first type/key (in sorted order) where two states differ, described for a human.
+pub fn first_divergence(expected: &StateMap, observed: &StateMap) -> Option<String> {
+    let types: BTreeSet<&String> = expected.keys().chain(observed.keys()).collect();
+    for t in types {
+        let empty = BTreeMap::new();
+        let (e, o) = (
+            expected.get(t).unwrap_or(&empty),
+            observed.get(t).unwrap_or(&empty),
+        );
+        let keys: BTreeSet<&String> = e.keys().chain(o.keys()).collect();
+        for k in keys {
+            let (ev, ov) = (e.get(k).map(canonical_value), o.get(k).map(canonical_value));
+            if ev != ov {
+                let show = |v: Option<Value>| v.map_or("absent".to_owned(), |v| v.to_string());
+                return Some(format!(
+                    "first difference at {t}/{k}: expected {}, observed {}",
+                    show(ev),
+                    show(ov)
+                ));
+            }
+        }
+    }
+    None
+}
