@@ -45,6 +45,9 @@ pub struct RejectedItem {
     pub batch: usize,
     pub index: usize,
     pub requirement: String,
+    /// Why, in words: reported by implementations, never part of an expectation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -61,6 +61,11 @@ fn materialize(case: &Case, profile: &Profile, mutant: Option<Mutant>) -> Outcom
             batch: d.batch,
             index: d.index,
             requirement: d.requirement.to_owned(),
+            reason: Some(format!(
+                "at {}: {}",
+                if d.path.is_empty() { "/" } else { &d.path },
+                d.reason
+            )),
         })
         .collect();
     Outcome::Materialize {

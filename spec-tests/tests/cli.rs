@@ -1,0 +1,99 @@
+//! The binary's exit codes and error messages.
+
+use std::process::{Command, Output};
+
+fn cli(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_state-conformance"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn run_against_the_reference_exits_zero() {
+    let o = cli(&["run", "--profile", "all"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains(" 0 failed"), "{}", text(&o));
+}
+
+#[test]
+fn a_mutant_fails_the_run_with_a_rerun_command() {
+    let o = cli(&["run", "--mutant", "update-merges"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let out = text(&o);
+    assert!(
+        out.contains("FAIL mat-update-replaces-not-merges [spec-1.0]"),
+        "{out}"
+    );
+    assert!(out.contains("first difference at user/u1"), "{out}");
+    assert!(out.contains("re-run: state-conformance run --profile spec-1.0 --case mat-update-replaces-not-merges --mutant update-merges"), "{out}");
+}
+
+#[test]
+fn usage_errors_exit_two_with_one_line_reasons() {
+    for (args, needle) in [
+        (vec!["run", "--profile", "nope"], "unknown profile `nope`"),
+        (vec!["run", "--mutant", "nope"], "unknown mutant `nope`"),
+        (vec!["run", "--case", "no-such-*"], "selects no case"),
+        (
+            vec!["--fixtures", "/nonexistent", "run"],
+            "cannot load the fixtures",
+        ),
+        (vec!["show", "no-such-case"], "no case with id"),
+        (vec!["materialize", "/nonexistent.json"], "cannot read"),
+    ] {
+        let o = cli(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(text(&o).contains(needle), "{args:?}: {}", text(&o));
+    }
+}
+
+#[test]
+fn a_malformed_case_file_is_named_with_its_json_path() {
+    let dir = std::env::temp_dir().join(format!("sc-bad-fixtures-{}", std::process::id()));
+    let cases = dir.join("cases");
+    std::fs::create_dir_all(&cases).unwrap();
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures");
+    std::fs::copy(
+        format!("{fixtures}/requirements.json"),
+        dir.join("requirements.json"),
+    )
+    .unwrap();
+    std::fs::copy(
+        format!("{fixtures}/tombstones.json"),
+        dir.join("tombstones.json"),
+    )
+    .unwrap();
+    let bad = r#"{"id": "mat-bad", "title": "t", "requirements": ["SP-6-INSERT"], "level": "MUST", "tags": [],
+        "mode": "materialize", "profiles": {"spec-1.0": "required"},
+        "batches": [{"items": [], "offset": 7, "upToDate": true}], "expect": {"state": {}}}"#;
+    std::fs::write(cases.join("mat-bad.json"), bad).unwrap();
+    let o = cli(&["--fixtures", dir.to_str().unwrap(), "run"]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let out = text(&o);
+    assert!(
+        out.contains("mat-bad.json") && out.contains("/batches/0/offset"),
+        "{out}"
+    );
+}
+
+#[test]
+fn materialize_prints_the_canonical_state_of_a_case() {
+    let o = cli(&[
+        "materialize",
+        "../fixtures/cases/mat-spec-section-6-example.json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let observed: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(observed["state"]["user"]["1"]["name"], "Alice Smith");
+}

@@ -1,0 +1,125 @@
+//! The corpus is well-formed, complete, and its two oracles agree.
+
+use spec_tests::case::{Mode, Weight};
+use spec_tests::execute::run_reference;
+use spec_tests::suite::{self, Filter, Suite};
+use spec_tests::verdict::{Strictness, mismatches};
+use state_reference::Profile;
+
+fn suite() -> Suite {
+    Suite::load(&suite::default_fixtures_dir()).expect("the fixtures load")
+}
+
+/// Oracle 1 (hand-written expectations) and oracle 2 (the reference under the profile)
+/// must agree on every case under every profile it applies to, informational ones included.
+#[test]
+fn hand_written_expectations_agree_with_the_reference() {
+    let suite = suite();
+    let mut disagreements = Vec::new();
+    let mut runs = 0;
+    for case in suite.select(&Filter::default()) {
+        for profile_name in case.profiles.keys() {
+            let profile = Profile::preset(profile_name).unwrap();
+            let outcome = run_reference(case, &profile, None);
+            runs += 1;
+            for m in mismatches(case, profile_name, &outcome, Strictness::WithRequirementIds) {
+                disagreements.push(format!("{} [{profile_name}]: {m}", case.id));
+            }
+        }
+    }
+    assert!(runs >= 200, "only {runs} case/profile runs");
+    assert!(
+        disagreements.is_empty(),
+        "oracles disagree:\n{}",
+        disagreements.join("\n")
+    );
+}
+
+#[test]
+fn every_must_and_should_has_a_case() {
+    let uncovered = suite::uncovered(&suite());
+    assert!(
+        uncovered.is_empty(),
+        "MUST/SHOULD requirements without a case: {}",
+        uncovered.join(", ")
+    );
+}
+
+#[test]
+fn every_open_question_records_the_default_profiles_position() {
+    let suite = suite();
+    let missing: Vec<&str> = suite
+        .catalogue
+        .iter()
+        .filter(|r| r.level == "silent")
+        .filter(|r| {
+            !suite
+                .corpus
+                .cases
+                .iter()
+                .any(|c| c.requirements.contains(&r.id) && c.profiles.contains_key("spec-1.0"))
+        })
+        .map(|r| r.id.as_str())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "open questions with no spec-1.0 case: {missing:?}"
+    );
+}
+
+#[test]
+fn corpus_is_large_enough_and_every_case_cites_requirements() {
+    let suite = suite();
+    let cases = &suite.corpus.cases;
+    assert!(cases.len() >= 80, "{} cases", cases.len());
+    assert!(cases.iter().filter(|c| c.mode == Mode::Validate).count() >= 20);
+    assert!(cases.iter().filter(|c| c.mode == Mode::Materialize).count() >= 40);
+    assert!(cases.iter().all(|c| !c.requirements.is_empty()));
+}
+
+/// A case about a silent question must not fail anyone; a required case must cite at least
+/// one requirement that is not an open question.
+#[test]
+fn weights_follow_the_requirement_levels() {
+    let suite = suite();
+    for case in &suite.corpus.cases {
+        let normative = case
+            .requirements
+            .iter()
+            .any(|id| suite.catalogue.get(id).is_some_and(|r| r.level != "silent"));
+        if case.profiles.values().any(|w| *w == Weight::Required) {
+            assert!(
+                normative,
+                "{} is required somewhere but cites only open questions",
+                case.id
+            );
+        }
+    }
+}
+
+#[test]
+fn requirement_ids_cited_by_the_reference_exist_in_the_catalogue() {
+    let suite = suite();
+    let source = include_str!("../../reference/src/requirement.rs");
+    let ids: Vec<&str> = source
+        .lines()
+        .filter_map(|l| {
+            l.split_once("&str = \"")
+                .map(|(_, rest)| rest.trim_end_matches("\";"))
+        })
+        .collect();
+    assert!(ids.len() >= 25, "parsed only {} ids", ids.len());
+    for id in ids {
+        assert!(
+            suite.catalogue.get(id).is_some(),
+            "{id} is cited by the reference but not catalogued"
+        );
+    }
+    for m in state_reference::Mutant::ALL {
+        assert!(
+            suite.catalogue.get(m.breaks()).is_some(),
+            "mutant {m} breaks unknown {}",
+            m.breaks()
+        );
+    }
+}

@@ -1,0 +1,26 @@
+//! The reference's full outcome per case and profile, recorded with insta, so any change of
+//! behaviour shows up in review as a snapshot diff.
+
+use std::collections::BTreeMap;
+
+use spec_tests::execute::run_reference;
+use spec_tests::suite::{self, Filter, Suite};
+use state_reference::Profile;
+
+#[test]
+fn reference_outcomes_are_stable() {
+    let suite = Suite::load(&suite::default_fixtures_dir()).unwrap();
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_snapshot_path("snapshots");
+    settings.bind(|| {
+        for case in suite.select(&Filter::default()) {
+            let outcomes: BTreeMap<&String, _> = case
+                .profiles
+                .keys()
+                .map(|p| (p, run_reference(case, &Profile::preset(p).unwrap(), None)))
+                .collect();
+            insta::assert_json_snapshot!(case.id.as_str(), outcomes);
+        }
+    });
+}
