@@ -18,6 +18,7 @@ pub mod producer;
 pub mod profile;
 pub mod requirement;
 pub mod schema;
+mod wire;
 
 pub use collection::Collection;
 pub use materializer::{Batch, CanonicalState, Diagnostic, Materializer, Observation};

@@ -7,24 +7,34 @@
 //! uncommitted batch that may be rolled back, or an open atomic snapshot). The visible state
 //! is the working state with that log reverted, computed only when observed, so the common
 //! path (skip bad messages, per-batch visibility, no open snapshot) records no undo at all.
+//!
+//! Entity values are stored as their JSON text (one allocation each) and turned back into
+//! values only when observed; a JSON-mode body can be applied without building value trees
+//! (see `wire.rs`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+
+use hashbrown::HashMap;
+use hashbrown::hash_map::EntryRef;
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::collection::Collection;
-use crate::message::{
-    ChangeMessage, Control, ControlMessage, Message, Operation, ParseRules, Rejection,
-};
+use crate::message::{Control, ControlMessage, Message, Operation, ParseRules, Rejection};
 use crate::mutant::Mutant;
 use crate::profile::{
     Acceptance, DeleteMissing, InsertExisting, InvalidMessage, Profile, ResetOffset, ResetScope,
     SnapshotSemantics, TxidSeen, UpdateMissing, UpdateSemantics, Visibility,
 };
 use crate::requirement as req;
+use crate::wire::{self, Decoded, DecodedChange, Halves, PARALLEL_MIN_BYTES, from_raw, to_raw};
 
-type Entities = HashMap<String, Value>;
+/// An entity value, as JSON text.
+type Stored = Box<RawValue>;
+type Entities = HashMap<String, Stored>;
 type State = HashMap<String, Entities>;
 
 /// The canonical, byte-comparable form of a state: `{type: {key: value}}`, keys sorted,
@@ -62,6 +72,17 @@ pub struct Observation {
     pub halted: bool,
 }
 
+/// A batch body that is not a JSON array of items.
+#[derive(Debug, thiserror::Error)]
+#[error("the body is not a JSON array: {0}")]
+pub struct BodyError(#[from] serde_json::Error);
+
+/// One item of a batch: already parsed, or read from a body by `wire`.
+enum Item<'a> {
+    Parsed(Value),
+    Read(Decoded<'a>),
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
     #[error("collection `{name}`: invalid value schema: {reason}")]
@@ -87,7 +108,7 @@ enum Undo {
     Put {
         entity_type: String,
         key: String,
-        previous: Option<Value>,
+        previous: Option<Stored>,
     },
     /// The whole state (and, for a reset, the txids) before a clear.
     Clear {
@@ -184,26 +205,67 @@ impl Materializer {
 
     /// Applies one batch and returns the diagnostics it produced.
     pub fn apply_batch(&mut self, batch: Batch) -> &[Diagnostic] {
+        let len = batch.items.len();
+        self.apply_items(
+            batch.items.into_iter().map(Item::Parsed),
+            len,
+            batch.offset,
+            batch.up_to_date,
+        )
+    }
+
+    /// Applies one JSON-mode body (a JSON array of messages) as a batch, without building
+    /// value trees for well-formed changes. Fails, changing nothing, if it is not an array.
+    pub fn apply_json(
+        &mut self,
+        body: &str,
+        offset: Option<String>,
+        up_to_date: bool,
+    ) -> Result<&[Diagnostic], BodyError> {
+        let parallel = body.len() >= PARALLEL_MIN_BYTES
+            && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+        let halves = if parallel { Halves::cut(body) } else { None };
+        if let Some([first, second]) = halves.as_ref().and_then(|h| h.read(&self.rules)) {
+            let len = first.len() + second.len();
+            return Ok(self.apply_items(
+                first.into_iter().chain(second).map(Item::Read),
+                len,
+                offset,
+                up_to_date,
+            ));
+        }
+        let decoded = wire::read(body, &self.rules)?;
+        let len = decoded.len();
+        Ok(self.apply_items(decoded.into_iter().map(Item::Read), len, offset, up_to_date))
+    }
+
+    /// Applies `len` items as one batch.
+    fn apply_items<'i>(
+        &mut self,
+        items: impl Iterator<Item = Item<'i>> + 'i,
+        len: usize,
+        offset: Option<String>,
+        up_to_date: bool,
+    ) -> &[Diagnostic] {
         let batch_no = self.batches;
         self.batches += 1;
         let first_diagnostic = self.diagnostics.len();
         if self.halted {
-            for index in 0..batch.items.len() {
+            for index in 0..len {
                 self.diagnose(batch_no, index, halted_rejection());
             }
             return &self.diagnostics[first_diagnostic..];
         }
         let batch_undo_start = self.undo.len();
         let batch_txid_start = self.staged_txids.len();
-        let len = batch.items.len();
-        let reversed = self.mutant == Some(Mutant::OrderReversed);
-        let items: Box<dyn Iterator<Item = (usize, Value)>> = if reversed {
-            Box::new(batch.items.into_iter().enumerate().rev())
-        } else {
-            Box::new(batch.items.into_iter().enumerate())
+        let items: Box<dyn Iterator<Item = (usize, Item<'i>)> + 'i> = match self.mutant {
+            Some(Mutant::OrderReversed) => {
+                Box::new(items.enumerate().collect::<Vec<_>>().into_iter().rev())
+            }
+            _ => Box::new(items.enumerate()),
         };
         let mut completed = true;
-        let (mut offset, mut up_to_date) = (batch.offset, batch.up_to_date);
+        let (mut offset, mut up_to_date) = (offset, up_to_date);
         for (index, item) in items {
             let rejection = match self.apply_item(item) {
                 Ok(Step::Next) => continue,
@@ -311,41 +373,68 @@ impl Materializer {
                 && self.profile.visibility != Visibility::PerMessage)
     }
 
-    fn apply_item(&mut self, item: Value) -> Result<Step, Rejection> {
-        let txid_if_rejected = match self.mutant {
-            Some(Mutant::RejectedTxidRecorded) => item
+    fn apply_item(&mut self, item: Item<'_>) -> Result<Step, Rejection> {
+        let value = match item {
+            Item::Parsed(value) => value,
+            Item::Read(Err(value)) => value,
+            Item::Read(Ok(change)) => {
+                let txid = match self.records_rejected_txids() {
+                    true => change.txid.as_deref().map(str::to_owned),
+                    false => None,
+                };
+                let result = self.apply_change(change).map(|()| Step::Next);
+                return self.after_item(result, txid);
+            }
+        };
+        let txid = match self.records_rejected_txids() {
+            true => value
                 .pointer("/headers/txid")
                 .and_then(Value::as_str)
                 .map(str::to_owned),
-            _ => None,
+            false => None,
         };
-        let result = match Message::parse(item, &self.rules) {
-            Ok(Message::Change(change)) => self.apply_change(change).map(|()| Step::Next),
+        let result = match Message::parse(value, &self.rules) {
+            Ok(Message::Change(change)) => self
+                .apply_change(DecodedChange::from_message(change))
+                .map(|()| Step::Next),
             Ok(Message::Control(control)) => Ok(self.apply_control(control)),
-            Err(r)
-                if r.requirement == req::CONTROL_ENUM
-                    && self.mutant == Some(Mutant::UnknownControlAccepted) =>
+            Err(r) => Err(r),
+        };
+        self.after_item(result, txid)
+    }
+
+    fn records_rejected_txids(&self) -> bool {
+        self.mutant == Some(Mutant::RejectedTxidRecorded)
+    }
+
+    /// Where the mutants that misjudge an item's outcome hook in.
+    fn after_item(
+        &mut self,
+        result: Result<Step, Rejection>,
+        txid: Option<String>,
+    ) -> Result<Step, Rejection> {
+        match (result, self.mutant) {
+            (Err(r), Some(Mutant::UnknownControlAccepted))
+                if r.requirement == req::CONTROL_ENUM =>
             {
                 Ok(Step::Next)
             }
-            Err(r) => Err(r),
-        };
-        if result.is_err()
-            && let Some(txid) = txid_if_rejected
-        {
-            self.seen_txids.insert(txid);
+            (Err(r), Some(Mutant::RejectedTxidRecorded)) => {
+                self.seen_txids.extend(txid);
+                Err(r)
+            }
+            (result, _) => result,
         }
-        result
     }
 
-    /// Checks a parsed change against the declared collections and the profile.
-    fn admit(&self, change: &ChangeMessage) -> Result<(), Rejection> {
+    /// Checks a change against the declared collections and the profile.
+    fn admit(&self, change: &DecodedChange<'_>) -> Result<(), Rejection> {
         let value = change
             .value
-            .as_ref()
+            .as_deref()
             .filter(|_| change.operation.requires_value());
         if let Some(collections) = &self.collections {
-            match collections.get(&change.entity_type) {
+            match collections.get(change.entity_type.as_ref()) {
                 None if self.profile.unknown_type == Acceptance::Reject
                     && self.mutant != Some(Mutant::UnknownTypeStored) =>
                 {
@@ -359,7 +448,10 @@ impl Materializer {
                     });
                 }
                 Some(Some(validator)) if self.mutant != Some(Mutant::ValueSchemaSkipped) => {
-                    if let Some(error) = value.and_then(|v| validator.iter_errors(v).next()) {
+                    let value = value.map(from_raw);
+                    if let Some(error) =
+                        value.as_ref().and_then(|v| validator.iter_errors(v).next())
+                    {
                         return Err(Rejection {
                             requirement: req::VALUE_SCHEMA,
                             path: format!("/value{}", error.instance_path()),
@@ -377,79 +469,108 @@ impl Materializer {
             || self.mutant == Some(Mutant::NonObjectValuesRejected);
         if let Some(v) = value
             && reject_non_objects
-            && !v.is_object()
+            && !v.get().trim_start().starts_with('{')
         {
             return Err(Rejection {
                 requirement: req::OQ_NON_OBJECT_VALUE,
                 path: "/value".into(),
-                reason: format!("value is {}, not an object", crate::message::kind_of(v)),
+                reason: format!(
+                    "value is {}, not an object",
+                    crate::message::kind_of(&from_raw(v))
+                ),
             });
         }
         Ok(())
     }
 
-    fn apply_change(&mut self, change: ChangeMessage) -> Result<(), Rejection> {
+    fn apply_change(&mut self, change: DecodedChange<'_>) -> Result<(), Rejection> {
         self.admit(&change)?;
-        let exists = self
-            .working
-            .get(&change.entity_type)
-            .is_some_and(|e| e.contains_key(&change.key));
-        let ChangeMessage {
+        let DecodedChange {
             entity_type,
             key,
             value,
             operation,
             txid,
-            ..
         } = change;
+        let mutant = self.mutant;
+        let null_deletes = mutant == Some(Mutant::NullValueAsDelete)
+            && value.as_deref().is_some_and(|v| v.get() == "null");
         let position_rejection = |requirement, reason: &str| Rejection {
             requirement,
             path: String::new(),
             reason: reason.into(),
         };
-        let value = value.unwrap_or(Value::Null);
-        let null_deletes = self.mutant == Some(Mutant::NullValueAsDelete) && value.is_null();
-        match operation {
-            _ if null_deletes && operation.requires_value() => self.remove(entity_type, key),
-            Operation::Insert
-                if exists && self.profile.insert_existing == InsertExisting::Reject =>
-            {
-                return Err(position_rejection(
-                    req::OQ_INSERT_EXISTING,
-                    "insert at a key that already holds an entity",
-                ));
-            }
-            Operation::Update
-                if !exists && self.profile.update_missing == UpdateMissing::Reject =>
-            {
-                return Err(position_rejection(
-                    req::OQ_UPDATE_MISSING,
-                    "update of a key that holds no entity",
-                ));
-            }
-            Operation::Insert => self.put(entity_type, key, value),
-            Operation::Update | Operation::Upsert => {
-                let merge = self.profile.update == UpdateSemantics::ShallowMerge
-                    || self.mutant == Some(Mutant::UpdateMerges);
-                let value = match (merge, exists) {
-                    (true, true) => merged(&self.working[&entity_type][&key], value),
-                    _ => value,
-                };
-                self.put(entity_type, key, value);
-            }
-            Operation::Delete if self.mutant == Some(Mutant::DeletesIgnored) => {}
-            Operation::Delete
-                if !exists && self.profile.delete_missing == DeleteMissing::Reject =>
+        // What the change did to the entity: `Some(previous value)` if it changed anything.
+        let changed: Option<Option<Stored>> = if operation == Operation::Delete || null_deletes {
+            let removed = match mutant {
+                Some(Mutant::DeletesIgnored) if operation == Operation::Delete => None,
+                _ => self
+                    .working
+                    .get_mut(entity_type.as_ref())
+                    .and_then(|e| e.remove(key.as_ref())),
+            };
+            if removed.is_none()
+                && operation == Operation::Delete
+                && self.profile.delete_missing == DeleteMissing::Reject
             {
                 return Err(position_rejection(
                     req::OQ_DELETE_MISSING,
                     "delete of a key that holds no entity",
                 ));
             }
-            Operation::Delete => self.remove(entity_type, key),
+            removed.map(Some)
+        } else {
+            let value: Stored = match value {
+                Some(Cow::Owned(v)) => v,
+                Some(Cow::Borrowed(v)) => v.to_owned(),
+                None => to_raw(&Value::Null),
+            };
+            let merge = self.profile.update == UpdateSemantics::ShallowMerge
+                || mutant == Some(Mutant::UpdateMerges);
+            let entities = self.working.entry_ref(entity_type.as_ref()).or_default();
+            match entities.entry_ref(key.as_ref()) {
+                EntryRef::Occupied(_)
+                    if operation == Operation::Insert
+                        && self.profile.insert_existing == InsertExisting::Reject =>
+                {
+                    return Err(position_rejection(
+                        req::OQ_INSERT_EXISTING,
+                        "insert at a key that already holds an entity",
+                    ));
+                }
+                EntryRef::Occupied(mut slot) => {
+                    let value = match merge && operation != Operation::Insert {
+                        true => merged(slot.get(), &value),
+                        false => value,
+                    };
+                    Some(Some(slot.insert(value)))
+                }
+                EntryRef::Vacant(_)
+                    if operation == Operation::Update
+                        && self.profile.update_missing == UpdateMissing::Reject =>
+                {
+                    return Err(position_rejection(
+                        req::OQ_UPDATE_MISSING,
+                        "update of a key that holds no entity",
+                    ));
+                }
+                EntryRef::Vacant(slot) => {
+                    slot.insert(value);
+                    Some(None)
+                }
+            }
+        };
+        if let Some(previous) = changed
+            && self.recording_undo()
+        {
+            self.undo.push(Undo::Put {
+                entity_type: entity_type.into_owned(),
+                key: key.into_owned(),
+                previous,
+            });
         }
         if let Some(txid) = txid {
-            self.stage_txid(txid);
+            self.stage_txid(txid.into_owned());
         }
         Ok(())
     }
@@ -483,35 +604,6 @@ impl Materializer {
             Control::SnapshotEnd => self.snapshot_mark = None,
         }
         Step::Next
-    }
-
-    fn put(&mut self, entity_type: String, key: String, value: Value) {
-        let recording = self.recording_undo();
-        let entities = self.working.entry(entity_type.clone()).or_default();
-        if recording {
-            let previous = entities.insert(key.clone(), value);
-            self.undo.push(Undo::Put {
-                entity_type,
-                key,
-                previous,
-            });
-        } else {
-            entities.insert(key, value);
-        }
-    }
-
-    fn remove(&mut self, entity_type: String, key: String) {
-        let Some(entities) = self.working.get_mut(&entity_type) else {
-            return;
-        };
-        let previous = entities.remove(&key);
-        if previous.is_some() && self.recording_undo() {
-            self.undo.push(Undo::Put {
-                entity_type,
-                key,
-                previous,
-            });
-        }
     }
 
     fn clear(&mut self, clear_txids: bool) {
@@ -598,26 +690,25 @@ fn halted_rejection() -> Rejection {
 }
 
 /// Shallow merge of `new` into `old` when both are objects; otherwise `new` replaces.
-fn merged(old: &Value, new: Value) -> Value {
-    match (old, new) {
-        (Value::Object(o), Value::Object(n)) => {
-            let mut m: Map<String, Value> = o.clone();
+fn merged(old: &RawValue, new: &RawValue) -> Stored {
+    match (from_raw(old), from_raw(new)) {
+        (Value::Object(mut m), Value::Object(n)) => {
             m.extend(n);
-            Value::Object(m)
+            to_raw(&Value::Object(m))
         }
-        (_, n) => n,
+        _ => new.to_owned(),
     }
 }
 
 /// Canonical form of a state (see [`CanonicalState`]).
-pub fn canonical_state(state: &State) -> CanonicalState {
+fn canonical_state(state: &State) -> CanonicalState {
     state
         .iter()
         .filter(|(_, entities)| !entities.is_empty())
         .map(|(t, entities)| {
             let sorted = entities
                 .iter()
-                .map(|(k, v)| (k.clone(), canonical_value(v)))
+                .map(|(k, v)| (k.clone(), canonical_value(&from_raw(v))))
                 .collect();
             (t.clone(), sorted)
         })

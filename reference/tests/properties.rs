@@ -6,7 +6,7 @@ mod support;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use state_reference::{
-    Batch, Collection, Materializer, Message, Observation, ParseRules, Profile, schema,
+    Batch, Collection, Materializer, Message, Mutant, Observation, ParseRules, Profile, schema,
 };
 use support::*;
 
@@ -88,6 +88,33 @@ proptest! {
         prop_assert_eq!(once.txids, twice.txids);
     }
 
+    /// The body fast path (`apply_json`) and the parsed path (`apply_batch`) agree on state,
+    /// txids, offsets and every diagnostic, under every profile and every mutant.
+    #[test]
+    fn json_body_path_matches_the_parsed_path(
+        profile in profiles(),
+        mutant in prop::option::of(prop::sample::select(&Mutant::ALL[..])),
+        base in prop::collection::vec(valid_message(), 1..12),
+        picks in prop::collection::vec(any::<prop::sample::Index>(), 0..12),
+        noise in prop::collection::vec(any_json(), 0..3),
+    ) {
+        let mut items = base.clone();
+        for pick in picks {
+            let misses = near_misses(pick.get(&base));
+            items.push(pick.get(&misses).1.clone());
+        }
+        items.extend(noise);
+        let collections = [Collection::new("users", "user", "id"), Collection::new("messages", "message", "id")
+            .with_schema(json!({"type": "object", "required": ["id"]}))];
+        let fresh = || Materializer::new(profile.clone()).with_mutant(mutant).with_collections(&collections).unwrap();
+        let (mut by_value, mut by_body) = (fresh(), fresh());
+        by_value.apply_batch(Batch { items: items.clone(), offset: Some("1".into()), up_to_date: true });
+        let body = Value::Array(items).to_string();
+        by_body.apply_json(&body, Some("1".into()), true).unwrap();
+        prop_assert_eq!(by_value.observe(), by_body.observe());
+        prop_assert_eq!(by_value.diagnostics(), by_body.diagnostics());
+    }
+
     #[test]
     fn parsing_any_json_never_panics(profile in profiles(), value in any_json()) {
         let _ = Message::parse(value, &ParseRules::from_profile(&profile));
@@ -136,5 +163,69 @@ proptest! {
         let builder = match txid { Some(t) => builder.txid(t), None => builder };
         let message = builder.build().expect("a value with its primary key builds").to_value();
         prop_assert!(schema::is_valid(&message), "{}: {:?}", message, schema::errors(&message));
+    }
+}
+
+/// Bodies above the parallel threshold (1 MiB) are read on two threads; the result must be
+/// what the parsed path gives, including when the cut candidate falls inside a string.
+#[test]
+fn large_json_bodies_match_the_parsed_path() {
+    for filler in ["plain", "x},{y", "a} , {b"] {
+        let mut items: Vec<Value> = (0..25_000)
+            .map(|i| {
+                let (entity_type, operation) = (
+                    ["user", "message"][i % 2],
+                    ["insert", "update", "delete"][i % 3],
+                );
+                json!({"type": entity_type, "key": format!("k{}", i % 5000),
+                       "value": {"s": filler, "i": i}, "headers": {"operation": operation}})
+            })
+            .collect();
+        items.insert(12_500, json!({"headers": {"control": "reset"}}));
+        items.insert(
+            12_501,
+            json!({"type": "user", "headers": {"operation": "insert"}}),
+        );
+        let body = Value::Array(items.clone()).to_string();
+        assert!(body.len() > 1 << 20);
+        let profile = Profile::default_profile();
+        let (mut by_value, mut by_body) = (
+            Materializer::new(profile.clone()),
+            Materializer::new(profile),
+        );
+        by_value.apply_batch(Batch {
+            items,
+            offset: Some("1".into()),
+            up_to_date: true,
+        });
+        by_body.apply_json(&body, Some("1".into()), true).unwrap();
+        assert_eq!(by_value.observe(), by_body.observe(), "filler {filler:?}");
+        assert_eq!(
+            by_value.diagnostics(),
+            by_body.diagnostics(),
+            "filler {filler:?}"
+        );
+    }
+}
+
+#[test]
+fn a_body_that_is_not_an_array_changes_nothing() {
+    let mut m = Materializer::new(Profile::default_profile());
+    m.apply_batch(Batch {
+        items: vec![
+            json!({"type": "t", "key": "a", "value": 1, "headers": {"operation": "insert"}}),
+        ],
+        offset: Some("1".into()),
+        up_to_date: true,
+    });
+    let before = m.observe();
+    let cut_short =
+        r#"[{"type":"t","key":"b","value":2,"headers":{"operation":"insert"}},{"type":"t""#;
+    for body in [cut_short, "{}", "", "[1,]"] {
+        assert!(
+            m.apply_json(body, Some("2".into()), true).is_err(),
+            "{body:?}"
+        );
+        assert_eq!(m.observe(), before);
     }
 }
