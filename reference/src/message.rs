@@ -37,6 +37,16 @@ impl Operation {
         }
     }
 
+    /// The operation a spec name denotes: insert, update or delete (never upsert).
+    pub fn from_spec_name(name: &str) -> Option<Operation> {
+        match name {
+            "insert" => Some(Operation::Insert),
+            "update" => Some(Operation::Update),
+            "delete" => Some(Operation::Delete),
+            _ => None,
+        }
+    }
+
     /// Insert, update and upsert carry the entity's new value (§4.1).
     pub fn requires_value(self) -> bool {
         !matches!(self, Operation::Delete)
@@ -199,7 +209,7 @@ impl Message {
         } else {
             req::CONTROL_HEADERS
         };
-        let headers = match obj.remove("headers") {
+        let mut headers = match obj.remove("headers") {
             Some(Value::Object(h)) => h,
             Some(other) => {
                 return reject(
@@ -210,23 +220,24 @@ impl Message {
             }
             None => return reject(headers_req, "/headers", "the message has no headers"),
         };
-        match (
-            headers.contains_key("operation"),
-            headers.contains_key("control"),
-        ) {
-            (true, true) => reject(
+        match (headers.remove("operation"), headers.remove("control")) {
+            (Some(_), Some(_)) => reject(
                 req::ONE_KIND,
                 "/headers",
                 "headers carry both `operation` and `control`: neither a change nor a control message",
             ),
-            (true, false) => parse_change(obj, headers, rules).map(Message::Change),
-            (false, true) => parse_control(obj, headers, rules).map(Message::Control),
-            (false, false) if looks_like_change => reject(
+            (Some(operation), None) => {
+                parse_change(obj, headers, operation, rules).map(Message::Change)
+            }
+            (None, Some(control)) => {
+                parse_control(obj, headers, control, rules).map(Message::Control)
+            }
+            (None, None) if looks_like_change => reject(
                 req::OPERATION_REQUIRED,
                 "/headers/operation",
                 "a change message needs headers.operation",
             ),
-            (false, false) => reject(
+            (None, None) => reject(
                 req::CONTROL_REQUIRED,
                 "/headers",
                 "headers carry neither `operation` nor `control`",
@@ -266,14 +277,13 @@ fn non_empty_string(
 fn parse_change(
     mut obj: Map<String, Value>,
     mut headers: Map<String, Value>,
+    operation: Value,
     rules: &ParseRules,
 ) -> Result<ChangeMessage, Rejection> {
-    let operation = match headers.remove("operation") {
-        Some(Value::String(op)) => match op.as_str() {
-            "insert" => Operation::Insert,
-            "update" => Operation::Update,
-            "delete" => Operation::Delete,
-            "upsert" if rules.accept_upsert => Operation::Upsert,
+    let operation = match operation {
+        Value::String(op) => match Operation::from_spec_name(&op) {
+            Some(known) => known,
+            None if op == "upsert" && rules.accept_upsert => Operation::Upsert,
             _ if rules.defects.unknown_operation_as_insert => Operation::Insert,
             _ => {
                 return reject(
@@ -287,14 +297,13 @@ fn parse_change(
                 );
             }
         },
-        Some(other) => {
+        other => {
             return reject(
                 req::OPERATION_ENUM,
                 "/headers/operation",
                 format!("operation must be a string, found {}", kind_of(&other)),
             );
         }
-        None => unreachable!("parse_change is only called when headers.operation exists"),
     };
     let entity_type = non_empty_string(
         &mut obj,
@@ -397,10 +406,11 @@ fn parse_change(
 fn parse_control(
     obj: Map<String, Value>,
     mut headers: Map<String, Value>,
+    control: Value,
     rules: &ParseRules,
 ) -> Result<ControlMessage, Rejection> {
-    let control = match headers.remove("control") {
-        Some(Value::String(c)) => match c.as_str() {
+    let control = match control {
+        Value::String(c) => match c.as_str() {
             "snapshot-start" => Control::SnapshotStart,
             "snapshot-end" => Control::SnapshotEnd,
             "reset" => Control::Reset,
@@ -414,14 +424,13 @@ fn parse_control(
                 );
             }
         },
-        Some(other) => {
+        other => {
             return reject(
                 req::CONTROL_ENUM,
                 "/headers/control",
                 format!("control must be a string, found {}", kind_of(&other)),
             );
         }
-        None => unreachable!("parse_control is only called when headers.control exists"),
     };
     let offset = match headers.remove("offset") {
         None => None,

@@ -311,12 +311,7 @@ fn well_formed(f: &Fields<'_>, rules: &ParseRules) -> Option<(Operation, Option<
     let entity_type = f.entity_type.as_ref()?.as_str()?;
     let key = f.key.as_ref()?.as_str()?;
     let headers: Headers<'_> = serde_json::from_str(f.headers?.get()).ok()?;
-    let operation = match headers.operation.as_ref() {
-        "insert" => Operation::Insert,
-        "update" => Operation::Update,
-        "delete" => Operation::Delete,
-        _ => return None,
-    };
+    let operation = Operation::from_spec_name(&headers.operation)?;
     let well_formed = !entity_type.is_empty()
         && !key.is_empty()
         && (f.value.is_some() || !operation.requires_value())

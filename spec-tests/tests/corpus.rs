@@ -129,10 +129,22 @@ fn requirement_ids_cited_by_the_reference_exist_in_the_catalogue() {
 fn profiles_doc_covers_every_field_and_open_question() {
     let doc = include_str!("../../docs/profiles.md");
     let profile = serde_json::to_value(Profile::default_profile()).unwrap();
-    for field in profile.as_object().unwrap().keys().filter(|f| !["name", "description"].contains(&f.as_str())) {
-        assert!(doc.contains(&format!("`{field}`")), "docs/profiles.md does not name field {field}");
+    for field in profile
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|f| !["name", "description"].contains(&f.as_str()))
+    {
+        assert!(
+            doc.contains(&format!("`{field}`")),
+            "docs/profiles.md does not name field {field}"
+        );
     }
     for r in suite().catalogue.iter().filter(|r| r.level == "silent") {
-        assert!(doc.contains(&r.id), "docs/profiles.md does not answer {}", r.id);
+        assert!(
+            doc.contains(&r.id),
+            "docs/profiles.md does not answer {}",
+            r.id
+        );
     }
 }
