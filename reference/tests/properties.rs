@@ -14,6 +14,104 @@ fn profiles() -> impl Strategy<Value = Profile> {
     prop::sample::select(Profile::preset_names()).prop_map(|n| Profile::preset(n).unwrap())
 }
 
+/// Any combination of positions, not only the presets: every knob of the materializer.
+fn any_profile() -> impl Strategy<Value = Profile> {
+    use state_reference::profile::*;
+    let a = || prop::sample::select(vec![Acceptance::Accept, Acceptance::Reject]);
+    (
+        (
+            prop::sample::select(vec![
+                UpdateSemantics::Replace,
+                UpdateSemantics::ShallowMerge,
+            ]),
+            prop::sample::select(vec![InsertExisting::Overwrite, InsertExisting::Reject]),
+            prop::sample::select(vec![UpdateMissing::Store, UpdateMissing::Reject]),
+            prop::sample::select(vec![DeleteMissing::Ignore, DeleteMissing::Reject]),
+            (a(), a(), a(), a(), a(), a()),
+        ),
+        (
+            prop::sample::select(vec![Enforcement::Lenient, Enforcement::Enforce]),
+            prop::sample::select(vec![TxidSeen::OnVisible, TxidSeen::OnApply]),
+            prop::sample::select(vec![
+                Visibility::PerMessage,
+                Visibility::PerBatch,
+                Visibility::AfterFirstUpToDate,
+            ]),
+            prop::sample::select(vec![ResetScope::StateAndTxids, ResetScope::StateOnly]),
+            prop::sample::select(vec![ResetOffset::Restart, ResetOffset::Continue]),
+            prop::sample::select(vec![
+                SnapshotSemantics::Hint,
+                SnapshotSemantics::Atomic,
+                SnapshotSemantics::Replace,
+            ]),
+            prop::sample::select(vec![InvalidMessage::Skip, InvalidMessage::Halt]),
+        ),
+    )
+        .prop_map(
+            |((update, insert_existing, update_missing, delete_missing, acc), rest)| {
+                let (
+                    upsert,
+                    non_object_values,
+                    extra_fields,
+                    served_offset_header,
+                    empty_txid,
+                    unknown_type,
+                ) = acc;
+                let (
+                    timestamp_format,
+                    txid_seen,
+                    visibility,
+                    reset,
+                    reset_offset,
+                    snapshot,
+                    invalid_message,
+                ) = rest;
+                Profile {
+                    name: "generated".into(),
+                    description: "a generated combination".into(),
+                    update,
+                    insert_existing,
+                    update_missing,
+                    delete_missing,
+                    upsert,
+                    non_object_values,
+                    extra_fields,
+                    served_offset_header,
+                    timestamp_format,
+                    empty_txid,
+                    txid_seen,
+                    visibility,
+                    reset,
+                    reset_offset,
+                    snapshot,
+                    unknown_type,
+                    invalid_message,
+                }
+            },
+        )
+}
+
+/// Stream items that exercise every profile knob: changes, near-misses, controls with and
+/// without offsets, upserts, served offsets.
+fn knob_items() -> impl Strategy<Value = Vec<Value>> {
+    let control = (
+        prop::sample::select(&["snapshot-start", "snapshot-end", "reset"][..]),
+        prop::option::of("r[0-9]"),
+    )
+        .prop_map(|(c, o)| match o {
+            Some(o) => json!({"headers": {"control": c, "offset": o}}),
+            None => json!({"headers": {"control": c}}),
+        });
+    let upsert = (prop::sample::select(TYPES), "[a-c]").prop_map(|(t, k)| json!({"type": t, "key": k, "value": {"u": 1}, "headers": {"operation": "upsert"}}));
+    let item = prop_oneof![
+        6 => valid_change(),
+        2 => control,
+        1 => upsert,
+        2 => (valid_change(), any::<prop::sample::Index>()).prop_map(|(m, i)| { let misses = near_misses(&m); i.get(&misses).1.clone() }),
+    ];
+    prop::collection::vec(item, 0..16)
+}
+
 /// Items of a stream: valid messages with an occasional malformed one; resets carry no
 /// offset (a reset naming an offset redirects the reader, which a fixed split cannot model).
 fn stream_items() -> impl Strategy<Value = Vec<Value>> {
@@ -113,6 +211,68 @@ proptest! {
         by_body.apply_json(&body, Some("1".into()), true).unwrap();
         prop_assert_eq!(by_value.observe(), by_body.observe());
         prop_assert_eq!(by_value.diagnostics(), by_body.diagnostics());
+    }
+
+    /// The body path equals the parsed path for every combination of positions, batch after
+    /// batch (visibility, rollback, snapshots and restarts included).
+    #[test]
+    fn json_body_path_matches_the_parsed_path_under_any_profile(
+        profile in any_profile(), batches in prop::collection::vec((knob_items(), any::<bool>()), 1..4),
+    ) {
+        let collections = [Collection::new("users", "user", "id"), Collection::new("messages", "message", "id"),
+            Collection::new("ab", "a:b", "id"), Collection::new("a", "a", "id")];
+        let fresh = || Materializer::new(profile.clone()).with_collections(&collections).unwrap();
+        let (mut by_value, mut by_body) = (fresh(), fresh());
+        for (i, (items, up_to_date)) in batches.into_iter().enumerate() {
+            let offset = Some(format!("o{i}"));
+            by_value.apply_batch(Batch { items: items.clone(), offset: offset.clone(), up_to_date });
+            by_body.apply_json(&Value::Array(items).to_string(), offset, up_to_date).unwrap();
+            prop_assert_eq!(by_value.observe(), by_body.observe());
+        }
+        prop_assert_eq!(by_value.diagnostics(), by_body.diagnostics());
+    }
+
+    /// Where a batch is visible as a whole, a batch the consumer halts in leaves no trace
+    /// (txids excepted under `txidSeen: on-apply`, which records them eagerly by definition).
+    #[test]
+    fn a_halted_batch_leaves_no_trace(
+        profile in any_profile(),
+        batch_visible in any::<bool>(),
+        before in prop::collection::vec(valid_change(), 0..10),
+        halting in knob_items(),
+    ) {
+        use state_reference::profile::*;
+        let mut profile = profile;
+        profile.invalid_message = InvalidMessage::Halt;
+        profile.visibility = if batch_visible { Visibility::PerBatch } else { Visibility::AfterFirstUpToDate };
+        // Valid changes must not halt the setup batch.
+        (profile.insert_existing, profile.update_missing, profile.delete_missing, profile.non_object_values) =
+            (InsertExisting::Overwrite, UpdateMissing::Store, DeleteMissing::Ignore, Acceptance::Accept);
+        let txids_on_visible = profile.txid_seen == TxidSeen::OnVisible;
+        let mut m = Materializer::new(profile);
+        m.apply_batch(Batch { items: before, offset: Some("1".into()), up_to_date: true });
+        let seen = m.observe();
+        prop_assert!(!seen.halted);
+        let mut halting = halting;
+        halting.push(json!({"type": "user", "headers": {"operation": "insert"}})); // always invalid
+        m.apply_batch(Batch { items: halting, offset: Some("2".into()), up_to_date: true });
+        let after = m.observe();
+        prop_assume!(after.halted); // a reset naming an offset may restart the read first
+        prop_assert_eq!((seen.state, seen.offset), (after.state, after.offset));
+        if txids_on_visible {
+            prop_assert_eq!(seen.txids, after.txids);
+        }
+    }
+
+    #[test]
+    fn materializing_anything_under_any_profile_never_panics(
+        profile in any_profile(), batches in prop::collection::vec(prop::collection::vec(any_json(), 0..8), 0..4),
+    ) {
+        let mut m = Materializer::new(profile);
+        for items in batches {
+            m.apply_batch(Batch { items, offset: None, up_to_date: false });
+            let _ = m.observe();
+        }
     }
 
     #[test]
