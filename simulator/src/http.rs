@@ -1,0 +1,548 @@
+//! The HTTP face of the simulator (PROTOCOL §5, §8, §10): request headers and query
+//! parameters in, store calls, status codes and response headers out.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tokio::time::Instant;
+
+use crate::SimulatorConfig;
+use crate::offset::{Offset, RequestedOffset};
+use crate::store::{
+    AppendOutcome, AppendRequest, CreateRequest, Lifetime, Metadata, Page, ProducerHeaders,
+    Refusal, Store, media_type,
+};
+
+pub(crate) struct Shared {
+    pub store: Store,
+    pub config: SimulatorConfig,
+}
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    let limit = shared.config.body_limit;
+    Router::new()
+        .fallback(handle)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(shared)
+}
+
+/// Headers every response carries (PROTOCOL §12.7 and CORS for browser clients).
+fn base_headers(h: &mut HeaderMap) {
+    let set = |h: &mut HeaderMap, k: &'static str, v: &'static str| {
+        h.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
+    };
+    set(h, "x-content-type-options", "nosniff");
+    set(h, "cross-origin-resource-policy", "cross-origin");
+    set(h, "access-control-allow-origin", "*");
+    set(
+        h,
+        "access-control-expose-headers",
+        "Stream-Next-Offset, Stream-Cursor, Stream-Up-To-Date, Stream-Closed, Stream-TTL, Stream-Expires-At, ETag, Location, Producer-Epoch, Producer-Seq, Producer-Expected-Seq, Producer-Received-Seq, Stream-SSE-Data-Encoding",
+    );
+}
+
+/// A response under construction.
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Body,
+}
+
+impl Reply {
+    fn new(status: u16) -> Reply {
+        let mut headers = HeaderMap::new();
+        base_headers(&mut headers);
+        Reply {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            headers,
+            body: Body::empty(),
+        }
+    }
+
+    fn header(mut self, name: &str, value: impl ToString) -> Reply {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::try_from(name),
+            HeaderValue::try_from(value.to_string()),
+        ) {
+            self.headers.insert(n, v);
+        }
+        self
+    }
+
+    fn header_if(self, cond: bool, name: &str, value: impl ToString) -> Reply {
+        if cond { self.header(name, value) } else { self }
+    }
+
+    fn body(mut self, body: impl Into<Body>) -> Reply {
+        self.body = body.into();
+        self
+    }
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let mut r = Response::new(self.body);
+        *r.status_mut() = self.status;
+        *r.headers_mut() = self.headers;
+        r
+    }
+}
+
+impl From<Refusal> for Reply {
+    fn from(r: Refusal) -> Reply {
+        let mut reply = Reply::new(r.status).header("content-type", "text/plain; charset=utf-8");
+        for (name, value) in &r.headers {
+            reply = reply.header(name, value);
+        }
+        reply.body(r.reason)
+    }
+}
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// `Stream-Closed` counts only when exactly `true`, case-insensitively (§4.1).
+fn closed_flag(headers: &HeaderMap) -> bool {
+    header(headers, "stream-closed").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_owned();
+    let query = match Query::<HashMap<String, String>>::try_from_uri(&uri) {
+        Ok(Query(q)) => q,
+        Err(e) => return Reply::from(Refusal::new(400, format!("bad query: {e}"))).into_response(),
+    };
+    let reply = match method {
+        Method::PUT => create(&shared, &path, &headers, body),
+        Method::POST => append(&shared, &path, &headers, body),
+        Method::GET => return read(shared, path, query, headers).await,
+        Method::HEAD => head(&shared, &path),
+        Method::DELETE => match shared.store.delete(&path) {
+            true => Ok(Reply::new(204)),
+            false => Err(Refusal::new(404, "no such stream")),
+        },
+        Method::OPTIONS => Ok(Reply::new(204)
+            .header("access-control-allow-methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS")
+            .header(
+                "access-control-allow-headers",
+                "Content-Type, If-None-Match, Stream-TTL, Stream-Expires-At, Stream-Closed, Stream-Seq, Producer-Id, Producer-Epoch, Producer-Seq, Authorization",
+            )
+            .header("access-control-max-age", "86400")),
+        _ => Err(Refusal::new(405, "method not allowed")),
+    };
+    reply.unwrap_or_else(Reply::from).into_response()
+}
+
+fn lifetime(headers: &HeaderMap) -> Result<Lifetime, Refusal> {
+    let ttl = header(headers, "stream-ttl");
+    let expires = header(headers, "stream-expires-at");
+    match (ttl, expires) {
+        (Some(_), Some(_)) => Err(Refusal::new(
+            400,
+            "Stream-TTL and Stream-Expires-At are exclusive",
+        )),
+        (Some(t), None) => {
+            let canonical = t == "0"
+                || (t.starts_with(|c: char| ('1'..='9').contains(&c))
+                    && t.bytes().all(|b| b.is_ascii_digit()));
+            match (canonical, t.parse::<u64>()) {
+                (true, Ok(secs)) => Ok(Lifetime::Ttl(secs)),
+                _ => Err(Refusal::new(
+                    400,
+                    format!("Stream-TTL {t:?} is not a non-negative integer"),
+                )),
+            }
+        }
+        (None, Some(e)) => match OffsetDateTime::parse(e, &Rfc3339) {
+            Ok(at) => Ok(Lifetime::ExpiresAt(e.to_owned(), at)),
+            Err(_) => Err(Refusal::new(
+                400,
+                format!("Stream-Expires-At {e:?} is not an RFC 3339 timestamp"),
+            )),
+        },
+        (None, None) => Ok(Lifetime::Forever),
+    }
+}
+
+fn lifetime_headers(reply: Reply, meta: &Metadata) -> Reply {
+    match &meta.lifetime {
+        Lifetime::Forever => reply,
+        Lifetime::Ttl(secs) => reply.header("stream-ttl", secs),
+        Lifetime::ExpiresAt(text, _) => reply.header("stream-expires-at", text),
+    }
+}
+
+fn create(shared: &Shared, path: &str, headers: &HeaderMap, body: Bytes) -> Result<Reply, Refusal> {
+    let content_type = header(headers, "content-type")
+        .unwrap_or("application/octet-stream")
+        .to_owned();
+    let req = CreateRequest {
+        content_type,
+        lifetime: lifetime(headers)?,
+        closed: closed_flag(headers),
+        body,
+    };
+    let (created, meta) = shared.store.create(path, req)?;
+    let host = header(headers, "host").unwrap_or("127.0.0.1");
+    let reply = Reply::new(if created { 201 } else { 200 })
+        .header("content-type", &meta.content_type)
+        .header("stream-next-offset", meta.tail)
+        .header_if(created, "location", format!("http://{host}{path}"))
+        .header_if(meta.closed, "stream-closed", "true");
+    Ok(lifetime_headers(reply, &meta))
+}
+
+/// Producer headers: all three or none; id non-empty; integers within 2^53 - 1 (§5.2.1).
+fn producer(headers: &HeaderMap) -> Result<Option<ProducerHeaders>, Refusal> {
+    const MAX: u64 = (1 << 53) - 1;
+    let number = |name: &str, v: &str| match v.parse::<u64>() {
+        Ok(n) if n <= MAX && v.bytes().all(|b| b.is_ascii_digit()) => Ok(n),
+        _ => Err(Refusal::new(
+            400,
+            format!("{name} {v:?} is not an integer in 0..=2^53-1"),
+        )),
+    };
+    match (
+        header(headers, "producer-id"),
+        header(headers, "producer-epoch"),
+        header(headers, "producer-seq"),
+    ) {
+        (None, None, None) => Ok(None),
+        (Some(id), Some(epoch), Some(seq)) if !id.is_empty() => Ok(Some(ProducerHeaders {
+            id: id.to_owned(),
+            epoch: number("Producer-Epoch", epoch)?,
+            seq: number("Producer-Seq", seq)?,
+        })),
+        _ => Err(Refusal::new(
+            400,
+            "Producer-Id, Producer-Epoch and Producer-Seq go together, with a non-empty id",
+        )),
+    }
+}
+
+fn append(shared: &Shared, path: &str, headers: &HeaderMap, body: Bytes) -> Result<Reply, Refusal> {
+    let req = AppendRequest {
+        content_type: header(headers, "content-type").map(str::to_owned),
+        close: closed_flag(headers),
+        stream_seq: header(headers, "stream-seq").map(str::to_owned),
+        producer: producer(headers)?,
+        body,
+    };
+    Ok(match shared.store.append(path, req)? {
+        AppendOutcome::Appended {
+            next,
+            wrote_data,
+            closed,
+            producer,
+        } => {
+            let reply = Reply::new(if producer.is_some() && wrote_data {
+                200
+            } else {
+                204
+            })
+            .header("stream-next-offset", next)
+            .header_if(closed, "stream-closed", "true");
+            match producer {
+                Some((epoch, seq)) => reply
+                    .header("producer-epoch", epoch)
+                    .header("producer-seq", seq),
+                None => reply,
+            }
+        }
+        AppendOutcome::Duplicate {
+            next,
+            closed,
+            producer: (epoch, seq),
+        } => Reply::new(204)
+            .header("stream-next-offset", next)
+            .header_if(closed, "stream-closed", "true")
+            .header("producer-epoch", epoch)
+            .header("producer-seq", seq),
+        AppendOutcome::AlreadyClosed { next } => Reply::new(204)
+            .header("stream-next-offset", next)
+            .header("stream-closed", "true"),
+    })
+}
+
+fn head(shared: &Shared, path: &str) -> Result<Reply, Refusal> {
+    let meta = shared
+        .store
+        .metadata(path)
+        .ok_or_else(|| Refusal::new(404, "no such stream"))?;
+    let reply = Reply::new(200)
+        .header("content-type", &meta.content_type)
+        .header("stream-next-offset", meta.tail)
+        .header("cache-control", "no-store")
+        .header_if(meta.closed, "stream-closed", "true");
+    Ok(lifetime_headers(reply, &meta))
+}
+
+/// The cursor for live responses (§10.1): 20-second intervals since 2024-10-09, always
+/// ahead of the one the client echoed.
+fn cursor(echoed: Option<&str>) -> u64 {
+    const EPOCH: u64 = 1_728_432_000; // 2024-10-09T00:00:00Z
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let current = now.as_secs().saturating_sub(EPOCH) / 20;
+    match echoed.and_then(|c| c.parse::<u64>().ok()) {
+        Some(c) if c >= current => c + 1 + u64::from(now.subsec_nanos()) % 180,
+        _ => current,
+    }
+}
+
+fn etag(page: &Page) -> String {
+    let closed = if page.meta.closed && page.up_to_date {
+        ":c"
+    } else {
+        ""
+    };
+    format!("\"{}:{}:{}{closed}\"", page.meta.id, page.start, page.next)
+}
+
+/// The headers of a response that carries a page (catch-up, or long-poll with data).
+fn page_reply(page: Page, live_cursor: Option<u64>) -> Reply {
+    let eof = page.meta.closed && page.up_to_date;
+    Reply::new(200)
+        .header("content-type", &page.meta.content_type)
+        .header("stream-next-offset", page.next)
+        .header("etag", etag(&page))
+        .header(
+            "cache-control",
+            "public, max-age=60, stale-while-revalidate=300",
+        )
+        .header_if(page.up_to_date, "stream-up-to-date", "true")
+        .header_if(eof, "stream-closed", "true")
+        .header_if(
+            live_cursor.is_some(),
+            "stream-cursor",
+            live_cursor.unwrap_or_default(),
+        )
+        .body(page.body)
+}
+
+async fn read(
+    shared: Arc<Shared>,
+    path: String,
+    query: HashMap<String, String>,
+    headers: HeaderMap,
+) -> Response {
+    let offset_param = query.get("offset").map(String::as_str);
+    let Some(requested) = RequestedOffset::parse(offset_param) else {
+        return Reply::from(Refusal::new(400, "malformed offset")).into_response();
+    };
+    let live = query.get("live").map(String::as_str);
+    if live.is_some() && offset_param.is_none() {
+        return Reply::from(Refusal::new(400, "live reads need an offset")).into_response();
+    }
+    let from = match requested {
+        RequestedOffset::Beginning => Some(Offset(0)),
+        RequestedOffset::Now => None,
+        RequestedOffset::At(o) => Some(o),
+    };
+    let result = match live {
+        None => catch_up(
+            &shared,
+            &path,
+            from,
+            requested == RequestedOffset::Now,
+            &headers,
+        ),
+        Some("long-poll") => {
+            long_poll(
+                &shared,
+                &path,
+                from,
+                query.get("cursor").map(String::as_str),
+            )
+            .await
+        }
+        Some("sse") => return sse(shared, path, from, query.get("cursor").cloned()),
+        Some(other) => Err(Refusal::new(400, format!("unknown live mode {other:?}"))),
+    };
+    result.unwrap_or_else(Reply::from).into_response()
+}
+
+fn catch_up(
+    shared: &Shared,
+    path: &str,
+    from: Option<Offset>,
+    now: bool,
+    headers: &HeaderMap,
+) -> Result<Reply, Refusal> {
+    let (page, _) = shared.store.read(path, from, shared.config.page_bytes)?;
+    if now {
+        let eof = page.meta.closed;
+        let body: &'static [u8] = if crate::store::is_json(&page.meta.content_type) {
+            b"[]"
+        } else {
+            b""
+        };
+        return Ok(Reply::new(200)
+            .header("content-type", &page.meta.content_type)
+            .header("stream-next-offset", page.meta.tail)
+            .header("stream-up-to-date", "true")
+            .header("cache-control", "no-store")
+            .header_if(eof, "stream-closed", "true")
+            .body(Bytes::from_static(body)));
+    }
+    if header(headers, "if-none-match").is_some_and(|tag| tag == etag(&page)) {
+        return Ok(Reply::new(304)
+            .header("etag", etag(&page))
+            .header("stream-next-offset", page.next));
+    }
+    Ok(page_reply(page, None))
+}
+
+async fn long_poll(
+    shared: &Shared,
+    path: &str,
+    from: Option<Offset>,
+    echoed: Option<&str>,
+) -> Result<Reply, Refusal> {
+    let deadline = Instant::now() + shared.config.long_poll_timeout;
+    // `now` pins the start to the tail as it is when the request arrives.
+    let mut from = from;
+    loop {
+        let (page, mut changes) = shared.store.read(path, from, shared.config.page_bytes)?;
+        from = Some(page.start);
+        if page.chunks > 0 {
+            return Ok(page_reply(page, Some(cursor(echoed))));
+        }
+        let timed_out = Instant::now() >= deadline;
+        if page.meta.closed || timed_out {
+            return Ok(Reply::new(204)
+                .header("stream-next-offset", page.next)
+                .header("stream-up-to-date", "true")
+                .header("cache-control", "no-store")
+                .header_if(page.meta.closed, "stream-closed", "true")
+                .header_if(!page.meta.closed, "stream-cursor", cursor(echoed)));
+        }
+        let _ = tokio::time::timeout_at(deadline, changes.changed()).await;
+    }
+}
+
+/// One SSE event. Payload lines are split on CR, LF and CRLF alike, so no payload can end
+/// an event or start another; a line starting with a space gets the one space SSE parsers
+/// strip.
+fn event(kind: &str, data: &str) -> String {
+    let mut out = format!("event: {kind}\n");
+    for line in data.split("\r\n").flat_map(|l| l.split(['\r', '\n'])) {
+        out.push_str(if line.starts_with(' ') {
+            "data: "
+        } else {
+            "data:"
+        });
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push('\n');
+    out
+}
+
+fn control(next: Offset, cursor: Option<u64>, up_to_date: bool, closed: bool) -> String {
+    let mut c = serde_json::Map::new();
+    c.insert("streamNextOffset".into(), next.to_string().into());
+    if let (Some(cur), false) = (cursor, closed) {
+        c.insert("streamCursor".into(), cur.to_string().into());
+    }
+    if up_to_date || closed {
+        c.insert("upToDate".into(), true.into());
+    }
+    if closed {
+        c.insert("streamClosed".into(), true.into());
+    }
+    event("control", &serde_json::Value::Object(c).to_string())
+}
+
+/// SSE (§5.8): a data event and a control event per page, until the stream closes, the
+/// stream goes away, or the connection lifetime ends.
+fn sse(
+    shared: Arc<Shared>,
+    path: String,
+    from: Option<Offset>,
+    echoed: Option<String>,
+) -> Response {
+    let first = match shared.store.read(&path, from, shared.config.page_bytes) {
+        Ok((page, _)) => page,
+        Err(r) => return Reply::from(r).into_response(),
+    };
+    let text = media_type(&first.meta.content_type).starts_with("text/")
+        || crate::store::is_json(&first.meta.content_type);
+    let deadline = Instant::now() + shared.config.sse_lifetime;
+    struct Cursor {
+        from: Offset,
+        sent_control: bool,
+        done: bool,
+    }
+    let start = Cursor {
+        from: first.start,
+        sent_control: false,
+        done: false,
+    };
+    let events = futures_util::stream::unfold(start, move |mut at| {
+        let (shared, path, echoed) = (shared.clone(), path.clone(), echoed.clone());
+        async move {
+            loop {
+                if at.done {
+                    return None;
+                }
+                let Ok((page, mut changes)) =
+                    shared
+                        .store
+                        .read(&path, Some(at.from), shared.config.page_bytes)
+                else {
+                    return None; // deleted or expired: end the connection
+                };
+                let eof = page.meta.closed && page.up_to_date;
+                let cur = Some(cursor(echoed.as_deref()));
+                if page.chunks > 0 || eof || !at.sent_control {
+                    let mut out = String::new();
+                    if page.chunks > 0 {
+                        let data = match text {
+                            true => String::from_utf8_lossy(&page.body).into_owned(),
+                            false => base64::engine::general_purpose::STANDARD.encode(&page.body),
+                        };
+                        out.push_str(&event("data", &data));
+                    }
+                    out.push_str(&control(page.next, cur, page.up_to_date, eof));
+                    at = Cursor {
+                        from: page.next,
+                        sent_control: true,
+                        done: eof,
+                    };
+                    return Some((Ok::<_, Infallible>(Bytes::from(out)), at));
+                }
+                if tokio::time::timeout_at(deadline, changes.changed())
+                    .await
+                    .is_err()
+                {
+                    return None;
+                }
+            }
+        }
+    });
+    Reply::new(200)
+        .header("content-type", "text/event-stream")
+        .header("cache-control", "no-cache")
+        .header_if(!text, "stream-sse-data-encoding", "base64")
+        .body(Body::from_stream(events))
+        .into_response()
+}

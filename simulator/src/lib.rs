@@ -1,0 +1,155 @@
+//! `stream-simulator`: an in-process Durable Streams server (PROTOCOL.md) for conformance
+//! testing.
+//!
+//! - [`store`]: streams in memory and the protocol rules that do not depend on HTTP.
+//! - [`offset`]: the offset format and the `-1` / `now` sentinels.
+//! - `http`: the axum router: headers and query parameters to store calls and back,
+//!   long-poll and SSE.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let sim = stream_simulator::Simulator::start().await?; // or Simulator::builder()...spawn()
+//! println!("streams live under {}", sim.url());
+//! sim.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Fault injection, transcripts and the control API are not built yet (issue 3).
+
+mod http;
+pub mod offset;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Tunables of a simulator.
+#[derive(Debug, Clone)]
+pub struct SimulatorConfig {
+    pub bind: SocketAddr,
+    /// How long a long-poll waits for data before answering 204.
+    pub long_poll_timeout: Duration,
+    /// How long an SSE connection stays open before the server closes it.
+    pub sse_lifetime: Duration,
+    /// The most bytes one read returns (at least one message is always returned).
+    pub page_bytes: usize,
+    /// The largest request body accepted (larger ones get 413).
+    pub body_limit: usize,
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        SimulatorConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            long_poll_timeout: Duration::from_secs(30),
+            sse_lifetime: Duration::from_secs(60),
+            page_bytes: 1 << 20,
+            body_limit: 64 << 20,
+        }
+    }
+}
+
+/// Builds and starts a simulator.
+#[derive(Debug, Clone, Default)]
+pub struct Simulator {
+    config: SimulatorConfig,
+}
+
+impl Simulator {
+    pub fn builder() -> Simulator {
+        Simulator::default()
+    }
+
+    /// Starts a simulator on an ephemeral loopback port with default settings.
+    pub async fn start() -> std::io::Result<SimulatorHandle> {
+        Simulator::builder().spawn().await
+    }
+
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.config.bind = addr;
+        self
+    }
+
+    pub fn long_poll_timeout(mut self, timeout: Duration) -> Self {
+        self.config.long_poll_timeout = timeout;
+        self
+    }
+
+    pub fn sse_lifetime(mut self, lifetime: Duration) -> Self {
+        self.config.sse_lifetime = lifetime;
+        self
+    }
+
+    pub fn page_bytes(mut self, bytes: usize) -> Self {
+        self.config.page_bytes = bytes.max(1);
+        self
+    }
+
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.config.body_limit = bytes;
+        self
+    }
+
+    /// Binds and serves in the background of the current tokio runtime.
+    pub async fn spawn(self) -> std::io::Result<SimulatorHandle> {
+        let listener = tokio::net::TcpListener::bind(self.config.bind).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(http::Shared {
+            store: store::Store::default(),
+            config: self.config,
+        });
+        let (stop, stopped) = oneshot::channel::<()>();
+        let app = http::router(shared);
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Ok(SimulatorHandle {
+            addr,
+            stop: Some(stop),
+            task,
+        })
+    }
+}
+
+/// A running simulator; dropping it stops it.
+pub struct SimulatorHandle {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl SimulatorHandle {
+    /// `http://127.0.0.1:PORT`: streams are any path below it.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting connections and waits for open ones to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for SimulatorHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
