@@ -17,15 +17,42 @@ use time::format_description::well_known::Rfc3339;
 use tokio::time::Instant;
 
 use crate::SimulatorConfig;
+use crate::control;
+use crate::fault::{Applied, Fault, FaultEngine, RequestKind};
 use crate::offset::{Offset, RequestedOffset};
+use crate::shaping::{self, RequestRecord};
+use crate::store::ReadOptions;
 use crate::store::{
     AppendOutcome, AppendRequest, CreateRequest, Lifetime, Metadata, Page, ProducerHeaders,
     Refusal, Store, media_type,
 };
+use crate::transcript::Transcript;
+use futures_util::StreamExt;
 
 pub(crate) struct Shared {
     pub store: Store,
     pub config: SimulatorConfig,
+    pub faults: std::sync::Mutex<FaultEngine>,
+    pub transcript: Arc<Transcript>,
+}
+
+impl Shared {
+    pub fn faults(&self) -> std::sync::MutexGuard<'_, FaultEngine> {
+        self.faults.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn read_options(&self, applied: &Applied) -> ReadOptions {
+        ReadOptions {
+            max_bytes: self.config.page_bytes,
+            max_messages: applied.find(|f| match f {
+                Fault::Page { messages } => Some((*messages).max(1)),
+                _ => None,
+            }),
+            served_offsets: applied
+                .find(|f| (*f == Fault::ServedOffsets).then_some(()))
+                .is_some(),
+        }
+    }
 }
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -52,14 +79,14 @@ fn base_headers(h: &mut HeaderMap) {
 }
 
 /// A response under construction.
-struct Reply {
+pub(crate) struct Reply {
     status: StatusCode,
     headers: HeaderMap,
     body: Body,
 }
 
 impl Reply {
-    fn new(status: u16) -> Reply {
+    pub(crate) fn new(status: u16) -> Reply {
         let mut headers = HeaderMap::new();
         base_headers(&mut headers);
         Reply {
@@ -69,7 +96,7 @@ impl Reply {
         }
     }
 
-    fn header(mut self, name: &str, value: impl ToString) -> Reply {
+    pub(crate) fn header(mut self, name: &str, value: impl ToString) -> Reply {
         if let (Ok(n), Ok(v)) = (
             HeaderName::try_from(name),
             HeaderValue::try_from(value.to_string()),
@@ -83,7 +110,7 @@ impl Reply {
         if cond { self.header(name, value) } else { self }
     }
 
-    fn body(mut self, body: impl Into<Body>) -> Reply {
+    pub(crate) fn body(mut self, body: impl Into<Body>) -> Reply {
         self.body = body.into();
         self
     }
@@ -117,6 +144,23 @@ fn closed_flag(headers: &HeaderMap) -> bool {
     header(headers, "stream-closed").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
 }
 
+/// What kind of request this is, for fault rules.
+fn classify(method: &Method, query: &HashMap<String, String>) -> RequestKind {
+    match *method {
+        Method::PUT => RequestKind::Create,
+        Method::POST => RequestKind::Append,
+        Method::HEAD => RequestKind::Head,
+        Method::DELETE => RequestKind::Delete,
+        Method::GET => match query.get("live").map(String::as_str) {
+            None => RequestKind::CatchUp,
+            Some("long-poll") => RequestKind::LongPoll,
+            Some("sse") => RequestKind::Sse,
+            Some(_) => RequestKind::Any,
+        },
+        _ => RequestKind::Any,
+    }
+}
+
 async fn handle(
     State(shared): State<Arc<Shared>>,
     method: Method,
@@ -125,16 +169,66 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let path = uri.path().to_owned();
+    if path.starts_with(control::PREFIX) {
+        return control::handle(&shared, &method, &path, &body).into_response();
+    }
     let query = match Query::<HashMap<String, String>>::try_from_uri(&uri) {
         Ok(Query(q)) => q,
         Err(e) => return Reply::from(Refusal::new(400, format!("bad query: {e}"))).into_response(),
     };
+    let applied = shared.faults().on_request(&path, classify(&method, &query));
+    if applied.delay_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(applied.delay_ms)).await;
+    }
+    let record = RequestRecord {
+        method: method.to_string(),
+        uri: uri.to_string(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body: body.clone(),
+    };
+    let status_fault = applied.find(|f| match f {
+        Fault::Status {
+            status,
+            retry_after,
+        } => Some((*status, *retry_after)),
+        _ => None,
+    });
+    let response = match status_fault {
+        Some((status, retry_after)) => Reply::from(Refusal::new(status, "injected fault"))
+            .header_if(
+                retry_after.is_some(),
+                "retry-after",
+                retry_after.unwrap_or_default(),
+            )
+            .into_response(),
+        None => dispatch(&shared, method, &path, query, headers, body, &applied).await,
+    };
+    shaping::shape(shared.transcript.clone(), record, applied, response).await
+}
+
+async fn dispatch(
+    shared: &Arc<Shared>,
+    method: Method,
+    path: &str,
+    query: HashMap<String, String>,
+    headers: HeaderMap,
+    body: Bytes,
+    applied: &Applied,
+) -> Response {
     let reply = match method {
-        Method::PUT => create(&shared, &path, &headers, body),
-        Method::POST => append(&shared, &path, &headers, body),
-        Method::GET => return read(shared, path, query, headers).await,
-        Method::HEAD => head(&shared, &path),
-        Method::DELETE => match shared.store.delete(&path) {
+        Method::PUT => create(shared, path, &headers, body),
+        Method::POST => append(shared, path, &headers, body),
+        Method::GET => return read(shared.clone(), path.to_owned(), query, headers, applied).await,
+        Method::HEAD => head(shared, path),
+        Method::DELETE => match shared.store.delete(path) {
             true => Ok(Reply::new(204)),
             false => Err(Refusal::new(404, "no such stream")),
         },
@@ -343,6 +437,7 @@ async fn read(
     path: String,
     query: HashMap<String, String>,
     headers: HeaderMap,
+    applied: &Applied,
 ) -> Response {
     let offset_param = query.get("offset").map(String::as_str);
     let Some(requested) = RequestedOffset::parse(offset_param) else {
@@ -357,6 +452,8 @@ async fn read(
         RequestedOffset::Now => None,
         RequestedOffset::At(o) => Some(o),
     };
+    let opts = shared.read_options(applied);
+    let cursor_param = query.get("cursor").map(String::as_str);
     let result = match live {
         None => catch_up(
             &shared,
@@ -364,17 +461,23 @@ async fn read(
             from,
             requested == RequestedOffset::Now,
             &headers,
+            opts,
         ),
         Some("long-poll") => {
-            long_poll(
-                &shared,
-                &path,
-                from,
-                query.get("cursor").map(String::as_str),
-            )
-            .await
+            let wait = applied
+                .find(|f| (*f == Fault::EmptyLongPoll).then_some(()))
+                .is_none();
+            long_poll(&shared, &path, from, cursor_param, opts, wait).await
         }
-        Some("sse") => return sse(shared, path, from, query.get("cursor").cloned()),
+        Some("sse") => {
+            return sse(
+                shared.clone(),
+                path,
+                from,
+                cursor_param.map(str::to_owned),
+                opts,
+            );
+        }
         Some(other) => Err(Refusal::new(400, format!("unknown live mode {other:?}"))),
     };
     result.unwrap_or_else(Reply::from).into_response()
@@ -386,8 +489,9 @@ fn catch_up(
     from: Option<Offset>,
     now: bool,
     headers: &HeaderMap,
+    opts: ReadOptions,
 ) -> Result<Reply, Refusal> {
-    let (page, _) = shared.store.read(path, from, shared.config.page_bytes)?;
+    let (page, _) = shared.store.read(path, from, opts)?;
     if now {
         let eof = page.meta.closed;
         let body: &'static [u8] = if crate::store::is_json(&page.meta.content_type) {
@@ -411,23 +515,26 @@ fn catch_up(
     Ok(page_reply(page, None))
 }
 
+/// A long-poll: data at once if there is some, else wait (unless `wait` is off, a fault)
+/// until data arrives, the stream closes, or the timeout passes (204).
 async fn long_poll(
     shared: &Shared,
     path: &str,
     from: Option<Offset>,
     echoed: Option<&str>,
+    opts: ReadOptions,
+    wait: bool,
 ) -> Result<Reply, Refusal> {
     let deadline = Instant::now() + shared.config.long_poll_timeout;
     // `now` pins the start to the tail as it is when the request arrives.
     let mut from = from;
     loop {
-        let (page, mut changes) = shared.store.read(path, from, shared.config.page_bytes)?;
+        let (page, mut changes) = shared.store.read(path, from, opts)?;
         from = Some(page.start);
         if page.chunks > 0 {
             return Ok(page_reply(page, Some(cursor(echoed))));
         }
-        let timed_out = Instant::now() >= deadline;
-        if page.meta.closed || timed_out {
+        if page.meta.closed || !wait || Instant::now() >= deadline {
             return Ok(Reply::new(204)
                 .header("stream-next-offset", page.next)
                 .header("stream-up-to-date", "true")
@@ -442,7 +549,7 @@ async fn long_poll(
 /// One SSE event. Payload lines are split on CR, LF and CRLF alike, so no payload can end
 /// an event or start another; a line starting with a space gets the one space SSE parsers
 /// strip.
-fn event(kind: &str, data: &str) -> String {
+fn event(kind: &str, data: &str) -> Bytes {
     let mut out = format!("event: {kind}\n");
     for line in data.split("\r\n").flat_map(|l| l.split(['\r', '\n'])) {
         out.push_str(if line.starts_with(' ') {
@@ -454,10 +561,10 @@ fn event(kind: &str, data: &str) -> String {
         out.push('\n');
     }
     out.push('\n');
-    out
+    Bytes::from(out)
 }
 
-fn control(next: Offset, cursor: Option<u64>, up_to_date: bool, closed: bool) -> String {
+fn control(next: Offset, cursor: Option<u64>, up_to_date: bool, closed: bool) -> Bytes {
     let mut c = serde_json::Map::new();
     c.insert("streamNextOffset".into(), next.to_string().into());
     if let (Some(cur), false) = (cursor, closed) {
@@ -472,63 +579,65 @@ fn control(next: Offset, cursor: Option<u64>, up_to_date: bool, closed: bool) ->
     event("control", &serde_json::Value::Object(c).to_string())
 }
 
-/// SSE (§5.8): a data event and a control event per page, until the stream closes, the
-/// stream goes away, or the connection lifetime ends.
+/// SSE (§5.8): a data event and a control event per page, one event per body chunk (so
+/// faults can count events), until the stream closes, goes away, or the connection lifetime
+/// ends.
 fn sse(
     shared: Arc<Shared>,
     path: String,
     from: Option<Offset>,
     echoed: Option<String>,
+    opts: ReadOptions,
 ) -> Response {
-    let first = match shared.store.read(&path, from, shared.config.page_bytes) {
+    let first = match shared.store.read(&path, from, opts) {
         Ok((page, _)) => page,
         Err(r) => return Reply::from(r).into_response(),
     };
     let text = media_type(&first.meta.content_type).starts_with("text/")
         || crate::store::is_json(&first.meta.content_type);
     let deadline = Instant::now() + shared.config.sse_lifetime;
-    struct Cursor {
+    struct At {
         from: Offset,
         sent_control: bool,
         done: bool,
     }
-    let start = Cursor {
+    let start = At {
         from: first.start,
         sent_control: false,
         done: false,
     };
-    let events = futures_util::stream::unfold(start, move |mut at| {
+    let pages = futures_util::stream::unfold(start, move |mut at| {
         let (shared, path, echoed) = (shared.clone(), path.clone(), echoed.clone());
         async move {
             loop {
                 if at.done {
                     return None;
                 }
-                let Ok((page, mut changes)) =
-                    shared
-                        .store
-                        .read(&path, Some(at.from), shared.config.page_bytes)
-                else {
+                let Ok((page, mut changes)) = shared.store.read(&path, Some(at.from), opts) else {
                     return None; // deleted or expired: end the connection
                 };
                 let eof = page.meta.closed && page.up_to_date;
-                let cur = Some(cursor(echoed.as_deref()));
                 if page.chunks > 0 || eof || !at.sent_control {
-                    let mut out = String::new();
+                    let mut events = Vec::with_capacity(2);
                     if page.chunks > 0 {
                         let data = match text {
                             true => String::from_utf8_lossy(&page.body).into_owned(),
                             false => base64::engine::general_purpose::STANDARD.encode(&page.body),
                         };
-                        out.push_str(&event("data", &data));
+                        events.push(event("data", &data));
                     }
-                    out.push_str(&control(page.next, cur, page.up_to_date, eof));
-                    at = Cursor {
+                    events.push(control(
+                        page.next,
+                        Some(cursor(echoed.as_deref())),
+                        page.up_to_date,
+                        eof,
+                    ));
+                    at = At {
                         from: page.next,
                         sent_control: true,
                         done: eof,
                     };
-                    return Some((Ok::<_, Infallible>(Bytes::from(out)), at));
+                    return Some((futures_util::stream::iter(events), at));
                 }
                 if tokio::time::timeout_at(deadline, changes.changed())
                     .await
@@ -539,6 +648,7 @@ fn sse(
             }
         }
     });
+    let events = pages.flatten().map(Ok::<_, Infallible>);
     Reply::new(200)
         .header("content-type", "text/event-stream")
         .header("cache-control", "no-cache")

@@ -15,11 +15,17 @@
 //! # }
 //! ```
 //!
-//! Fault injection, transcripts and the control API are not built yet (issue 3).
+//! - [`fault`]: fault plans (seeded, serializable) and the engine that applies them.
+//! - [`transcript`]: every exchange as it went over the wire.
+//! - `shaping`: cutting and recording response bodies; `control`: the `/__sim/` API.
 
+mod control;
+pub mod fault;
 mod http;
 pub mod offset;
+mod shaping;
 pub mod store;
+pub mod transcript;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,6 +46,10 @@ pub struct SimulatorConfig {
     pub page_bytes: usize,
     /// The largest request body accepted (larger ones get 413).
     pub body_limit: usize,
+    /// The fault plan in force from the start.
+    pub fault_plan: fault::FaultPlan,
+    /// How many exchanges the transcript keeps (0 turns recording off).
+    pub transcript_capacity: usize,
 }
 
 impl Default for SimulatorConfig {
@@ -50,6 +60,8 @@ impl Default for SimulatorConfig {
             sse_lifetime: Duration::from_secs(60),
             page_bytes: 1 << 20,
             body_limit: 64 << 20,
+            fault_plan: fault::FaultPlan::default(),
+            transcript_capacity: 10_000,
         }
     }
 }
@@ -95,16 +107,28 @@ impl Simulator {
         self
     }
 
+    pub fn fault_plan(mut self, plan: fault::FaultPlan) -> Self {
+        self.config.fault_plan = plan;
+        self
+    }
+
+    pub fn transcript_capacity(mut self, exchanges: usize) -> Self {
+        self.config.transcript_capacity = exchanges;
+        self
+    }
+
     /// Binds and serves in the background of the current tokio runtime.
     pub async fn spawn(self) -> std::io::Result<SimulatorHandle> {
         let listener = tokio::net::TcpListener::bind(self.config.bind).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(http::Shared {
             store: store::Store::default(),
+            faults: std::sync::Mutex::new(fault::FaultEngine::new(self.config.fault_plan.clone())),
+            transcript: Arc::new(transcript::Transcript::new(self.config.transcript_capacity)),
             config: self.config,
         });
         let (stop, stopped) = oneshot::channel::<()>();
-        let app = http::router(shared);
+        let app = http::router(shared.clone());
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app)
                 .with_graceful_shutdown(async {
@@ -114,6 +138,7 @@ impl Simulator {
         });
         Ok(SimulatorHandle {
             addr,
+            shared,
             stop: Some(stop),
             task,
         })
@@ -123,6 +148,7 @@ impl Simulator {
 /// A running simulator; dropping it stops it.
 pub struct SimulatorHandle {
     addr: SocketAddr,
+    shared: Arc<http::Shared>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -135,6 +161,29 @@ impl SimulatorHandle {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Replaces the fault plan (match counters start over).
+    pub fn set_fault_plan(&self, plan: fault::FaultPlan) {
+        *self.shared.faults() = fault::FaultEngine::new(plan);
+    }
+
+    /// The exchanges recorded so far, oldest first.
+    pub fn transcript(&self) -> Vec<transcript::Exchange> {
+        self.shared.transcript.exchanges()
+    }
+
+    pub fn clear_transcript(&self) {
+        self.shared.transcript.clear();
+    }
+
+    /// Applies a state-level or lifecycle action to the stream at `path`.
+    pub fn act(
+        &self,
+        path: &str,
+        action: &store::Action,
+    ) -> Result<offset::Offset, store::Refusal> {
+        self.shared.store.act(path, action)
     }
 
     /// Stops accepting connections and waits for open ones to finish.

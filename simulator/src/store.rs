@@ -106,6 +106,40 @@ pub struct Metadata {
     pub closed: bool,
 }
 
+/// How a read is shaped (by the simulator's settings and by faults).
+#[derive(Debug, Clone, Copy)]
+pub struct ReadOptions {
+    /// The most bytes a page holds (at least one message is always returned).
+    pub max_bytes: usize,
+    /// The most messages a page holds.
+    pub max_messages: Option<usize>,
+    /// Add `headers.offset` (the message's own offset) to served JSON messages.
+    pub served_offsets: bool,
+}
+
+/// A state-level or lifecycle change applied to a stream (the fault catalogue's rows that
+/// act on the stream itself rather than on one exchange).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(
+    tag = "action",
+    rename_all = "kebab-case",
+    rename_all_fields = "camelCase"
+)]
+pub enum Action {
+    /// Append a reset; with `offset`, it names the offset right after itself (where reading
+    /// should restart); with `snapshot`, a full snapshot of the current state follows it.
+    Reset { offset: bool, snapshot: bool },
+    /// Append snapshot-start, an insert for every entity of the current state, snapshot-end.
+    Snapshot,
+    /// Drop history before the last snapshot-start (appending a snapshot first if there is
+    /// none): reads from older offsets answer 410.
+    Compact,
+    /// Close the stream (EOF).
+    Close,
+    /// Delete the stream.
+    Delete,
+}
+
 /// One page of a read.
 #[derive(Debug, Clone)]
 pub struct Page {
@@ -147,6 +181,8 @@ struct Stream {
     producers: HashMap<String, Producer>,
     touched: Instant,
     changes: watch::Sender<u64>,
+    /// Reads before this position answer 410 (history compacted behind a snapshot).
+    earliest: u64,
 }
 
 /// Media type without parameters, lower-cased: what content-type comparisons use.
@@ -161,6 +197,34 @@ pub fn media_type(content_type: &str) -> String {
 
 pub fn is_json(content_type: &str) -> bool {
     media_type(content_type) == "application/json"
+}
+
+fn control_message(control: &str, offset: Option<Offset>) -> Bytes {
+    let headers = match offset {
+        Some(o) => serde_json::json!({"control": control, "offset": o.to_string()}),
+        None => serde_json::json!({"control": control}),
+    };
+    Bytes::from(serde_json::json!({"headers": headers}).to_string())
+}
+
+fn is_control(message: &[u8], control: &str) -> bool {
+    serde_json::from_slice::<serde_json::Value>(message)
+        .ok()
+        .is_some_and(|v| v.pointer("/headers/control").and_then(|c| c.as_str()) == Some(control))
+}
+
+/// The message with `headers.offset` set to its own offset, if it has a headers object.
+fn with_served_offset(message: &Bytes, offset: Offset) -> Bytes {
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(message) else {
+        return message.clone();
+    };
+    match value.get_mut("headers").and_then(|h| h.as_object_mut()) {
+        Some(headers) => {
+            headers.insert("offset".into(), offset.to_string().into());
+            Bytes::from(value.to_string())
+        }
+        None => message.clone(),
+    }
 }
 
 /// Splits a JSON-mode body into messages: one level of array flattening (§9.1.2).
@@ -212,6 +276,47 @@ impl Stream {
         }
     }
 
+    /// snapshot-start, an insert for every entity the stream materializes to (reference
+    /// materializer, default profile), snapshot-end. The stored log is read in one pass, so a
+    /// reset is followed by what comes after it (each names the offset right after itself).
+    fn snapshot_messages(&self) -> Vec<Bytes> {
+        use state_reference::profile::ResetOffset;
+        use state_reference::{Batch, Collection, Materializer, Profile};
+        let items = self
+            .chunks
+            .iter()
+            .filter(|c| c.start >= self.earliest)
+            .filter_map(|c| serde_json::from_slice(&c.data).ok());
+        let mut profile = Profile::default_profile();
+        profile.reset_offset = ResetOffset::Continue;
+        let mut m = Materializer::new(profile);
+        m.apply_batch(Batch {
+            items: items.collect(),
+            offset: None,
+            up_to_date: true,
+        });
+        let mut out = vec![control_message("snapshot-start", None)];
+        for (entity_type, entities) in m.observe().state {
+            let collection = Collection::new(entity_type.clone(), entity_type, "id");
+            for (key, value) in entities {
+                if let Ok(change) = collection.insert(value).key(key).build() {
+                    out.push(Bytes::from(change.to_value().to_string()));
+                }
+            }
+        }
+        out.push(control_message("snapshot-end", None));
+        out
+    }
+
+    /// Position of the last snapshot-start control message, if any.
+    fn last_snapshot_start(&self) -> Option<u64> {
+        self.chunks
+            .iter()
+            .rev()
+            .find(|c| is_control(&c.data, "snapshot-start"))
+            .map(|c| c.start)
+    }
+
     fn notify(&self) {
         self.changes.send_modify(|v| *v += 1);
     }
@@ -222,9 +327,15 @@ impl Stream {
             .partition_point(|c| c.start + c.data.len() as u64 <= position)
     }
 
-    fn read(&self, from: u64, max_bytes: usize) -> Result<Page, Refusal> {
+    fn read(&self, from: u64, opts: ReadOptions) -> Result<Page, Refusal> {
         if from > self.tail {
             return Err(Refusal::new(400, "offset is beyond the end of the stream"));
+        }
+        if from < self.earliest {
+            return Err(Refusal::new(
+                410,
+                "offset is before the earliest retained position (compacted)",
+            ));
         }
         let first = self.chunk_at(from);
         if self.json && first < self.chunks.len() && self.chunks[first].start != from {
@@ -235,9 +346,13 @@ impl Stream {
         let mut next = from;
         for chunk in &self.chunks[first..] {
             let skip = (next - chunk.start) as usize;
-            let data = chunk.data.slice(skip..);
-            if !taken.is_empty() && size + data.len() > max_bytes {
+            let mut data = chunk.data.slice(skip..);
+            let full = opts.max_messages.is_some_and(|m| taken.len() >= m);
+            if !taken.is_empty() && (size + data.len() > opts.max_bytes || full) {
                 break;
+            }
+            if self.json && opts.served_offsets {
+                data = with_served_offset(&data, Offset(chunk.start));
             }
             size += data.len();
             next = chunk.start + chunk.data.len() as u64;
@@ -332,6 +447,7 @@ impl Store {
             producers: HashMap::new(),
             touched: Instant::now(),
             changes: watch::channel(0).0,
+            earliest: 0,
         };
         stream.push(messages);
         let meta = stream.meta();
@@ -458,18 +574,85 @@ impl Store {
     }
 
     /// A page of data from `from`, and a receiver that changes when the stream does.
+    /// `from: None` reads at the tail; the beginning of a compacted stream is its earliest
+    /// retained position.
     pub fn read(
         &self,
         path: &str,
         from: Option<Offset>,
-        max_bytes: usize,
+        opts: ReadOptions,
     ) -> Result<(Page, watch::Receiver<u64>), Refusal> {
         let mut map = self.lock();
         let stream =
             Self::live(&mut map, path).ok_or_else(|| Refusal::new(404, "no such stream"))?;
         stream.touched = Instant::now();
-        let from = from.map_or(stream.tail, |o| o.0);
-        Ok((stream.read(from, max_bytes)?, stream.changes.subscribe()))
+        let from = match from {
+            None => stream.tail,
+            Some(Offset(0)) => stream.earliest,
+            Some(o) => o.0,
+        };
+        Ok((stream.read(from, opts)?, stream.changes.subscribe()))
+    }
+
+    /// Applies a state-level or lifecycle action; returns the stream's new tail.
+    pub fn act(&self, path: &str, action: &Action) -> Result<Offset, Refusal> {
+        if *action == Action::Delete {
+            return match self.delete(path) {
+                true => Ok(Offset(0)),
+                false => Err(Refusal::new(404, "no such stream")),
+            };
+        }
+        let mut map = self.lock();
+        let stream =
+            Self::live(&mut map, path).ok_or_else(|| Refusal::new(404, "no such stream"))?;
+        if *action == Action::Close {
+            stream.closed = true;
+            stream.notify();
+            return Ok(Offset(stream.tail));
+        }
+        if !stream.json {
+            return Err(Refusal::new(
+                409,
+                "state-level actions need an application/json stream",
+            ));
+        }
+        if stream.closed {
+            return Err(Refusal::new(409, "the stream is closed"));
+        }
+        match action {
+            Action::Reset { offset, snapshot } => {
+                let snapshot_messages = if *snapshot {
+                    stream.snapshot_messages()
+                } else {
+                    Vec::new()
+                };
+                // The reset names the offset right after itself: where the new state begins.
+                // Offsets are fixed-width, so its length does not depend on the value.
+                let own_len = control_message("reset", Some(Offset(0))).len() as u64;
+                let reset = control_message("reset", offset.then(|| Offset(stream.tail + own_len)));
+                stream.push(vec![reset]);
+                stream.push(snapshot_messages);
+            }
+            Action::Snapshot => {
+                let messages = stream.snapshot_messages();
+                stream.push(messages);
+            }
+            Action::Compact => {
+                let start = match stream.last_snapshot_start() {
+                    Some(start) => start,
+                    None => {
+                        let start = stream.tail;
+                        let messages = stream.snapshot_messages();
+                        stream.push(messages);
+                        start
+                    }
+                };
+                stream.earliest = start;
+            }
+            Action::Close | Action::Delete => {}
+        }
+        stream.notify();
+        Ok(Offset(stream.tail))
     }
 
     pub fn delete(&self, path: &str) -> bool {
@@ -487,6 +670,14 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn opts(max_bytes: usize) -> ReadOptions {
+        ReadOptions {
+            max_bytes,
+            max_messages: None,
+            served_offsets: false,
+        }
+    }
 
     fn create(store: &Store, ct: &str, body: &str) {
         let req = CreateRequest {
@@ -517,7 +708,7 @@ mod tests {
         append(&store, r#"{"b":4}"#).unwrap();
         assert_eq!(append(&store, "[]").unwrap_err().status, 400);
         assert_eq!(append(&store, "{nope").unwrap_err().status, 400);
-        let (page, _) = store.read("/s", Some(Offset(0)), 1 << 20).unwrap();
+        let (page, _) = store.read("/s", Some(Offset(0)), opts(1 << 20)).unwrap();
         assert_eq!(&page.body[..], br#"[{"a":1},[2,3],{"b":4}]"#);
         assert!(page.up_to_date);
     }
@@ -529,12 +720,15 @@ mod tests {
         for i in 0..10 {
             append(&store, &format!("{{\"i\":{i}}}")).unwrap();
         }
-        let (first, _) = store.read("/s", Some(Offset(0)), 20).unwrap();
+        let (first, _) = store.read("/s", Some(Offset(0)), opts(20)).unwrap();
         assert_eq!((first.chunks, first.up_to_date), (2, false));
-        let (rest, _) = store.read("/s", Some(first.next), 1 << 20).unwrap();
+        let (rest, _) = store.read("/s", Some(first.next), opts(1 << 20)).unwrap();
         assert_eq!((rest.chunks, rest.up_to_date), (8, true));
         assert_eq!(
-            store.read("/s", Some(Offset(3)), 10).unwrap_err().status,
+            store
+                .read("/s", Some(Offset(3)), opts(10))
+                .unwrap_err()
+                .status,
             400,
             "not a message boundary"
         );

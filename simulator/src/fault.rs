@@ -1,0 +1,258 @@
+//! Fault plans: what goes wrong, on which request, as data (serializable, seeded, replayable).
+//!
+//! A plan is a list of rules. A rule matches requests (by stream path and kind) and fires on
+//! the nth match, for `times` matches in a row; its fault then shapes that one exchange.
+//! Positions are protocol positions: the nth request, the kth message of a body, the kth SSE
+//! event, a byte count. The only randomness (delay jitter) comes from the plan's seed, so the
+//! same plan against the same requests gives the same exchanges.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// What kind of request a rule matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RequestKind {
+    Any,
+    /// Any GET.
+    Read,
+    CatchUp,
+    LongPoll,
+    Sse,
+    /// POST.
+    Append,
+    /// PUT.
+    Create,
+    Head,
+    Delete,
+}
+
+/// One fault, from the catalogue of `docs/simulator.md`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(
+    tag = "fault",
+    rename_all = "kebab-case",
+    rename_all_fields = "camelCase"
+)]
+pub enum Fault {
+    /// Transport: close the connection before any response header is sent.
+    ResetBeforeHeaders,
+    /// Transport: send the headers and the first `bytes` body bytes, then break the connection.
+    CutBody { bytes: usize },
+    /// Transport: break the connection halfway through the `message`th (0-based) message of a
+    /// JSON body.
+    CutInsideMessage { message: usize },
+    /// Transport: end an SSE response cleanly after `events` events.
+    SseCloseAfter { events: usize },
+    /// Transport: break an SSE response after `events` events.
+    SseAbortAfter { events: usize },
+    /// Transport: wait `ms` (plus up to `jitter_ms`, seeded) before answering.
+    Delay { ms: u64, jitter_ms: u64 },
+    /// Status: answer with `status` (e.g. 500, 502, 503, 429, 404, 410) instead.
+    Status {
+        status: u16,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after: Option<u64>,
+    },
+    /// Pagination: a read returns at most `messages` messages (Stream-Up-To-Date only on the
+    /// last page).
+    Page { messages: usize },
+    /// Pagination: a long-poll answers 204 at once, without waiting.
+    EmptyLongPoll,
+    /// Served form: add `headers.offset` (the message's own offset) to every served change or
+    /// control message, as the upstream reference server does.
+    ServedOffsets,
+}
+
+/// When a rule fires.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rule {
+    /// The stream path it applies to; every stream when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<String>,
+    #[serde(default = "any_kind")]
+    pub kind: RequestKind,
+    /// The first matching request (1-based) it fires on.
+    #[serde(default = "first")]
+    pub nth: u64,
+    /// How many matching requests in a row it fires on; every later one when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<u64>,
+    #[serde(flatten)]
+    pub fault: Fault,
+}
+
+fn any_kind() -> RequestKind {
+    RequestKind::Any
+}
+
+fn first() -> u64 {
+    1
+}
+
+/// A seeded list of rules.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FaultPlan {
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+}
+
+impl Rule {
+    pub fn new(fault: Fault) -> Rule {
+        Rule {
+            stream: None,
+            kind: RequestKind::Any,
+            nth: 1,
+            times: None,
+            fault,
+        }
+    }
+
+    pub fn on(mut self, stream: impl Into<String>) -> Rule {
+        self.stream = Some(stream.into());
+        self
+    }
+
+    pub fn kind(mut self, kind: RequestKind) -> Rule {
+        self.kind = kind;
+        self
+    }
+
+    /// Fires on matching requests `nth ..= nth + times - 1` (1-based).
+    pub fn at(mut self, nth: u64, times: u64) -> Rule {
+        self.nth = nth;
+        self.times = Some(times);
+        self
+    }
+
+    fn matches(&self, path: &str, kind: RequestKind) -> bool {
+        let kind_matches = match self.kind {
+            RequestKind::Any => true,
+            RequestKind::Read => matches!(
+                kind,
+                RequestKind::CatchUp | RequestKind::LongPoll | RequestKind::Sse
+            ),
+            k => k == kind,
+        };
+        kind_matches && self.stream.as_deref().is_none_or(|s| s == path)
+    }
+}
+
+/// The faults that apply to one exchange.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Applied {
+    pub faults: Vec<Fault>,
+    /// Delay to wait before answering (jitter already drawn).
+    pub delay_ms: u64,
+}
+
+impl Applied {
+    pub fn find<T>(&self, pick: impl Fn(&Fault) -> Option<T>) -> Option<T> {
+        self.faults.iter().find_map(pick)
+    }
+}
+
+/// A plan in force: per-rule match counters and the seeded jitter source.
+#[derive(Debug)]
+pub struct FaultEngine {
+    plan: FaultPlan,
+    seen: Vec<u64>,
+    rng: ChaCha8Rng,
+}
+
+impl FaultEngine {
+    pub fn new(plan: FaultPlan) -> FaultEngine {
+        FaultEngine {
+            seen: vec![0; plan.rules.len()],
+            rng: ChaCha8Rng::seed_from_u64(plan.seed),
+            plan,
+        }
+    }
+
+    pub fn plan(&self) -> &FaultPlan {
+        &self.plan
+    }
+
+    /// Counts this request against every matching rule and returns the faults that fire.
+    pub fn on_request(&mut self, path: &str, kind: RequestKind) -> Applied {
+        let mut applied = Applied::default();
+        for (rule, seen) in self.plan.rules.iter().zip(self.seen.iter_mut()) {
+            if !rule.matches(path, kind) {
+                continue;
+            }
+            *seen += 1;
+            let fires = *seen >= rule.nth && rule.times.is_none_or(|t| *seen < rule.nth + t);
+            if !fires {
+                continue;
+            }
+            if let Fault::Delay { ms, jitter_ms } = rule.fault {
+                applied.delay_ms += ms
+                    + if jitter_ms > 0 {
+                        self.rng.random_range(0..=jitter_ms)
+                    } else {
+                        0
+                    };
+            }
+            applied.faults.push(rule.fault.clone());
+        }
+        applied
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_fire_on_the_nth_matching_request_for_times_requests() {
+        let plan = FaultPlan {
+            seed: 1,
+            rules: vec![
+                Rule::new(Fault::Status {
+                    status: 503,
+                    retry_after: Some(1),
+                })
+                .on("/s")
+                .kind(RequestKind::Read)
+                .at(2, 2),
+            ],
+        };
+        let mut engine = FaultEngine::new(plan);
+        let fired: Vec<bool> = [
+            ("/s", RequestKind::CatchUp),
+            ("/s", RequestKind::Append),
+            ("/other", RequestKind::CatchUp),
+            ("/s", RequestKind::LongPoll),
+            ("/s", RequestKind::Sse),
+            ("/s", RequestKind::CatchUp),
+        ]
+        .into_iter()
+        .map(|(p, k)| !engine.on_request(p, k).faults.is_empty())
+        .collect();
+        assert_eq!(fired, [false, false, false, true, true, false]);
+    }
+
+    #[test]
+    fn plans_round_trip_through_json_and_jitter_is_seeded() {
+        let json = r#"{"seed": 7, "rules": [{"fault": "delay", "ms": 5, "jitterMs": 100, "kind": "read"},
+                       {"fault": "cut-inside-message", "message": 2, "stream": "/s", "nth": 3, "times": 1}]}"#;
+        let plan: FaultPlan = serde_json::from_str(json).unwrap();
+        assert_eq!(
+            serde_json::from_str::<FaultPlan>(&serde_json::to_string(&plan).unwrap()).unwrap(),
+            plan
+        );
+        let delays = |p: &FaultPlan| {
+            let mut e = FaultEngine::new(p.clone());
+            (0..5)
+                .map(|_| e.on_request("/s", RequestKind::CatchUp).delay_ms)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(delays(&plan), delays(&plan));
+        assert!(delays(&plan).iter().all(|d| (5..=105).contains(d)));
+    }
+}

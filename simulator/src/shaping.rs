@@ -1,0 +1,194 @@
+//! Applying transport faults to a response as it is sent, and recording what was sent.
+//!
+//! Every response body passes through [`shape`]: it is recorded into the transcript chunk by
+//! chunk, counted in bytes (and in SSE events), and cut where the exchange's faults say.
+//! A cut is a broken connection: the body stream fails, so the client sees a truncated body
+//! (or no response at all when nothing was sent).
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::response::Response;
+use futures_util::StreamExt;
+use serde_json::value::RawValue;
+
+use crate::fault::{Applied, Fault};
+use crate::transcript::{Cut, Exchange, RecordedBody, Transcript};
+
+/// Where the body stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// Break the connection after this many body bytes.
+    BreakAfterBytes(usize, &'static str),
+    /// End the (SSE) body cleanly after this many events.
+    CloseAfterEvents(usize),
+    /// Break the (SSE) body after this many events.
+    BreakAfterEvents(usize),
+}
+
+/// The byte position halfway through message `k` of a JSON array body, if it has one.
+fn inside_message(body: &[u8], k: usize) -> Option<usize> {
+    let text = std::str::from_utf8(body).ok()?;
+    let items: Vec<&RawValue> = serde_json::from_str(text).ok()?;
+    let m = items.get(k)?.get();
+    let start = m.as_ptr() as usize - text.as_ptr() as usize;
+    Some(start + m.len() / 2)
+}
+
+fn stop_for(applied: &Applied, body: Option<&[u8]>) -> Option<Stop> {
+    applied.find(|f| match *f {
+        Fault::ResetBeforeHeaders => Some(Stop::BreakAfterBytes(0, "reset-before-headers")),
+        Fault::CutBody { bytes } => Some(Stop::BreakAfterBytes(bytes, "cut-body")),
+        Fault::CutInsideMessage { message } => body
+            .and_then(|b| inside_message(b, message))
+            .map(|at| Stop::BreakAfterBytes(at, "cut-inside-message")),
+        Fault::SseCloseAfter { events } => Some(Stop::CloseAfterEvents(events)),
+        Fault::SseAbortAfter { events } => Some(Stop::BreakAfterEvents(events)),
+        _ => None,
+    })
+}
+
+/// The request side of an exchange, for the transcript.
+pub(crate) struct RequestRecord {
+    pub method: String,
+    pub uri: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+/// Records `response` in the transcript and cuts its body as `applied` says.
+pub(crate) async fn shape(
+    transcript: Arc<Transcript>,
+    request: RequestRecord,
+    applied: Applied,
+    response: Response,
+) -> Response {
+    let (parts, body) = response.into_parts();
+    let streaming = parts
+        .headers
+        .get("content-type")
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+    // A whole (non-streaming) body is read first, so a cut can address its messages.
+    let (whole, body) = match streaming {
+        true => (None, Some(body)),
+        false => (axum::body::to_bytes(body, usize::MAX).await.ok(), None),
+    };
+    let stop = stop_for(&applied, whole.as_deref());
+    let reset = matches!(stop, Some(Stop::BreakAfterBytes(0, _)));
+    let seq = transcript.begin(Exchange {
+        seq: 0,
+        method: request.method,
+        uri: request.uri,
+        request_headers: request.headers,
+        request_body: RecordedBody::of(&request.body),
+        status: if reset { 0 } else { parts.status.as_u16() },
+        response_headers: match reset {
+            true => Vec::new(),
+            false => parts
+                .headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
+        },
+        response_body: RecordedBody::default(),
+        faults: applied.faults.clone(),
+        cut: None,
+        finished: false,
+    });
+    if let (None, Some(bytes)) = (stop, &whole) {
+        // Nothing to cut: send it whole, with its Content-Length.
+        transcript.body_bytes(seq, bytes);
+        transcript.finish(seq, None);
+        return Response::from_parts(parts, Body::from(bytes.clone()));
+    }
+    let chunks: futures_util::stream::BoxStream<'static, Bytes> = match whole {
+        Some(bytes) => futures_util::stream::iter([bytes]).boxed(),
+        // An SSE body yields one event per chunk (see `http::sse`).
+        None => match body {
+            Some(body) => body
+                .into_data_stream()
+                .filter_map(|r| async move { r.ok() })
+                .boxed(),
+            None => futures_util::stream::empty().boxed(),
+        },
+    };
+    struct State {
+        chunks: futures_util::stream::BoxStream<'static, Bytes>,
+        sent: usize,
+        events: usize,
+        /// The connection breaks on the next poll.
+        pending_break: Option<&'static str>,
+        done: bool,
+    }
+    let state = State {
+        chunks,
+        sent: 0,
+        events: 0,
+        pending_break: None,
+        done: false,
+    };
+    let out = futures_util::stream::unfold(state, move |mut st| {
+        let transcript = transcript.clone();
+        async move {
+            if st.done {
+                return None;
+            }
+            if let Some(how) = st.pending_break.take() {
+                // Returning Pending once makes hyper flush what it buffered (headers and the
+                // partial body) before the break.
+                tokio::task::yield_now().await;
+                st.done = true;
+                return Some((Err(std::io::Error::other(how)), st));
+            }
+            let finish = |cut: Option<Cut>| transcript.finish(seq, cut);
+            match stop {
+                Some(Stop::CloseAfterEvents(n)) if st.events >= n => {
+                    finish(Some(Cut {
+                        how: "sse-close",
+                        after_bytes: st.sent,
+                    }));
+                    return None;
+                }
+                Some(Stop::BreakAfterEvents(n)) if st.events >= n => {
+                    finish(Some(Cut {
+                        how: "sse-abort",
+                        after_bytes: st.sent,
+                    }));
+                    st.pending_break = Some("sse-abort");
+                    return Some((Ok(Bytes::new()), st));
+                }
+                _ => {}
+            }
+            let Some(chunk) = st.chunks.next().await else {
+                finish(None);
+                return None;
+            };
+            if let Some(Stop::BreakAfterBytes(limit, how)) = stop
+                && st.sent + chunk.len() >= limit
+            {
+                let keep = limit - st.sent;
+                transcript.body_bytes(seq, &chunk[..keep]);
+                finish(Some(Cut {
+                    how,
+                    after_bytes: limit,
+                }));
+                if keep == 0 {
+                    st.done = true;
+                    return Some((Err(std::io::Error::other(how)), st));
+                }
+                st.pending_break = Some(how);
+                return Some((Ok(chunk.slice(..keep)), st));
+            }
+            transcript.body_bytes(seq, &chunk);
+            st.sent += chunk.len();
+            st.events += 1;
+            Some((Ok(chunk), st))
+        }
+    });
+    Response::from_parts(parts, Body::from_stream(out))
+}

@@ -1,0 +1,489 @@
+//! Each fault family of the catalogue, as a client sees it and as the transcript records it.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use state_reference::{Batch, Materializer, Profile};
+use stream_simulator::fault::{Fault, FaultPlan, RequestKind, Rule};
+use stream_simulator::store::Action;
+use stream_simulator::{Simulator, SimulatorHandle};
+
+const STREAM: &str = "/v1/stream/f";
+
+/// A simulator with one JSON stream holding `n` inserts of type `t`.
+async fn with_stream(n: usize) -> (SimulatorHandle, Client, String) {
+    let sim = Simulator::builder()
+        .long_poll_timeout(Duration::from_millis(300))
+        .spawn()
+        .await
+        .unwrap();
+    let c = Client::new();
+    let url = format!("{}{STREAM}", sim.url());
+    c.put(&url)
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    for i in 0..n {
+        let m = json!({"type": "t", "key": format!("k{i}"), "value": {"i": i}, "headers": {"operation": "insert"}});
+        c.post(&url)
+            .header("content-type", "application/json")
+            .body(m.to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+    (sim, c, url)
+}
+
+fn plan(rules: Vec<Rule>) -> FaultPlan {
+    FaultPlan { seed: 42, rules }
+}
+
+/// The state the reference materializes when it reads the stream from the start like a
+/// client: page by page, restarting where a reset says.
+async fn materialized(c: &Client, url: &str) -> Value {
+    let mut m = Materializer::new(Profile::default_profile());
+    let mut from = "-1".to_owned();
+    for _ in 0..50 {
+        let r = c.get(format!("{url}?offset={from}")).send().await.unwrap();
+        let next = r.headers()["stream-next-offset"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let up_to_date = r.headers().contains_key("stream-up-to-date");
+        m.apply_batch(Batch {
+            items: r.json_like().await,
+            offset: Some(next.clone()),
+            up_to_date,
+        });
+        let committed = m.observe().offset.unwrap_or_default();
+        if committed == next && up_to_date {
+            break;
+        }
+        from = committed;
+    }
+    serde_json::to_value(m.observe().state).unwrap()
+}
+
+trait JsonLike {
+    async fn json_like(self) -> Vec<Value>;
+}
+
+impl JsonLike for reqwest::Response {
+    async fn json_like(self) -> Vec<Value> {
+        serde_json::from_slice(&self.bytes().await.unwrap()).unwrap()
+    }
+}
+
+#[tokio::test]
+async fn transport_reset_before_headers_and_body_cuts() {
+    let (sim, c, url) = with_stream(5).await;
+    sim.set_fault_plan(plan(vec![
+        Rule::new(Fault::ResetBeforeHeaders)
+            .kind(RequestKind::CatchUp)
+            .at(1, 1),
+        Rule::new(Fault::CutBody { bytes: 30 })
+            .kind(RequestKind::CatchUp)
+            .at(2, 1),
+        Rule::new(Fault::CutInsideMessage { message: 2 })
+            .kind(RequestKind::CatchUp)
+            .at(3, 1),
+    ]));
+    sim.clear_transcript();
+    assert!(
+        c.get(format!("{url}?offset=-1")).send().await.is_err(),
+        "no response at all"
+    );
+    let cut = c.get(format!("{url}?offset=-1")).send().await.unwrap();
+    assert_eq!(cut.status(), StatusCode::OK);
+    assert!(cut.bytes().await.is_err(), "the body breaks off");
+    let inside = c.get(format!("{url}?offset=-1")).send().await.unwrap();
+    assert!(inside.bytes().await.is_err());
+    let whole = c
+        .get(format!("{url}?offset=-1"))
+        .send()
+        .await
+        .unwrap()
+        .json_like()
+        .await;
+    assert_eq!(whole.len(), 5, "the fourth read is served whole");
+
+    let t = sim.transcript();
+    assert_eq!(
+        (t[0].status, t[0].cut.as_ref().map(|c| c.how)),
+        (0, Some("reset-before-headers"))
+    );
+    assert_eq!(
+        t[1].cut.as_ref().map(|c| (c.how, c.after_bytes)),
+        Some(("cut-body", 30))
+    );
+    assert_eq!(t[1].response_body.text.len(), 30);
+    let body = &t[2].response_body.text;
+    let full = t[3].response_body.text.clone();
+    let third = full.match_indices("\"k2\"").next().unwrap().0;
+    assert!(
+        body.len() > third - 20 && body.len() < full.len(),
+        "cut inside message 2: {body}"
+    );
+    assert!(t[3].cut.is_none() && t[3].finished);
+}
+
+/// SSE events as (kind, data) pairs from a response body, and whether it ended cleanly.
+async fn sse_events(r: reqwest::Response) -> (Vec<(String, String)>, bool) {
+    let mut text = String::new();
+    let mut body = r.bytes_stream();
+    let mut clean = true;
+    while let Some(chunk) = tokio::time::timeout(Duration::from_secs(5), body.next())
+        .await
+        .expect("sse stalled")
+    {
+        match chunk {
+            Ok(b) => text.push_str(&String::from_utf8_lossy(&b)),
+            Err(_) => {
+                clean = false;
+                break;
+            }
+        }
+    }
+    let events = text
+        .split("\n\n")
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            let kind = e
+                .lines()
+                .find_map(|l| l.strip_prefix("event: "))
+                .unwrap_or_default()
+                .to_owned();
+            let data: Vec<&str> = e.lines().filter_map(|l| l.strip_prefix("data:")).collect();
+            (kind, data.join("\n"))
+        })
+        .collect();
+    (events, clean)
+}
+
+#[tokio::test]
+async fn transport_sse_clean_close_and_abort_after_k_events() {
+    let (sim, c, url) = with_stream(3).await;
+    sim.set_fault_plan(plan(vec![
+        Rule::new(Fault::SseCloseAfter { events: 1 })
+            .kind(RequestKind::Sse)
+            .at(1, 1),
+        Rule::new(Fault::SseAbortAfter { events: 2 })
+            .kind(RequestKind::Sse)
+            .at(2, 1),
+        Rule::new(Fault::Page { messages: 1 }).kind(RequestKind::Sse),
+    ]));
+    let (events, clean) = sse_events(
+        c.get(format!("{url}?offset=-1&live=sse"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(clean, "a clean close");
+    assert_eq!(
+        events.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(),
+        ["data"],
+        "closed before the control event"
+    );
+    let (events, clean) = sse_events(
+        c.get(format!("{url}?offset=-1&live=sse"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(!clean, "an abort");
+    assert_eq!(
+        events.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(),
+        ["data", "control"]
+    );
+    let t = sim.transcript();
+    let cuts: Vec<_> = t
+        .iter()
+        .filter_map(|e| e.cut.as_ref().map(|c| c.how))
+        .collect();
+    assert_eq!(cuts, ["sse-close", "sse-abort"]);
+}
+
+#[tokio::test]
+async fn status_faults_answer_with_the_injected_code_for_n_requests() {
+    let (sim, c, url) = with_stream(1).await;
+    sim.set_fault_plan(plan(vec![
+        Rule::new(Fault::Status {
+            status: 503,
+            retry_after: Some(2),
+        })
+        .kind(RequestKind::Read)
+        .at(1, 2),
+        Rule::new(Fault::Status {
+            status: 410,
+            retry_after: None,
+        })
+        .kind(RequestKind::Read)
+        .at(4, 1),
+    ]));
+    let statuses: Vec<(u16, Option<String>)> =
+        futures_util::future::join_all((0..5).map(|_| async {
+            let r = c.get(format!("{url}?offset=-1")).send().await.unwrap();
+            (
+                r.status().as_u16(),
+                r.headers()
+                    .get("retry-after")
+                    .map(|v| v.to_str().unwrap().to_owned()),
+            )
+        }))
+        .await;
+    let mut codes: Vec<u16> = statuses.iter().map(|s| s.0).collect();
+    codes.sort();
+    assert_eq!(codes, [200, 200, 410, 503, 503]);
+    assert!(
+        statuses
+            .iter()
+            .filter(|s| s.0 == 503)
+            .all(|s| s.1.as_deref() == Some("2"))
+    );
+}
+
+#[tokio::test]
+async fn pagination_pages_and_empty_long_polls() {
+    let (sim, c, url) = with_stream(5).await;
+    sim.set_fault_plan(plan(vec![
+        Rule::new(Fault::Page { messages: 2 }).kind(RequestKind::CatchUp),
+        Rule::new(Fault::EmptyLongPoll).kind(RequestKind::LongPoll),
+    ]));
+    let (mut from, mut sizes, mut up_to_date) = ("-1".to_owned(), Vec::new(), Vec::new());
+    for _ in 0..10 {
+        let r = c.get(format!("{url}?offset={from}")).send().await.unwrap();
+        up_to_date.push(r.headers().contains_key("stream-up-to-date"));
+        from = r.headers()["stream-next-offset"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        sizes.push(r.json_like().await.len());
+        if *up_to_date.last().unwrap() {
+            break;
+        }
+    }
+    assert_eq!(
+        (sizes, up_to_date),
+        (vec![2, 2, 1], vec![false, false, true])
+    );
+    let started = std::time::Instant::now();
+    let r = c
+        .get(format!("{url}?offset={from}&live=long-poll"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert!(
+        started.elapsed() < Duration::from_millis(300),
+        "answered without waiting for the timeout"
+    );
+}
+
+#[tokio::test]
+async fn state_level_actions_keep_the_materialized_state() {
+    let (sim, c, url) = with_stream(4).await;
+    c.post(&url)
+        .header("content-type", "application/json")
+        .body(json!({"type": "t", "key": "k1", "headers": {"operation": "delete"}}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let before = materialized(&c, &url).await;
+    assert_eq!(before["t"].as_object().unwrap().len(), 3);
+    let old = c
+        .get(format!("{url}?offset=-1"))
+        .send()
+        .await
+        .unwrap()
+        .headers()["stream-next-offset"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+
+    sim.act(
+        STREAM,
+        &Action::Reset {
+            offset: true,
+            snapshot: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        materialized(&c, &url).await,
+        before,
+        "reset + snapshot restores the same state"
+    );
+    sim.act(STREAM, &Action::Snapshot).unwrap();
+    assert_eq!(materialized(&c, &url).await, before);
+    sim.act(STREAM, &Action::Compact).unwrap();
+    assert_eq!(
+        c.get(format!("{url}?offset={old}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::GONE
+    );
+    let after = c
+        .get(format!("{url}?offset=-1"))
+        .send()
+        .await
+        .unwrap()
+        .json_like()
+        .await;
+    assert_eq!(
+        after[0]["headers"]["control"], "snapshot-start",
+        "history starts at the snapshot"
+    );
+    assert_eq!(materialized(&c, &url).await, before);
+
+    let items: Vec<Value> = {
+        sim.act(
+            STREAM,
+            &Action::Reset {
+                offset: true,
+                snapshot: false,
+            },
+        )
+        .unwrap();
+        c.get(format!("{url}?offset=-1"))
+            .send()
+            .await
+            .unwrap()
+            .json_like()
+            .await
+    };
+    let reset = items.last().unwrap();
+    let tail = c.head(&url).send().await.unwrap().headers()["stream-next-offset"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        reset["headers"]["offset"].as_str(),
+        Some(tail.as_str()),
+        "the reset names the offset right after itself"
+    );
+}
+
+#[tokio::test]
+async fn served_form_adds_each_messages_own_offset() {
+    let (sim, c, url) = with_stream(3).await;
+    sim.set_fault_plan(plan(vec![Rule::new(Fault::ServedOffsets)]));
+    let first = c
+        .get(format!("{url}?offset=-1"))
+        .send()
+        .await
+        .unwrap()
+        .json_like()
+        .await;
+    let offsets: Vec<&str> = first
+        .iter()
+        .map(|m| m["headers"]["offset"].as_str().unwrap())
+        .collect();
+    let second = c
+        .get(format!("{url}?offset={}", offsets[1]))
+        .send()
+        .await
+        .unwrap()
+        .json_like()
+        .await;
+    assert_eq!(
+        second[0]["key"], "k1",
+        "each offset is where its own message starts"
+    );
+    assert!(offsets.windows(2).all(|w| w[0] < w[1]));
+}
+
+#[tokio::test]
+async fn lifecycle_close_and_delete() {
+    let (sim, c, url) = with_stream(1).await;
+    sim.act(STREAM, &Action::Close).unwrap();
+    let r = c.get(format!("{url}?offset=-1")).send().await.unwrap();
+    assert_eq!(
+        r.headers()
+            .get("stream-closed")
+            .map(|v| v.to_str().unwrap()),
+        Some("true")
+    );
+    sim.act(STREAM, &Action::Delete).unwrap();
+    assert_eq!(
+        c.get(&url).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(sim.act(STREAM, &Action::Delete).unwrap_err().status, 404);
+}
+
+#[tokio::test]
+async fn control_api_sets_plans_reports_transcripts_and_acts() {
+    let (sim, c, url) = with_stream(2).await;
+    let control = format!("{}/__sim", sim.url());
+    let r = c
+        .put(format!("{control}/plan"))
+        .body(json!({"seed": 1, "rules": [{"fault": "status", "status": 502, "stream": STREAM, "kind": "catch-up", "nth": 1, "times": 1}]}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        c.get(format!("{url}?offset=-1"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::BAD_GATEWAY
+    );
+    assert_eq!(
+        c.get(format!("{url}?offset=-1"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let transcript: Vec<Value> = c
+        .get(format!("{control}/transcript"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let statuses: Vec<u64> = transcript
+        .iter()
+        .rev()
+        .take(2)
+        .map(|e| e["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [200, 502]);
+    let acted: Value = c
+        .post(format!("{control}/actions"))
+        .body(json!({"stream": STREAM, "action": "snapshot"}).to_string())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(acted["streamNextOffset"].is_string());
+    let bad = c
+        .put(format!("{control}/plan"))
+        .body("{\"rules\": 3}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        c.get(format!("{control}/nope"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+}
