@@ -28,6 +28,9 @@ struct Args {
     /// The largest request body accepted, in bytes.
     #[arg(long, default_value_t = 64 << 20)]
     body_limit: usize,
+    /// How many exchanges the transcript keeps (0 turns recording off).
+    #[arg(long, default_value_t = 10_000)]
+    transcript_capacity: usize,
 }
 
 #[tokio::main]
@@ -39,6 +42,7 @@ async fn main() -> std::io::Result<()> {
         .sse_lifetime(Duration::from_millis(args.sse_lifetime_ms))
         .page_bytes(args.page_bytes)
         .body_limit(args.body_limit)
+        .transcript_capacity(args.transcript_capacity)
         .spawn()
         .await?;
     println!("{}", sim.url());
