@@ -63,6 +63,9 @@ pub enum Fault {
     /// Served form: add `headers.offset` (the message's own offset) to every served change or
     /// control message, as the upstream reference server does.
     ServedOffsets,
+    /// State-level or lifecycle: apply an action to the stream just before the request is
+    /// served (so a plan can place a reset, a snapshot or a compaction at a request number).
+    Act { act: crate::store::Action },
 }
 
 /// When a rule fires.

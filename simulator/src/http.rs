@@ -180,6 +180,13 @@ async fn handle(
     if applied.delay_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(applied.delay_ms)).await;
     }
+    for fault in &applied.faults {
+        if let Fault::Act { act } = fault {
+            // An action on a stream that cannot take it (missing, closed, not JSON) is a
+            // no-op; the transcript still lists the fault.
+            let _ = shared.store.act(&path, act);
+        }
+    }
     let record = RequestRecord {
         method: method.to_string(),
         uri: uri.to_string(),

@@ -487,3 +487,52 @@ async fn control_api_sets_plans_reports_transcripts_and_acts() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn a_plan_places_state_level_actions_at_a_request_number() {
+    let (sim, c, url) = with_stream(2).await;
+    let before = materialized(&c, &url).await;
+    sim.set_fault_plan(plan(vec![
+        Rule::new(Fault::Act {
+            act: Action::Reset {
+                offset: false,
+                snapshot: true,
+            },
+        })
+        .kind(RequestKind::CatchUp)
+        .at(2, 1),
+    ]));
+    let first = c
+        .get(format!("{url}?offset=-1"))
+        .send()
+        .await
+        .unwrap()
+        .json_like()
+        .await;
+    let second = c
+        .get(format!("{url}?offset=-1"))
+        .send()
+        .await
+        .unwrap()
+        .json_like()
+        .await;
+    assert_eq!(first.len(), 2);
+    assert_eq!(
+        second[2]["headers"]["control"], "reset",
+        "the reset lands before the second read"
+    );
+    assert_eq!(second.last().unwrap()["headers"]["control"], "snapshot-end");
+    assert_eq!(materialized(&c, &url).await, before);
+    let plan_json: Value = c
+        .get(format!("{}/__sim/plan", sim.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        plan_json["rules"][0]["act"]["action"], "reset",
+        "the plan is plain data: {plan_json}"
+    );
+}
