@@ -3,8 +3,12 @@
 //! This is the oracle side of the suite; the adapter side (a foreign implementation behind
 //! the adapter protocol) produces the same [`Outcome`] shape.
 
+use std::time::Duration;
+
 use state_reference::{Batch, Materializer, Message, Mutant, Observation, ParseRules, Profile};
 
+use crate::adapter::process::{AdapterFault, AdapterProcess};
+use crate::adapter::protocol::{Applied, Command, StateReport, Verdict};
 use crate::case::{Case, Mode, RejectedItem};
 
 /// What an implementation did with a case.
@@ -23,6 +27,8 @@ pub enum Outcome {
     },
     /// The case could not be set up (e.g. an invalid value schema).
     SetupError { reason: String },
+    /// The adapter failed (crashed, hung, answered garbage); its stderr tail is kept.
+    AdapterFault { reason: String, stderr_tail: String },
 }
 
 /// Runs `case` with the reference materializer under `profile` (and, for self-tests, a mutant).
@@ -96,5 +102,81 @@ fn validate(case: &Case, profile: &Profile, mutant: Option<Mutant>) -> Outcome {
             requirement: Some(r.requirement.to_owned()),
             reason: Some(r.to_string()),
         },
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(
+    command: &str,
+    answer: serde_json::Value,
+) -> Result<T, AdapterFault> {
+    serde_json::from_value(answer.clone()).map_err(|e| AdapterFault::WrongAnswer {
+        command: command.into(),
+        answer: format!("{answer} ({e})"),
+    })
+}
+
+/// Runs `case` under `profile` through an adapter process.
+pub fn run_adapter(
+    case: &Case,
+    profile: &str,
+    adapter: &mut AdapterProcess,
+    timeout: Duration,
+) -> Result<Outcome, AdapterFault> {
+    let collections = case.collections.clone();
+    adapter.call(
+        &Command::Open {
+            case: case.id.clone(),
+            profile: profile.into(),
+            collections,
+        },
+        timeout,
+    )?;
+    match case.mode {
+        Mode::Validate => {
+            let command = match &case.raw {
+                Some(raw) => Command::Validate {
+                    message: None,
+                    raw: Some(raw.clone()),
+                },
+                None => Command::Validate {
+                    message: case.message.clone(),
+                    raw: None,
+                },
+            };
+            let verdict: Verdict = decode("validate", adapter.call(&command, timeout)?)?;
+            Ok(Outcome::Validate {
+                valid: verdict.valid,
+                requirement: None,
+                reason: verdict.reason,
+            })
+        }
+        Mode::Materialize => {
+            let (mut after_batch, mut rejected) = (Vec::new(), Vec::new());
+            for (i, b) in case.batches.iter().enumerate() {
+                let apply = Command::Apply {
+                    items: b.items.clone(),
+                    offset: b.offset.clone(),
+                    up_to_date: b.up_to_date,
+                };
+                let applied: Applied = decode("apply", adapter.call(&apply, timeout)?)?;
+                rejected.extend(applied.rejected.into_iter().map(|r| RejectedItem {
+                    batch: i,
+                    index: r.index,
+                    requirement: String::new(),
+                    reason: Some(r.reason),
+                }));
+                let report: StateReport = decode("state", adapter.call(&Command::State, timeout)?)?;
+                after_batch.push(Observation {
+                    state: report.state,
+                    txids: report.txids,
+                    offset: report.offset,
+                    halted: report.halted,
+                });
+            }
+            Ok(Outcome::Materialize {
+                after_batch,
+                rejected,
+            })
+        }
     }
 }

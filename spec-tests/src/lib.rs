@@ -6,6 +6,7 @@
 //! - [`verdict`]: outcome versus expectation.
 //! - [`suite`]: selection, runs, self-test (mutants) and coverage.
 
+pub mod adapter;
 pub mod case;
 pub mod catalogue;
 pub mod error;

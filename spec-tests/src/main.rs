@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
 use spec_tests::case::{Case, Mode};
-use spec_tests::suite::{self, Filter, Suite};
+use spec_tests::suite::{self, AdapterSpec, Filter, Suite};
 use spec_tests::verdict::Verdict;
 use state_reference::{Batch, Materializer, Message, Mutant, ParseRules, Profile};
 
@@ -56,6 +56,12 @@ enum Command {
         #[arg(long, default_value = state_reference::profile::DEFAULT_PROFILE)]
         profile: String,
     },
+    /// Serve the bundled reference adapter on stdin/stdout (what `run` starts by default).
+    #[command(hide = true)]
+    ReferenceAdapter {
+        #[arg(long, value_name = "NAME")]
+        mutant: Option<String>,
+    },
 }
 
 #[derive(Args, Clone, Default)]
@@ -84,6 +90,13 @@ struct RunArgs {
     /// Also print informational outcomes (where the spec is silent).
     #[arg(long)]
     verbose: bool,
+    /// The longest one adapter command may take, in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    adapter_timeout_ms: u64,
+    /// The adapter command (argv, no shell), after `--`; the bundled reference adapter when
+    /// absent.
+    #[arg(last = true, value_name = "ADAPTER")]
+    adapter: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -124,6 +137,10 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             materialize_file(&file, &profile_named(&profile)?)
         }
         Command::Validate { file, profile } => validate_file(&file, &profile_named(&profile)?),
+        Command::ReferenceAdapter { mutant } => {
+            spec_tests::adapter::reference::serve(mutant.as_deref().map(mutant_named).transpose()?);
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -146,6 +163,13 @@ fn profile_named(name: &str) -> Result<Profile> {
     Ok(Profile::preset(name)?)
 }
 
+fn mutant_named(name: &str) -> Result<Mutant> {
+    Mutant::from_name(name).with_context(|| {
+        let known: Vec<&str> = Mutant::ALL.iter().map(|m| m.name()).collect();
+        format!("unknown mutant `{name}` (known: {})", known.join(", "))
+    })
+}
+
 fn run(suite: &Suite, args: RunArgs) -> Result<ExitCode> {
     let profiles: Vec<Profile> = if args.profiles.iter().any(|p| p == "all") {
         Profile::preset_names()
@@ -158,20 +182,32 @@ fn run(suite: &Suite, args: RunArgs) -> Result<ExitCode> {
             .map(|p| profile_named(p))
             .collect::<Result<_>>()?
     };
-    let mutant = match &args.mutant {
-        Some(name) => Some(Mutant::from_name(name).with_context(|| {
-            let known: Vec<&str> = Mutant::ALL.iter().map(|m| m.name()).collect();
-            format!("unknown mutant `{name}` (known: {})", known.join(", "))
-        })?),
-        None => None,
+    let mutant = args.mutant.as_deref().map(mutant_named).transpose()?;
+    let timeout = std::time::Duration::from_millis(args.adapter_timeout_ms);
+    let adapter = match (args.adapter.is_empty(), mutant) {
+        (true, m) => AdapterSpec {
+            timeout,
+            ..AdapterSpec::bundled_reference(m)?
+        },
+        (false, None) => AdapterSpec {
+            argv: args.adapter.clone(),
+            timeout,
+        },
+        (false, Some(_)) => bail!("--mutant applies to the bundled reference adapter only"),
     };
     let cases = suite.select(&filter(&args.filter));
     if cases.is_empty() {
         bail!("the filter selects no case");
     }
-    let (mut passed, mut failed, mut informational) = (0, 0, 0);
+    let (mut passed, mut failed, mut informational, mut not_applicable) = (0, 0, 0, 0);
+    let rerun_suffix = match (&args.mutant, args.adapter.is_empty()) {
+        (Some(m), _) => format!(" --mutant {m}"),
+        (None, false) => format!(" -- {}", args.adapter.join(" ")),
+        (None, true) => String::new(),
+    };
+    let mut implementation = String::new();
     for profile in &profiles {
-        for result in suite::run_reference_cases(&cases, profile, mutant) {
+        for result in suite::run_adapter_cases(&cases, &profile.name, &adapter) {
             let case = suite
                 .corpus
                 .get(&result.case)
@@ -180,40 +216,29 @@ fn run(suite: &Suite, args: RunArgs) -> Result<ExitCode> {
                 Verdict::Pass => passed += 1,
                 Verdict::Fail { mismatches } => {
                     failed += 1;
-                    print_result(
-                        "FAIL",
-                        case,
-                        &profile.name,
-                        mismatches,
-                        args.mutant.as_deref(),
-                    );
+                    print_result("FAIL", case, &profile.name, mismatches, &rerun_suffix);
                 }
                 Verdict::Informational { mismatches } => {
                     informational += 1;
                     if args.verbose {
-                        print_result(
-                            "INFO",
-                            case,
-                            &profile.name,
-                            mismatches,
-                            args.mutant.as_deref(),
-                        );
+                        print_result("INFO", case, &profile.name, mismatches, &rerun_suffix);
                     }
                 }
+                Verdict::NotApplicable { .. } => not_applicable += 1,
             }
         }
+        implementation = adapter.argv.join(" ");
     }
     let names: Vec<&str> = profiles.iter().map(|p| p.name.as_str()).collect();
-    println!(
-        "implementation: state-reference {}",
-        mutant.map_or(String::new(), |m| format!("(mutant {m})"))
-    );
+    println!("adapter: {implementation}");
     println!(
         "profiles: {}; cases selected: {}",
         names.join(", "),
         cases.len()
     );
-    println!("{passed} passed, {failed} failed, {informational} informational");
+    println!(
+        "{passed} passed, {failed} failed, {informational} informational, {not_applicable} not applicable"
+    );
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {
@@ -226,16 +251,15 @@ fn print_result(
     case: &Case,
     profile: &str,
     mismatches: &[String],
-    mutant: Option<&str>,
+    rerun_suffix: &str,
 ) {
     println!("{label} {} [{profile}] {}", case.id, case.title);
     println!("     requirements: {}", case.requirements.join(", "));
     for m in mismatches {
         println!("     {m}");
     }
-    let mutant = mutant.map_or(String::new(), |m| format!(" --mutant {m}"));
     println!(
-        "     re-run: state-conformance run --profile {profile} --case {}{mutant}",
+        "     re-run: state-conformance run --profile {profile} --case {}{rerun_suffix}",
         case.id
     );
 }
@@ -286,7 +310,7 @@ fn coverage(suite: &Suite, all: bool) -> Result<ExitCode> {
 }
 
 fn self_test(suite: &Suite) -> Result<ExitCode> {
-    let reports = suite::self_test(suite)?;
+    let reports = suite::self_test_adapters(suite)?;
     let mut escaped = 0;
     for r in &reports {
         match r.caught_by.first() {

@@ -7,10 +7,12 @@ use serde::Serialize;
 use state_reference::{Mutant, Profile};
 use wildmatch::WildMatch;
 
+use crate::adapter::process::AdapterProcess;
+use crate::adapter::protocol::Capability;
 use crate::case::{Case, Corpus, Weight, load_tombstones};
 use crate::catalogue::Catalogue;
 use crate::error::LoadError;
-use crate::execute::{Outcome, run_reference};
+use crate::execute::{Outcome, run_adapter, run_reference};
 use crate::verdict::{Strictness, Verdict, judge};
 
 /// The fixtures directory: `$STATE_CONFORMANCE_FIXTURES`, else `./fixtures` when it exists,
@@ -114,6 +116,99 @@ pub fn run_reference_cases(
         .collect()
 }
 
+/// How to start an adapter.
+#[derive(Debug, Clone)]
+pub struct AdapterSpec {
+    pub argv: Vec<String>,
+    /// The longest any one command may take.
+    pub timeout: std::time::Duration,
+}
+
+impl AdapterSpec {
+    /// The bundled reference adapter: this very binary, in adapter mode.
+    pub fn bundled_reference(mutant: Option<Mutant>) -> std::io::Result<AdapterSpec> {
+        let exe = std::env::current_exe()?.to_string_lossy().into_owned();
+        let mut argv = vec![exe, "reference-adapter".to_owned()];
+        if let Some(m) = mutant {
+            argv.extend(["--mutant".to_owned(), m.name().to_owned()]);
+        }
+        Ok(AdapterSpec {
+            argv,
+            timeout: std::time::Duration::from_secs(10),
+        })
+    }
+}
+
+fn needed(mode: crate::case::Mode) -> Capability {
+    match mode {
+        crate::case::Mode::Materialize => Capability::Materialize,
+        crate::case::Mode::Validate => Capability::Validate,
+    }
+}
+
+/// Runs the cases that apply to `profile` through an adapter process. A fault fails the case
+/// (with the adapter's stderr tail) and the adapter is restarted for the next one.
+pub fn run_adapter_cases(cases: &[&Case], profile: &str, spec: &AdapterSpec) -> Vec<CaseResult> {
+    let mut adapter: Option<AdapterProcess> = None;
+    let mut results = Vec::new();
+    for case in cases {
+        let Some(weight) = case.weight(profile) else {
+            continue;
+        };
+        let started = match adapter.take() {
+            Some(a) => Ok(a),
+            None => AdapterProcess::start(&spec.argv, spec.timeout),
+        };
+        let (outcome, verdict) = match started {
+            Err(fault) => {
+                let outcome = Outcome::AdapterFault {
+                    reason: fault.to_string(),
+                    stderr_tail: String::new(),
+                };
+                let verdict = judge(case, profile, &outcome, Strictness::ItemsOnly);
+                (outcome, verdict)
+            }
+            Ok(a) if !a.hello.capabilities.contains(&needed(case.mode)) => {
+                let reason = format!("the adapter lacks the {:?} capability", needed(case.mode));
+                adapter = Some(a);
+                (
+                    Outcome::SetupError {
+                        reason: reason.clone(),
+                    },
+                    Verdict::NotApplicable { reason },
+                )
+            }
+            Ok(mut a) => match run_adapter(case, profile, &mut a, spec.timeout) {
+                Ok(outcome) => {
+                    adapter = Some(a);
+                    let verdict = judge(case, profile, &outcome, Strictness::ItemsOnly);
+                    (outcome, verdict)
+                }
+                Err(fault) => {
+                    let outcome = Outcome::AdapterFault {
+                        reason: fault.to_string(),
+                        stderr_tail: a.stderr_tail(),
+                    };
+                    drop(a); // killed; the next case starts a fresh one
+                    let verdict = judge(case, profile, &outcome, Strictness::ItemsOnly);
+                    (outcome, verdict)
+                }
+            },
+        };
+        results.push(CaseResult {
+            case: case.id.clone(),
+            profile: profile.to_owned(),
+            weight,
+            verdict,
+            outcome,
+        });
+    }
+    if let Some(a) = adapter {
+        a.stop();
+    }
+    results
+}
+
 /// A mutant and the required cases that caught it.
 #[derive(Debug, Clone, Serialize)]
 pub struct MutantReport {
@@ -123,7 +218,31 @@ pub struct MutantReport {
     pub caught_by: Vec<String>,
 }
 
-/// Runs every case under every preset against each mutant.
+/// Runs every case under every preset against each mutant of the bundled reference adapter,
+/// each a separate process driven like a foreign implementation.
+pub fn self_test_adapters(suite: &Suite) -> std::io::Result<Vec<MutantReport>> {
+    let cases = suite.select(&Filter::default());
+    Mutant::ALL
+        .iter()
+        .map(|&mutant| {
+            let spec = AdapterSpec::bundled_reference(Some(mutant))?;
+            let caught_by = Profile::preset_names()
+                .into_iter()
+                .flat_map(|p| run_adapter_cases(&cases, p, &spec))
+                .filter(|r| r.verdict.is_failure())
+                .map(|r| format!("{}@{}", r.case, r.profile))
+                .collect();
+            Ok(MutantReport {
+                mutant,
+                breaks: mutant.breaks(),
+                caught_by,
+            })
+        })
+        .collect()
+}
+
+/// Runs every case under every preset against each mutant, in process (fast; the library's
+/// own test of the corpus).
 pub fn self_test(suite: &Suite) -> Result<Vec<MutantReport>, LoadError> {
     let cases = suite.select(&Filter::default());
     let profiles: Vec<Profile> = Profile::preset_names()

@@ -21,6 +21,10 @@ pub enum Verdict {
     Informational {
         mismatches: Vec<String>,
     },
+    /// The implementation lacks a capability the case needs.
+    NotApplicable {
+        reason: String,
+    },
 }
 
 impl Verdict {
@@ -57,6 +61,18 @@ pub fn mismatches(
     match (case.mode, outcome) {
         (_, Outcome::SetupError { reason }) => {
             out.push(format!("case could not be set up: {reason}"))
+        }
+        (
+            _,
+            Outcome::AdapterFault {
+                reason,
+                stderr_tail,
+            },
+        ) => {
+            out.push(reason.clone());
+            if !stderr_tail.is_empty() {
+                out.push(format!("adapter stderr (last lines):\n{stderr_tail}"));
+            }
         }
         (
             Mode::Validate,

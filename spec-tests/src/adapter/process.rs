@@ -1,0 +1,275 @@
+//! An adapter child process: one JSON command per stdin line, one JSON answer per stdout line.
+//!
+//! A misbehaving adapter is normal here: every way it can fail (not starting, exiting,
+//! hanging, printing garbage or oversized lines, answering the wrong command or twice)
+//! becomes an [`AdapterFault`] with the tail of its stderr, never a panic or a hang.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdin, Command as Process, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::protocol::{Command, Hello, PROTOCOL_VERSION};
+
+/// Lines longer than this are refused (and skipped to their end).
+pub const MAX_LINE_BYTES: usize = 16 << 20;
+const STDERR_TAIL_LINES: usize = 40;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdapterFault {
+    #[error("the adapter could not be started: {0}")]
+    Spawn(String),
+    #[error("the adapter exited ({0})")]
+    Exited(String),
+    #[error("the adapter did not answer `{command}` within {timeout_ms} ms")]
+    Timeout { command: String, timeout_ms: u128 },
+    #[error("the adapter answered `{command}` with a line that is not JSON: {line:?}")]
+    Garbage { command: String, line: String },
+    #[error("the adapter printed a line over {MAX_LINE_BYTES} bytes")]
+    TooLong,
+    #[error("the adapter printed output nobody asked for (answered twice?): {line:?}")]
+    Unsolicited { line: String },
+    #[error("the adapter answered `{command}` with {answer}")]
+    WrongAnswer { command: String, answer: String },
+    #[error("the adapter refused `{command}`: {error}")]
+    Refused { command: String, error: String },
+    #[error("the adapter speaks protocol {0}, the runner {PROTOCOL_VERSION}")]
+    Protocol(u32),
+    #[error("writing to the adapter failed: {0}")]
+    Io(String),
+}
+
+/// What the reader thread saw on stdout.
+enum Line {
+    Text(String),
+    TooLong,
+    Eof,
+}
+
+/// A running adapter that has answered `hello`.
+pub struct AdapterProcess {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<Line>,
+    stderr: Arc<Mutex<VecDeque<String>>>,
+    /// The command answered last, to recognise a second answer to it.
+    previous: Option<&'static str>,
+    pub hello: Hello,
+}
+
+fn shorten(text: &str) -> String {
+    let mut end = text.len().min(200);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    if end < text.len() {
+        format!("{}…", &text[..end])
+    } else {
+        text.to_owned()
+    }
+}
+
+impl AdapterProcess {
+    /// Starts `argv` (no shell) and performs the handshake.
+    pub fn start(argv: &[String], timeout: Duration) -> Result<AdapterProcess, AdapterFault> {
+        let (program, args) = argv
+            .split_first()
+            .ok_or_else(|| AdapterFault::Spawn("empty adapter command".into()))?;
+        let mut child = Process::new(program)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| AdapterFault::Spawn(format!("{program}: {e}")))?;
+        let (stdin, stdout, stderr) =
+            match (child.stdin.take(), child.stdout.take(), child.stderr.take()) {
+                (Some(i), Some(o), Some(e)) => (i, o, e),
+                _ => return Err(AdapterFault::Spawn("no pipes to the adapter".into())),
+            };
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            loop {
+                let mut buf = Vec::new();
+                match (&mut reader)
+                    .take(MAX_LINE_BYTES as u64 + 1)
+                    .read_until(b'\n', &mut buf)
+                {
+                    Ok(0) | Err(_) => {
+                        let _ = tx.send(Line::Eof);
+                        return;
+                    }
+                    Ok(_) if buf.len() > MAX_LINE_BYTES && buf.last() != Some(&b'\n') => {
+                        // Skip the rest of the oversized line.
+                        let mut sink = Vec::new();
+                        let _ = reader.read_until(b'\n', &mut sink);
+                        if tx.send(Line::TooLong).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {
+                        let text = String::from_utf8_lossy(&buf)
+                            .trim_end_matches(['\r', '\n'])
+                            .to_owned();
+                        if tx.send(Line::Text(text)).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        let tail = Arc::new(Mutex::new(VecDeque::new()));
+        let sink = tail.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut t = sink.lock().unwrap_or_else(|p| p.into_inner());
+                if t.len() == STDERR_TAIL_LINES {
+                    t.pop_front();
+                }
+                t.push_back(line);
+            }
+        });
+        let hello = Hello {
+            protocol: PROTOCOL_VERSION,
+            implementation: super::protocol::Implementation {
+                name: String::new(),
+                version: String::new(),
+            },
+            capabilities: Vec::new(),
+            profiles: Vec::new(),
+        };
+        let mut process = AdapterProcess {
+            child,
+            stdin,
+            lines,
+            stderr: tail,
+            previous: None,
+            hello,
+        };
+        let suite = format!("state-conformance {}", env!("CARGO_PKG_VERSION"));
+        let answer = process.call(
+            &Command::Hello {
+                protocol: PROTOCOL_VERSION,
+                suite,
+            },
+            timeout,
+        )?;
+        let hello: Hello =
+            serde_json::from_value(answer.clone()).map_err(|e| AdapterFault::WrongAnswer {
+                command: "hello".into(),
+                answer: format!("{} ({e})", shorten(&answer.to_string())),
+            })?;
+        if hello.protocol != PROTOCOL_VERSION {
+            return Err(AdapterFault::Protocol(hello.protocol));
+        }
+        process.hello = hello;
+        Ok(process)
+    }
+
+    /// Sends one command and waits for its answer (the answer object, `cmd` and `ok` included).
+    pub fn call(&mut self, command: &Command, timeout: Duration) -> Result<Value, AdapterFault> {
+        let name = command.name();
+        // Anything already waiting was never asked for.
+        if let Ok(line) = self.lines.try_recv() {
+            return Err(match line {
+                Line::Text(line) => AdapterFault::Unsolicited {
+                    line: shorten(&line),
+                },
+                Line::TooLong => AdapterFault::TooLong,
+                Line::Eof => self.exited(),
+            });
+        }
+        let mut text =
+            serde_json::to_string(command).map_err(|e| AdapterFault::Io(e.to_string()))?;
+        text.push('\n');
+        if let Err(e) = self
+            .stdin
+            .write_all(text.as_bytes())
+            .and_then(|()| self.stdin.flush())
+        {
+            return Err(match self.child.try_wait() {
+                Ok(Some(_)) => self.exited(),
+                _ => AdapterFault::Io(e.to_string()),
+            });
+        }
+        let line = match self.lines.recv_timeout(timeout) {
+            Ok(Line::Text(line)) => line,
+            Ok(Line::TooLong) => return Err(AdapterFault::TooLong),
+            Ok(Line::Eof) | Err(RecvTimeoutError::Disconnected) => return Err(self.exited()),
+            Err(RecvTimeoutError::Timeout) => {
+                return Err(AdapterFault::Timeout {
+                    command: name.into(),
+                    timeout_ms: timeout.as_millis(),
+                });
+            }
+        };
+        let answer: Value = serde_json::from_str(&line).map_err(|_| AdapterFault::Garbage {
+            command: name.into(),
+            line: shorten(&line),
+        })?;
+        let answered = answer.get("cmd").and_then(Value::as_str);
+        if answered != Some(name) {
+            return Err(match (answered, self.previous) {
+                (Some(a), Some(p)) if a == p => AdapterFault::Unsolicited {
+                    line: shorten(&line),
+                },
+                _ => AdapterFault::WrongAnswer {
+                    command: name.into(),
+                    answer: shorten(&line),
+                },
+            });
+        }
+        self.previous = Some(name);
+        match answer.get("ok") {
+            Some(Value::Bool(true)) => Ok(answer),
+            Some(Value::Bool(false)) => Err(AdapterFault::Refused {
+                command: name.into(),
+                error: answer
+                    .get("error")
+                    .and_then(Value::as_str)
+                    .unwrap_or("no reason given")
+                    .to_owned(),
+            }),
+            _ => Err(AdapterFault::WrongAnswer {
+                command: name.into(),
+                answer: shorten(&line),
+            }),
+        }
+    }
+
+    fn exited(&mut self) -> AdapterFault {
+        // The pipe closed; give the process a moment to be reaped for its status.
+        for _ in 0..50 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return AdapterFault::Exited(status.to_string());
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        AdapterFault::Exited("closed its stdout".into())
+    }
+
+    /// The last lines the adapter wrote to stderr.
+    pub fn stderr_tail(&self) -> String {
+        let tail = self.stderr.lock().unwrap_or_else(|p| p.into_inner());
+        tail.iter().cloned().collect::<Vec<_>>().join("\n")
+    }
+
+    /// Says `bye` (briefly) and makes sure the process is gone.
+    pub fn stop(mut self) {
+        let _ = self.call(&Command::Bye, Duration::from_millis(200));
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for AdapterProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,131 @@
+//! Adapter protocol v1 messages. Every command has a `cmd`; every answer repeats it in `cmd`
+//! and says `ok`. A failed command answers `{"cmd": ..., "ok": false, "error": "..."}`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use state_reference::Collection;
+
+pub const PROTOCOL_VERSION: u32 = 1;
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+/// A runner-to-adapter command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(
+    tag = "cmd",
+    rename_all = "kebab-case",
+    rename_all_fields = "camelCase"
+)]
+pub enum Command {
+    /// First command of every session.
+    Hello { protocol: u32, suite: String },
+    /// Starts a case: fresh state, the profile to follow, and the consumer's collections
+    /// (absent: the consumer declares none and expects every type).
+    Open {
+        case: String,
+        profile: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        collections: Option<Vec<Collection>>,
+    },
+    /// One batch: the raw items of a read, its next offset and up-to-date flag.
+    Apply {
+        items: Vec<Value>,
+        offset: String,
+        up_to_date: bool,
+    },
+    /// The visible state now.
+    State,
+    /// Judges one message (`message`), or one text that may not be JSON (`raw`).
+    Validate {
+        /// `Some(null)` is the message `null`; absent means `raw` is given.
+        #[serde(
+            default,
+            deserialize_with = "present",
+            skip_serializing_if = "Option::is_none"
+        )]
+        message: Option<Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        raw: Option<String>,
+    },
+    /// Last command; the adapter exits after answering.
+    Bye,
+}
+
+impl Command {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Hello { .. } => "hello",
+            Command::Open { .. } => "open",
+            Command::Apply { .. } => "apply",
+            Command::State => "state",
+            Command::Validate { .. } => "validate",
+            Command::Bye => "bye",
+        }
+    }
+}
+
+/// What the adapter can do; cases needing something else are not applicable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Capability {
+    Materialize,
+    Validate,
+    Subscribe,
+    Produce,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Implementation {
+    pub name: String,
+    pub version: String,
+}
+
+/// The answer to `hello`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hello {
+    pub protocol: u32,
+    pub implementation: Implementation,
+    pub capabilities: Vec<Capability>,
+    /// Profiles the implementation means to follow (informative).
+    #[serde(default)]
+    pub profiles: Vec<String>,
+}
+
+/// One item an implementation refused, and why in its own words.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Refused {
+    pub index: usize,
+    pub reason: String,
+}
+
+/// The answer to `apply`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Applied {
+    pub rejected: Vec<Refused>,
+}
+
+/// The answer to `state`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateReport {
+    pub state: BTreeMap<String, BTreeMap<String, Value>>,
+    #[serde(default)]
+    pub txids: Vec<String>,
+    #[serde(default)]
+    pub offset: Option<String>,
+    #[serde(default)]
+    pub halted: bool,
+}
+
+/// The answer to `validate`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub valid: bool,
+    #[serde(default)]
+    pub reason: Option<String>,
+}

@@ -1,0 +1,202 @@
+//! Purpose-built bad adapters: each misbehaviour becomes a clear failed case with a reason
+//! (and the adapter's stderr tail), the runner restarts the adapter and goes on; it never
+//! panics or hangs past its timeouts.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use spec_tests::case::Case;
+use spec_tests::execute::Outcome;
+use spec_tests::suite::{self, AdapterSpec, Suite};
+use spec_tests::verdict::Verdict;
+
+/// A Python adapter: answers like a good one, except where `misbehave` (Python code run with
+/// `cmd` bound to the command's name) returns before answering.
+fn script(name: &str, misbehave: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sc-bad-adapters-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.py"));
+    let body = format!(
+        r#"import sys, json, time
+def answer(obj):
+    sys.stdout.write(json.dumps(obj) + "\n"); sys.stdout.flush()
+def misbehave(cmd):
+{misbehave}
+    return False
+for line in sys.stdin:
+    cmd = json.loads(line)["cmd"]
+    if misbehave(cmd):
+        continue
+    if cmd == "hello":
+        answer({{"cmd": "hello", "ok": True, "protocol": 1, "implementation": {{"name": "bad", "version": "0"}},
+                 "capabilities": ["materialize", "validate"]}})
+    elif cmd == "state":
+        answer({{"cmd": "state", "ok": True, "state": {{}}, "txids": [], "offset": None}})
+    elif cmd == "apply":
+        answer({{"cmd": "apply", "ok": True, "rejected": []}})
+    elif cmd == "validate":
+        answer({{"cmd": "validate", "ok": True, "valid": True}})
+    else:
+        answer({{"cmd": cmd, "ok": True}})
+"#
+    );
+    std::fs::write(&path, body).unwrap();
+    path
+}
+
+fn run(path: PathBuf, timeout_ms: u64) -> Vec<(String, Vec<String>)> {
+    let suite = Suite::load(&suite::default_fixtures_dir()).unwrap();
+    let cases: Vec<&Case> = ["val-empty-key", "mat-insert-stores"]
+        .iter()
+        .map(|id| suite.corpus.get(id).unwrap())
+        .collect();
+    let spec = AdapterSpec {
+        argv: vec!["python3".into(), path.to_string_lossy().into_owned()],
+        timeout: Duration::from_millis(timeout_ms),
+    };
+    suite::run_adapter_cases(&cases, "spec-1.0", &spec)
+        .into_iter()
+        .map(|r| {
+            let reasons = match (&r.verdict, &r.outcome) {
+                (Verdict::Fail { mismatches }, _) => mismatches.clone(),
+                (v, o) => panic!("{}: expected a failure, got {v:?} / {o:?}", r.case),
+            };
+            assert!(
+                matches!(r.outcome, Outcome::AdapterFault { .. }),
+                "{}: {:?}",
+                r.case,
+                r.outcome
+            );
+            (r.case, reasons)
+        })
+        .collect()
+}
+
+/// Both cases fail, each with a reason containing `needle`.
+fn assert_fails_with(name: &str, misbehave: &str, needle: &str) {
+    let results = run(script(name, misbehave), 500);
+    assert_eq!(
+        results.len(),
+        2,
+        "{name}: the runner went on to the second case"
+    );
+    for (case, reasons) in results {
+        assert!(
+            reasons.iter().any(|r| r.contains(needle)),
+            "{name} / {case}: {reasons:?} lacks {needle:?}"
+        );
+    }
+}
+
+#[test]
+fn crash_at_start() {
+    assert_fails_with("crash-at-start", "    sys.exit(3)", "exited");
+}
+
+#[test]
+fn crash_mid_case_with_its_stderr() {
+    let code = "    if cmd in ('apply', 'validate'):\n        sys.stderr.write('panic: the adapter broke\\n'); sys.stderr.flush(); sys.exit(4)";
+    let results = run(script("crash-mid-case", code), 500);
+    for (case, reasons) in results {
+        assert!(
+            reasons.iter().any(|r| r.contains("exited")),
+            "{case}: {reasons:?}"
+        );
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.contains("panic: the adapter broke")),
+            "{case}: stderr tail missing: {reasons:?}"
+        );
+    }
+}
+
+#[test]
+fn hang_times_out() {
+    assert_fails_with(
+        "hang",
+        "    if cmd == 'open':\n        time.sleep(30)",
+        "did not answer `open` within 500 ms",
+    );
+}
+
+#[test]
+fn garbage_answer() {
+    assert_fails_with(
+        "garbage",
+        "    if cmd == 'open':\n        print('this is not json', flush=True); return True",
+        "not JSON",
+    );
+}
+
+#[test]
+fn oversized_line() {
+    assert_fails_with(
+        "oversized",
+        "    if cmd == 'open':\n        print('x' * (17 << 20), flush=True); return True",
+        "bytes",
+    );
+}
+
+#[test]
+fn wrong_result_type() {
+    assert_fails_with(
+        "wrong-type",
+        "    if cmd == 'open':\n        answer({'cmd': 'state', 'ok': True}); return True",
+        "answered `open` with",
+    );
+}
+
+#[test]
+fn answers_twice() {
+    assert_fails_with(
+        "twice",
+        "    if cmd == 'open':\n        answer({'cmd': 'open', 'ok': True}); answer({'cmd': 'open', 'ok': True}); return True",
+        "nobody asked for",
+    );
+}
+
+#[test]
+fn exits_early() {
+    assert_fails_with(
+        "early-exit",
+        "    if cmd == 'open':\n        sys.exit(0)",
+        "exited",
+    );
+}
+
+#[test]
+fn stdout_before_the_handshake() {
+    assert_fails_with(
+        "chatty",
+        "    if cmd == 'hello':\n        print('starting up...', flush=True)",
+        "not JSON",
+    );
+}
+
+#[test]
+fn refusal_carries_the_adapters_own_message() {
+    assert_fails_with(
+        "refuses",
+        "    if cmd == 'open':\n        answer({'cmd': 'open', 'ok': False, 'error': 'TypeError: x is undefined'}); return True",
+        "refused `open`: TypeError: x is undefined",
+    );
+}
+
+#[test]
+fn missing_capability_is_not_applicable_never_failed() {
+    let code = "    if cmd == 'hello':\n        answer({'cmd': 'hello', 'ok': True, 'protocol': 1, 'implementation': {'name': 'v', 'version': '0'}, 'capabilities': ['validate']}); return True";
+    let suite = Suite::load(&suite::default_fixtures_dir()).unwrap();
+    let cases: Vec<&Case> = vec![suite.corpus.get("mat-insert-stores").unwrap()];
+    let path = script("validate-only", code);
+    let spec = AdapterSpec {
+        argv: vec!["python3".into(), path.to_string_lossy().into_owned()],
+        timeout: Duration::from_millis(500),
+    };
+    let results = suite::run_adapter_cases(&cases, "spec-1.0", &spec);
+    assert!(
+        matches!(results[0].verdict, Verdict::NotApplicable { .. }),
+        "{:?}",
+        results[0].verdict
+    );
+}
