@@ -38,6 +38,10 @@ async fn with_stream(n: usize) -> (SimulatorHandle, Client, String) {
     (sim, c, url)
 }
 
+async fn get(c: &Client, url: impl reqwest::IntoUrl) -> reqwest::Response {
+    c.get(url).send().await.unwrap()
+}
+
 fn plan(rules: Vec<Rule>) -> FaultPlan {
     FaultPlan { seed: 42, rules }
 }
@@ -48,7 +52,7 @@ async fn materialized(c: &Client, url: &str) -> Value {
     let mut m = Materializer::new(Profile::default_profile());
     let mut from = "-1".to_owned();
     for _ in 0..50 {
-        let r = c.get(format!("{url}?offset={from}")).send().await.unwrap();
+        let r = get(c, format!("{url}?offset={from}")).await;
         let next = r.headers()["stream-next-offset"]
             .to_str()
             .unwrap()
@@ -97,18 +101,12 @@ async fn transport_reset_before_headers_and_body_cuts() {
         c.get(format!("{url}?offset=-1")).send().await.is_err(),
         "no response at all"
     );
-    let cut = c.get(format!("{url}?offset=-1")).send().await.unwrap();
+    let cut = get(&c, format!("{url}?offset=-1")).await;
     assert_eq!(cut.status(), StatusCode::OK);
     assert!(cut.bytes().await.is_err(), "the body breaks off");
-    let inside = c.get(format!("{url}?offset=-1")).send().await.unwrap();
+    let inside = get(&c, format!("{url}?offset=-1")).await;
     assert!(inside.bytes().await.is_err());
-    let whole = c
-        .get(format!("{url}?offset=-1"))
-        .send()
-        .await
-        .unwrap()
-        .json_like()
-        .await;
+    let whole = get(&c, format!("{url}?offset=-1")).await.json_like().await;
     assert_eq!(whole.len(), 5, "the fourth read is served whole");
 
     let t = sim.transcript();
@@ -176,26 +174,14 @@ async fn transport_sse_clean_close_and_abort_after_k_events() {
             .at(2, 1),
         Rule::new(Fault::Page { messages: 1 }).kind(RequestKind::Sse),
     ]));
-    let (events, clean) = sse_events(
-        c.get(format!("{url}?offset=-1&live=sse"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (events, clean) = sse_events(get(&c, format!("{url}?offset=-1&live=sse")).await).await;
     assert!(clean, "a clean close");
     assert_eq!(
         events.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(),
         ["data"],
         "closed before the control event"
     );
-    let (events, clean) = sse_events(
-        c.get(format!("{url}?offset=-1&live=sse"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (events, clean) = sse_events(get(&c, format!("{url}?offset=-1&live=sse")).await).await;
     assert!(!clean, "an abort");
     assert_eq!(
         events.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(),
@@ -228,7 +214,7 @@ async fn status_faults_answer_with_the_injected_code_for_n_requests() {
     ]));
     let statuses: Vec<(u16, Option<String>)> =
         futures_util::future::join_all((0..5).map(|_| async {
-            let r = c.get(format!("{url}?offset=-1")).send().await.unwrap();
+            let r = get(&c, format!("{url}?offset=-1")).await;
             (
                 r.status().as_u16(),
                 r.headers()
@@ -257,7 +243,7 @@ async fn pagination_pages_and_empty_long_polls() {
     ]));
     let (mut from, mut sizes, mut up_to_date) = ("-1".to_owned(), Vec::new(), Vec::new());
     for _ in 0..10 {
-        let r = c.get(format!("{url}?offset={from}")).send().await.unwrap();
+        let r = get(&c, format!("{url}?offset={from}")).await;
         up_to_date.push(r.headers().contains_key("stream-up-to-date"));
         from = r.headers()["stream-next-offset"]
             .to_str()
@@ -273,11 +259,7 @@ async fn pagination_pages_and_empty_long_polls() {
         (vec![2, 2, 1], vec![false, false, true])
     );
     let started = std::time::Instant::now();
-    let r = c
-        .get(format!("{url}?offset={from}&live=long-poll"))
-        .send()
-        .await
-        .unwrap();
+    let r = get(&c, format!("{url}?offset={from}&live=long-poll")).await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert!(
         started.elapsed() < Duration::from_millis(300),
@@ -296,12 +278,7 @@ async fn state_level_actions_keep_the_materialized_state() {
         .unwrap();
     let before = materialized(&c, &url).await;
     assert_eq!(before["t"].as_object().unwrap().len(), 3);
-    let old = c
-        .get(format!("{url}?offset=-1"))
-        .send()
-        .await
-        .unwrap()
-        .headers()["stream-next-offset"]
+    let old = get(&c, format!("{url}?offset=-1")).await.headers()["stream-next-offset"]
         .to_str()
         .unwrap()
         .to_owned();
@@ -323,20 +300,10 @@ async fn state_level_actions_keep_the_materialized_state() {
     assert_eq!(materialized(&c, &url).await, before);
     sim.act(STREAM, &Action::Compact).unwrap();
     assert_eq!(
-        c.get(format!("{url}?offset={old}"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        get(&c, format!("{url}?offset={old}")).await.status(),
         StatusCode::GONE
     );
-    let after = c
-        .get(format!("{url}?offset=-1"))
-        .send()
-        .await
-        .unwrap()
-        .json_like()
-        .await;
+    let after = get(&c, format!("{url}?offset=-1")).await.json_like().await;
     assert_eq!(
         after[0]["headers"]["control"], "snapshot-start",
         "history starts at the snapshot"
@@ -352,12 +319,7 @@ async fn state_level_actions_keep_the_materialized_state() {
             },
         )
         .unwrap();
-        c.get(format!("{url}?offset=-1"))
-            .send()
-            .await
-            .unwrap()
-            .json_like()
-            .await
+        get(&c, format!("{url}?offset=-1")).await.json_like().await
     };
     let reset = items.last().unwrap();
     let tail = c.head(&url).send().await.unwrap().headers()["stream-next-offset"]
@@ -375,22 +337,13 @@ async fn state_level_actions_keep_the_materialized_state() {
 async fn served_form_adds_each_messages_own_offset() {
     let (sim, c, url) = with_stream(3).await;
     sim.set_fault_plan(plan(vec![Rule::new(Fault::ServedOffsets)]));
-    let first = c
-        .get(format!("{url}?offset=-1"))
-        .send()
-        .await
-        .unwrap()
-        .json_like()
-        .await;
+    let first = get(&c, format!("{url}?offset=-1")).await.json_like().await;
     let offsets: Vec<&str> = first
         .iter()
         .map(|m| m["headers"]["offset"].as_str().unwrap())
         .collect();
-    let second = c
-        .get(format!("{url}?offset={}", offsets[1]))
-        .send()
+    let second = get(&c, format!("{url}?offset={}", offsets[1]))
         .await
-        .unwrap()
         .json_like()
         .await;
     assert_eq!(
@@ -404,7 +357,7 @@ async fn served_form_adds_each_messages_own_offset() {
 async fn lifecycle_close_and_delete() {
     let (sim, c, url) = with_stream(1).await;
     sim.act(STREAM, &Action::Close).unwrap();
-    let r = c.get(format!("{url}?offset=-1")).send().await.unwrap();
+    let r = get(&c, format!("{url}?offset=-1")).await;
     assert_eq!(
         r.headers()
             .get("stream-closed")
@@ -412,10 +365,7 @@ async fn lifecycle_close_and_delete() {
         Some("true")
     );
     sim.act(STREAM, &Action::Delete).unwrap();
-    assert_eq!(
-        c.get(&url).send().await.unwrap().status(),
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(get(&c, &url).await.status(), StatusCode::NOT_FOUND);
     assert_eq!(sim.act(STREAM, &Action::Delete).unwrap_err().status, 404);
 }
 
@@ -431,26 +381,15 @@ async fn control_api_sets_plans_reports_transcripts_and_acts() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert_eq!(
-        c.get(format!("{url}?offset=-1"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        get(&c, format!("{url}?offset=-1")).await.status(),
         StatusCode::BAD_GATEWAY
     );
     assert_eq!(
-        c.get(format!("{url}?offset=-1"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        get(&c, format!("{url}?offset=-1")).await.status(),
         StatusCode::OK
     );
-    let transcript: Vec<Value> = c
-        .get(format!("{control}/transcript"))
-        .send()
+    let transcript: Vec<Value> = get(&c, format!("{control}/transcript"))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -479,11 +418,7 @@ async fn control_api_sets_plans_reports_transcripts_and_acts() {
         .unwrap();
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
-        c.get(format!("{control}/nope"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        get(&c, format!("{control}/nope")).await.status(),
         StatusCode::NOT_FOUND
     );
 }
@@ -502,20 +437,8 @@ async fn a_plan_places_state_level_actions_at_a_request_number() {
         .kind(RequestKind::CatchUp)
         .at(2, 1),
     ]));
-    let first = c
-        .get(format!("{url}?offset=-1"))
-        .send()
-        .await
-        .unwrap()
-        .json_like()
-        .await;
-    let second = c
-        .get(format!("{url}?offset=-1"))
-        .send()
-        .await
-        .unwrap()
-        .json_like()
-        .await;
+    let first = get(&c, format!("{url}?offset=-1")).await.json_like().await;
+    let second = get(&c, format!("{url}?offset=-1")).await.json_like().await;
     assert_eq!(first.len(), 2);
     assert_eq!(
         second[2]["headers"]["control"], "reset",
@@ -523,11 +446,8 @@ async fn a_plan_places_state_level_actions_at_a_request_number() {
     );
     assert_eq!(second.last().unwrap()["headers"]["control"], "snapshot-end");
     assert_eq!(materialized(&c, &url).await, before);
-    let plan_json: Value = c
-        .get(format!("{}/__sim/plan", sim.url()))
-        .send()
+    let plan_json: Value = get(&c, format!("{}/__sim/plan", sim.url()))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
