@@ -11,5 +11,7 @@ pub mod case;
 pub mod catalogue;
 pub mod error;
 pub mod execute;
+pub mod expectations;
+pub mod report;
 pub mod suite;
 pub mod verdict;

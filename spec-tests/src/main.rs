@@ -10,6 +10,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
 use spec_tests::case::{Case, Mode};
+use spec_tests::expectations::Expectations;
+use spec_tests::report::{ReportedResult, RunReport};
 use spec_tests::suite::{self, AdapterSpec, Filter, Suite};
 use spec_tests::verdict::Verdict;
 use state_reference::{Batch, Materializer, Message, Mutant, ParseRules, Profile};
@@ -31,7 +33,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the corpus against the bundled reference implementation.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List the cases a filter selects.
     List(FilterArgs),
     /// Show one case as JSON, with the reference's outcome under each of its profiles.
@@ -93,6 +95,21 @@ struct RunArgs {
     /// The longest one adapter command may take, in milliseconds.
     #[arg(long, default_value_t = 10_000)]
     adapter_timeout_ms: u64,
+    /// Write the result model (JSON) here.
+    #[arg(long, value_name = "PATH")]
+    report_json: Option<PathBuf>,
+    /// Write JUnit XML here.
+    #[arg(long, value_name = "PATH")]
+    junit: Option<PathBuf>,
+    /// Write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY).
+    #[arg(long, value_name = "PATH")]
+    markdown: Option<PathBuf>,
+    /// Known failures (TOML); listed failures are expected, listed passes are stale.
+    #[arg(long, value_name = "PATH")]
+    expectations: Option<PathBuf>,
+    /// Write the current failures as an expectations file.
+    #[arg(long, value_name = "PATH")]
+    write_expectations: Option<PathBuf>,
     /// The adapter command (argv, no shell), after `--`; the bundled reference adapter when
     /// absent.
     #[arg(last = true, value_name = "ADAPTER")]
@@ -114,7 +131,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
     let fixtures = cli.fixtures.unwrap_or_else(suite::default_fixtures_dir);
     let load = || Suite::load(&fixtures).context("cannot load the fixtures");
     match cli.command {
-        Command::Run(args) => run(&load()?, args),
+        Command::Run(args) => run(&load()?, *args),
         Command::List(f) => {
             let suite = load()?;
             for case in suite.select(&filter(&f)) {
@@ -195,73 +212,108 @@ fn run(suite: &Suite, args: RunArgs) -> Result<ExitCode> {
         },
         (false, Some(_)) => bail!("--mutant applies to the bundled reference adapter only"),
     };
+    let expectations = args
+        .expectations
+        .as_deref()
+        .map(Expectations::load)
+        .transpose()?;
     let cases = suite.select(&filter(&args.filter));
     if cases.is_empty() {
         bail!("the filter selects no case");
     }
-    let (mut passed, mut failed, mut informational, mut not_applicable) = (0, 0, 0, 0);
     let rerun_suffix = match (&args.mutant, args.adapter.is_empty()) {
         (Some(m), _) => format!(" --mutant {m}"),
         (None, false) => format!(" -- {}", args.adapter.join(" ")),
         (None, true) => String::new(),
     };
-    let mut implementation = String::new();
+    let mut results = Vec::new();
     for profile in &profiles {
-        for result in suite::run_adapter_cases(&cases, &profile.name, &adapter) {
-            let case = suite
-                .corpus
-                .get(&result.case)
-                .expect("result of a loaded case");
-            match &result.verdict {
-                Verdict::Pass => passed += 1,
-                Verdict::Fail { mismatches } => {
-                    failed += 1;
-                    print_result("FAIL", case, &profile.name, mismatches, &rerun_suffix);
-                }
-                Verdict::Informational { mismatches } => {
-                    informational += 1;
-                    if args.verbose {
-                        print_result("INFO", case, &profile.name, mismatches, &rerun_suffix);
-                    }
-                }
-                Verdict::NotApplicable { .. } => not_applicable += 1,
-            }
-        }
-        implementation = adapter.argv.join(" ");
+        results.extend(suite::run_adapter_cases(&cases, &profile.name, &adapter));
     }
-    let names: Vec<&str> = profiles.iter().map(|p| p.name.as_str()).collect();
-    println!("adapter: {implementation}");
+    if let Some(e) = &expectations {
+        e.apply(&mut results);
+    }
+    let names: Vec<String> = profiles.iter().map(|p| p.name.clone()).collect();
+    let report = RunReport::new(
+        suite,
+        adapter.argv.clone(),
+        names.clone(),
+        results,
+        &rerun_suffix,
+    );
+    for r in &report.results {
+        let lines = match &r.result.verdict {
+            Verdict::Fail { mismatches } => Some(("FAIL", mismatches.clone())),
+            Verdict::StaleExpectation { reason } => Some((
+                "STALE",
+                vec![format!("listed as failing ({reason}) but passed")],
+            )),
+            Verdict::Informational { mismatches } if args.verbose => {
+                Some(("INFO", mismatches.clone()))
+            }
+            Verdict::ExpectedFailure { reason, mismatches } if args.verbose => Some((
+                "XFAIL",
+                std::iter::once(format!("expected: {reason}"))
+                    .chain(mismatches.iter().cloned())
+                    .collect(),
+            )),
+            _ => None,
+        };
+        if let Some((label, lines)) = lines {
+            print_result(label, r, &lines);
+        }
+    }
+    write_report(args.report_json.as_deref(), || report.to_json())?;
+    write_report(args.junit.as_deref(), || report.to_junit())?;
+    write_report(args.markdown.as_deref(), || report.to_markdown())?;
+    if let Some(path) = &args.write_expectations {
+        let results: Vec<_> = report.results.iter().map(|r| r.result.clone()).collect();
+        write_report(Some(path), || {
+            Expectations::from_failures(&results).to_toml()
+        })?;
+    }
+    let s = &report.summary;
+    println!("adapter: {}", adapter.argv.join(" "));
     println!(
         "profiles: {}; cases selected: {}",
         names.join(", "),
         cases.len()
     );
     println!(
-        "{passed} passed, {failed} failed, {informational} informational, {not_applicable} not applicable"
+        "{} passed, {} failed, {} informational, {} not applicable, {} expected failures, {} stale expectations",
+        s.passed,
+        s.failed,
+        s.informational,
+        s.not_applicable,
+        s.expected_failures,
+        s.stale_expectations
     );
-    Ok(if failed == 0 {
+    Ok(if s.ok() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
 }
 
-fn print_result(
-    label: &str,
-    case: &Case,
-    profile: &str,
-    mismatches: &[String],
-    rerun_suffix: &str,
-) {
-    println!("{label} {} [{profile}] {}", case.id, case.title);
-    println!("     requirements: {}", case.requirements.join(", "));
-    for m in mismatches {
-        println!("     {m}");
+fn write_report(path: Option<&Path>, render: impl FnOnce() -> String) -> Result<()> {
+    match path {
+        Some(p) => {
+            std::fs::write(p, render()).with_context(|| format!("cannot write {}", p.display()))
+        }
+        None => Ok(()),
     }
+}
+
+fn print_result(label: &str, r: &ReportedResult, lines: &[String]) {
     println!(
-        "     re-run: state-conformance run --profile {profile} --case {}{rerun_suffix}",
-        case.id
+        "{label} {} [{}] {}",
+        r.result.case, r.result.profile, r.title
     );
+    println!("     requirements: {}", r.requirements.join(", "));
+    for line in lines {
+        println!("     {line}");
+    }
+    println!("     re-run: {}", r.rerun);
 }
 
 fn show(suite: &Suite, id: &str) -> Result<ExitCode> {

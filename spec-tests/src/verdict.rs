@@ -25,11 +25,28 @@ pub enum Verdict {
     NotApplicable {
         reason: String,
     },
+    /// A failure listed in the expectations file, with its reason.
+    ExpectedFailure {
+        reason: String,
+        mismatches: Vec<String>,
+    },
+    /// Listed in the expectations file, but it passed: the list is out of date.
+    StaleExpectation {
+        reason: String,
+    },
 }
 
 impl Verdict {
     pub fn is_failure(&self) -> bool {
         matches!(self, Verdict::Fail { .. })
+    }
+
+    /// Whether this verdict fails a run (unexpected failures and stale expectations).
+    pub fn fails_run(&self) -> bool {
+        matches!(
+            self,
+            Verdict::Fail { .. } | Verdict::StaleExpectation { .. }
+        )
     }
 }
 

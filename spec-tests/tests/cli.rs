@@ -97,3 +97,100 @@ fn materialize_prints_the_canonical_state_of_a_case() {
     let observed: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(observed["state"]["user"]["1"]["name"], "Alice Smith");
 }
+
+fn temp(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("sc-cli-{}-{name}", std::process::id()))
+}
+
+#[test]
+fn junit_json_and_markdown_reports_come_from_one_run() {
+    let (junit, json, markdown) = (temp("j.xml"), temp("r.json"), temp("m.md"));
+    let o = cli(&[
+        "run",
+        "--profile",
+        "all",
+        "--junit",
+        junit.to_str().unwrap(),
+        "--report-json",
+        json.to_str().unwrap(),
+        "--markdown",
+        markdown.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // JUnit: well-formed XML with one testsuite per profile and a testcase per case run.
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let (mut suites, mut cases) = (0, 0);
+    loop {
+        match reader
+            .read_event()
+            .expect("JUnit output is well-formed XML")
+        {
+            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
+                match e.name().as_ref() {
+                    b"testsuite" => suites += 1,
+                    b"testcase" => cases += 1,
+                    _ => {}
+                }
+            }
+            quick_xml::events::Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert_eq!((suites, cases), (2, 248));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["format"], 1);
+    assert_eq!(report["summary"]["passed"], 248);
+    assert!(
+        std::fs::read_to_string(&markdown)
+            .unwrap()
+            .contains("| 248 | 0 |")
+    );
+}
+
+#[test]
+fn expectations_turn_known_failures_green_and_go_stale_when_fixed() {
+    let file = temp("expectations.toml");
+    let write = cli(&[
+        "run",
+        "--mutant",
+        "update-merges",
+        "--write-expectations",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(write.status.code(), Some(1), "{}", text(&write));
+    let known = cli(&[
+        "run",
+        "--mutant",
+        "update-merges",
+        "--expectations",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(known.status.code(), Some(0), "{}", text(&known));
+    assert!(
+        text(&known).contains("2 expected failures"),
+        "{}",
+        text(&known)
+    );
+    let fixed = cli(&["run", "--expectations", file.to_str().unwrap()]);
+    assert_eq!(
+        fixed.status.code(),
+        Some(1),
+        "a fixed implementation makes the list stale: {}",
+        text(&fixed)
+    );
+    assert!(
+        text(&fixed).contains("STALE mat-update-replaces-not-merges"),
+        "{}",
+        text(&fixed)
+    );
+    std::fs::write(&file, "[[expected]]\ncase = 1\n").unwrap();
+    let bad = cli(&["run", "--expectations", file.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+    assert!(
+        text(&bad).contains("not a valid expectations file"),
+        "{}",
+        text(&bad)
+    );
+}
