@@ -63,7 +63,12 @@ pub struct Exchange {
     pub finished: bool,
 }
 
-/// The most recent exchanges (at most `capacity`), oldest first.
+/// Body bytes (requests and responses) the transcript holds at most; older exchanges are
+/// dropped first.
+pub const MAX_BYTES: usize = 256 << 20;
+
+/// The most recent exchanges (at most `capacity`, and at most [`MAX_BYTES`] of bodies),
+/// oldest first.
 #[derive(Debug)]
 pub struct Transcript {
     inner: Mutex<Inner>,
@@ -74,6 +79,20 @@ struct Inner {
     exchanges: VecDeque<(Exchange, Vec<u8>)>,
     next_seq: u64,
     capacity: usize,
+    /// Body bytes held (request bodies as recorded, response bodies as sent).
+    bytes: usize,
+}
+
+impl Inner {
+    fn evict_to_fit(&mut self) {
+        while (self.bytes > MAX_BYTES && self.exchanges.len() > 1)
+            || self.exchanges.len() > self.capacity
+        {
+            if let Some((e, body)) = self.exchanges.pop_front() {
+                self.bytes -= e.request_body.text.len() + body.len();
+            }
+        }
+    }
 }
 
 impl Transcript {
@@ -83,6 +102,7 @@ impl Transcript {
                 exchanges: VecDeque::new(),
                 next_seq: 0,
                 capacity,
+                bytes: 0,
             }),
         }
     }
@@ -100,28 +120,34 @@ impl Transcript {
             return seq;
         }
         exchange.seq = seq;
-        if inner.exchanges.len() == inner.capacity {
-            inner.exchanges.pop_front();
-        }
+        inner.bytes += exchange.request_body.text.len();
         inner.exchanges.push_back((exchange, Vec::new()));
+        inner.evict_to_fit();
         seq
     }
 
-    fn with(&self, seq: u64, f: impl FnOnce(&mut Exchange, &mut Vec<u8>)) {
+    fn with(&self, seq: u64, f: impl FnOnce(&mut Exchange, &mut Vec<u8>) -> usize) {
         let mut inner = self.lock();
-        if let Some((e, body)) = inner.exchanges.iter_mut().rev().find(|(e, _)| e.seq == seq) {
-            f(e, body);
-        }
+        let added = match inner.exchanges.iter_mut().rev().find(|(e, _)| e.seq == seq) {
+            Some((e, body)) => f(e, body),
+            None => 0,
+        };
+        inner.bytes += added;
+        inner.evict_to_fit();
     }
 
     pub(crate) fn body_bytes(&self, seq: u64, bytes: &[u8]) {
-        self.with(seq, |_, body| body.extend_from_slice(bytes));
+        self.with(seq, |_, body| {
+            body.extend_from_slice(bytes);
+            bytes.len()
+        });
     }
 
     pub(crate) fn finish(&self, seq: u64, cut: Option<Cut>) {
         self.with(seq, |e, _| {
             e.finished = true;
             e.cut = cut;
+            0
         });
     }
 
@@ -138,6 +164,49 @@ impl Transcript {
     }
 
     pub fn clear(&self) {
-        self.lock().exchanges.clear();
+        let mut inner = self.lock();
+        inner.exchanges.clear();
+        inner.bytes = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exchange() -> Exchange {
+        Exchange {
+            seq: 0,
+            method: "GET".into(),
+            uri: "/s".into(),
+            request_headers: Vec::new(),
+            request_body: RecordedBody::default(),
+            status: 200,
+            response_headers: Vec::new(),
+            response_body: RecordedBody::default(),
+            faults: Vec::new(),
+            cut: None,
+            finished: false,
+        }
+    }
+
+    #[test]
+    fn keeps_at_most_capacity_exchanges_and_max_bytes_of_bodies() {
+        let t = Transcript::new(3);
+        for _ in 0..5 {
+            t.begin(exchange());
+        }
+        assert_eq!(
+            t.exchanges().iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [2, 3, 4]
+        );
+        let big = vec![b'x'; MAX_BYTES / 2 + 1];
+        for _ in 0..3 {
+            let seq = t.begin(exchange());
+            t.body_bytes(seq, &big);
+        }
+        let kept = t.exchanges();
+        assert_eq!(kept.len(), 1, "two bodies of half the budget do not fit");
+        assert_eq!(kept[0].seq, 7);
     }
 }
