@@ -92,6 +92,9 @@ struct RunArgs {
     /// Also print informational outcomes (where the spec is silent).
     #[arg(long)]
     verbose: bool,
+    /// Check every adapter answer against the protocol's JSON Schema.
+    #[arg(long)]
+    check_protocol: bool,
     /// The longest one adapter command may take, in milliseconds.
     #[arg(long, default_value_t = 10_000)]
     adapter_timeout_ms: u64,
@@ -204,11 +207,13 @@ fn run(suite: &Suite, args: RunArgs) -> Result<ExitCode> {
     let adapter = match (args.adapter.is_empty(), mutant) {
         (true, m) => AdapterSpec {
             timeout,
+            check_protocol: args.check_protocol,
             ..AdapterSpec::bundled_reference(m)?
         },
         (false, None) => AdapterSpec {
             argv: args.adapter.clone(),
             timeout,
+            check_protocol: args.check_protocol,
         },
         (false, Some(_)) => bail!("--mutant applies to the bundled reference adapter only"),
     };

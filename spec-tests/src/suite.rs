@@ -122,6 +122,8 @@ pub struct AdapterSpec {
     pub argv: Vec<String>,
     /// The longest any one command may take.
     pub timeout: std::time::Duration,
+    /// Check every answer against the protocol's JSON Schema.
+    pub check_protocol: bool,
 }
 
 impl AdapterSpec {
@@ -135,6 +137,7 @@ impl AdapterSpec {
         Ok(AdapterSpec {
             argv,
             timeout: std::time::Duration::from_secs(10),
+            check_protocol: false,
         })
     }
 }
@@ -157,7 +160,7 @@ pub fn run_adapter_cases(cases: &[&Case], profile: &str, spec: &AdapterSpec) -> 
         };
         let started = match adapter.take() {
             Some(a) => Ok(a),
-            None => AdapterProcess::start(&spec.argv, spec.timeout),
+            None => AdapterProcess::start(&spec.argv, spec.timeout, spec.check_protocol),
         };
         let (outcome, verdict) = match started {
             Err(fault) => {

@@ -53,6 +53,7 @@ fn run(path: PathBuf, timeout_ms: u64) -> Vec<(String, Vec<String>)> {
     let spec = AdapterSpec {
         argv: vec!["python3".into(), path.to_string_lossy().into_owned()],
         timeout: Duration::from_millis(timeout_ms),
+        check_protocol: false,
     };
     suite::run_adapter_cases(&cases, "spec-1.0", &spec)
         .into_iter()
@@ -192,11 +193,46 @@ fn missing_capability_is_not_applicable_never_failed() {
     let spec = AdapterSpec {
         argv: vec!["python3".into(), path.to_string_lossy().into_owned()],
         timeout: Duration::from_millis(500),
+        check_protocol: false,
     };
     let results = suite::run_adapter_cases(&cases, "spec-1.0", &spec);
     assert!(
         matches!(results[0].verdict, Verdict::NotApplicable { .. }),
         "{:?}",
         results[0].verdict
+    );
+}
+
+#[test]
+fn check_protocol_names_the_offending_line() {
+    let code = "    if cmd == 'apply':\n        answer({'cmd': 'apply', 'ok': True, 'rejected': [{'index': '0', 'reason': 'x'}]}); return True";
+    let suite = Suite::load(&suite::default_fixtures_dir()).unwrap();
+    let cases: Vec<&Case> = vec![suite.corpus.get("mat-insert-stores").unwrap()];
+    let path = script("loose-types", code);
+    let argv = vec!["python3".into(), path.to_string_lossy().into_owned()];
+    let lenient = AdapterSpec {
+        argv: argv.clone(),
+        timeout: Duration::from_millis(500),
+        check_protocol: false,
+    };
+    let checked = AdapterSpec {
+        argv,
+        timeout: Duration::from_millis(500),
+        check_protocol: true,
+    };
+    // Without the check the string index fails to decode; with it, the line is named.
+    assert!(
+        suite::run_adapter_cases(&cases, "spec-1.0", &lenient)[0]
+            .verdict
+            .is_failure()
+    );
+    let result = &suite::run_adapter_cases(&cases, "spec-1.0", &checked)[0];
+    let Verdict::Fail { mismatches } = &result.verdict else {
+        panic!("{:?}", result.verdict)
+    };
+    assert!(
+        mismatches[0]
+            .contains("answer to `apply` (stdout line 3) breaks the protocol: /rejected/0/index"),
+        "{mismatches:?}"
     );
 }

@@ -7,7 +7,9 @@
 //! - [`protocol`]: the messages.
 //! - [`process`]: the child process, with timeouts, size limits and restarts.
 //! - [`reference`]: the bundled reference adapter.
+//! - [`schema`]: the protocol's JSON Schema, for `--check-protocol`.
 
 pub mod process;
 pub mod protocol;
 pub mod reference;
+pub mod schema;

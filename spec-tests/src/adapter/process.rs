@@ -37,6 +37,14 @@ pub enum AdapterFault {
     WrongAnswer { command: String, answer: String },
     #[error("the adapter refused `{command}`: {error}")]
     Refused { command: String, error: String },
+    #[error(
+        "the adapter's answer to `{command}` (stdout line {line}) breaks the protocol: {detail}"
+    )]
+    ProtocolViolation {
+        command: String,
+        line: usize,
+        detail: String,
+    },
     #[error("the adapter speaks protocol {0}, the runner {PROTOCOL_VERSION}")]
     Protocol(u32),
     #[error("writing to the adapter failed: {0}")]
@@ -58,6 +66,10 @@ pub struct AdapterProcess {
     stderr: Arc<Mutex<VecDeque<String>>>,
     /// The command answered last, to recognise a second answer to it.
     previous: Option<&'static str>,
+    /// Lines read from stdout so far (to name an offending one).
+    stdout_lines: usize,
+    /// Check every answer against the protocol's JSON Schema.
+    check_protocol: bool,
     pub hello: Hello,
 }
 
@@ -75,7 +87,11 @@ fn shorten(text: &str) -> String {
 
 impl AdapterProcess {
     /// Starts `argv` (no shell) and performs the handshake.
-    pub fn start(argv: &[String], timeout: Duration) -> Result<AdapterProcess, AdapterFault> {
+    pub fn start(
+        argv: &[String],
+        timeout: Duration,
+        check_protocol: bool,
+    ) -> Result<AdapterProcess, AdapterFault> {
         let (program, args) = argv
             .split_first()
             .ok_or_else(|| AdapterFault::Spawn("empty adapter command".into()))?;
@@ -149,6 +165,8 @@ impl AdapterProcess {
             lines,
             stderr: tail,
             previous: None,
+            stdout_lines: 0,
+            check_protocol,
             hello,
         };
         let suite = format!("state-conformance {}", env!("CARGO_PKG_VERSION"));
@@ -208,10 +226,20 @@ impl AdapterProcess {
                 });
             }
         };
+        self.stdout_lines += 1;
         let answer: Value = serde_json::from_str(&line).map_err(|_| AdapterFault::Garbage {
             command: name.into(),
             line: shorten(&line),
         })?;
+        if self.check_protocol
+            && let Err(detail) = super::schema::check_answer(name, &answer)
+        {
+            return Err(AdapterFault::ProtocolViolation {
+                command: name.into(),
+                line: self.stdout_lines,
+                detail,
+            });
+        }
         let answered = answer.get("cmd").and_then(Value::as_str);
         if answered != Some(name) {
             return Err(match (answered, self.previous) {
