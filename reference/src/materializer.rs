@@ -103,6 +103,7 @@ enum Step {
 }
 
 /// An undoable step of the working state.
+#[derive(Clone)]
 enum Undo {
     /// `key` of `entity_type` held `previous` before.
     Put {
@@ -310,7 +311,7 @@ impl Materializer {
             let mut visible = self.working.clone();
             let mut seen = self.seen_txids.clone();
             for step in self.undo.iter().rev() {
-                revert(&mut visible, &mut seen, &mut Vec::new(), step.clone_step());
+                revert(&mut visible, &mut seen, &mut Vec::new(), step.clone());
             }
             (canonical_state(&visible), seen.into_iter().collect())
         };
@@ -626,26 +627,6 @@ impl Materializer {
             self.seen_txids.insert(txid);
         } else {
             self.staged_txids.push(txid);
-        }
-    }
-}
-
-impl Undo {
-    fn clone_step(&self) -> Undo {
-        match self {
-            Undo::Put {
-                entity_type,
-                key,
-                previous,
-            } => Undo::Put {
-                entity_type: entity_type.clone(),
-                key: key.clone(),
-                previous: previous.clone(),
-            },
-            Undo::Clear { state, txids } => Undo::Clear {
-                state: state.clone(),
-                txids: txids.clone(),
-            },
         }
     }
 }

@@ -221,20 +221,23 @@ pub struct MutantReport {
     pub caught_by: Vec<String>,
 }
 
-/// Runs every case under every preset against each mutant of the bundled reference adapter,
-/// each a separate process driven like a foreign implementation.
-pub fn self_test_adapters(suite: &Suite) -> std::io::Result<Vec<MutantReport>> {
+/// For each mutant, the required cases that fail when `run(cases, profile, mutant)` runs
+/// the corpus under every preset.
+fn mutant_reports<E>(
+    suite: &Suite,
+    run: impl Fn(&[&Case], &str, Mutant) -> Result<Vec<CaseResult>, E>,
+) -> Result<Vec<MutantReport>, E> {
     let cases = suite.select(&Filter::default());
     Mutant::ALL
         .iter()
         .map(|&mutant| {
-            let spec = AdapterSpec::bundled_reference(Some(mutant))?;
-            let caught_by = Profile::preset_names()
-                .into_iter()
-                .flat_map(|p| run_adapter_cases(&cases, p, &spec))
-                .filter(|r| r.verdict.is_failure())
-                .map(|r| format!("{}@{}", r.case, r.profile))
-                .collect();
+            let mut caught_by = Vec::new();
+            for profile in Profile::preset_names() {
+                let failed = run(&cases, profile, mutant)?
+                    .into_iter()
+                    .filter(|r| r.verdict.is_failure());
+                caught_by.extend(failed.map(|r| format!("{}@{}", r.case, r.profile)));
+            }
             Ok(MutantReport {
                 mutant,
                 breaks: mutant.breaks(),
@@ -244,30 +247,25 @@ pub fn self_test_adapters(suite: &Suite) -> std::io::Result<Vec<MutantReport>> {
         .collect()
 }
 
+/// Runs every case under every preset against each mutant of the bundled reference adapter,
+/// each a separate process driven like a foreign implementation.
+pub fn self_test_adapters(suite: &Suite) -> std::io::Result<Vec<MutantReport>> {
+    mutant_reports(suite, |cases, profile, mutant| {
+        Ok(run_adapter_cases(
+            cases,
+            profile,
+            &AdapterSpec::bundled_reference(Some(mutant))?,
+        ))
+    })
+}
+
 /// Runs every case under every preset against each mutant, in process (fast; the library's
 /// own test of the corpus).
 pub fn self_test(suite: &Suite) -> Result<Vec<MutantReport>, LoadError> {
-    let cases = suite.select(&Filter::default());
-    let profiles: Vec<Profile> = Profile::preset_names()
-        .into_iter()
-        .map(|n| Profile::preset(n).expect("presets parse"))
-        .collect();
-    Ok(Mutant::ALL
-        .iter()
-        .map(|&mutant| {
-            let caught_by = profiles
-                .iter()
-                .flat_map(|p| run_reference_cases(&cases, p, Some(mutant)))
-                .filter(|r| r.verdict.is_failure())
-                .map(|r| format!("{}@{}", r.case, r.profile))
-                .collect();
-            MutantReport {
-                mutant,
-                breaks: mutant.breaks(),
-                caught_by,
-            }
-        })
-        .collect())
+    mutant_reports(suite, |cases, profile, mutant| {
+        let profile = Profile::preset(profile).expect("presets parse");
+        Ok(run_reference_cases(cases, &profile, Some(mutant)))
+    })
 }
 
 /// Requirement coverage: which cases cite each requirement.
