@@ -64,7 +64,7 @@ pub struct Diagnostic {
 }
 
 /// What an observer sees at a batch boundary.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
 pub struct Observation {
     pub state: CanonicalState,
     pub txids: Vec<String>,

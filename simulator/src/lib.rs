@@ -186,6 +186,41 @@ impl SimulatorHandle {
         self.shared.store.act(path, action)
     }
 
+    /// Creates an empty `application/json` stream at `path` (or confirms one).
+    pub fn create_json_stream(&self, path: &str) -> Result<offset::Offset, store::Refusal> {
+        let request = store::CreateRequest {
+            content_type: "application/json".into(),
+            lifetime: store::Lifetime::Forever,
+            closed: false,
+            body: bytes::Bytes::new(),
+        };
+        self.shared
+            .store
+            .create(path, request)
+            .map(|(_, meta)| meta.tail)
+    }
+
+    /// Appends a JSON body (an array appends each item) as one POST would; returns the tail.
+    pub fn append_json(&self, path: &str, body: &str) -> Result<offset::Offset, store::Refusal> {
+        let request = store::AppendRequest {
+            content_type: Some("application/json".into()),
+            close: false,
+            stream_seq: None,
+            producer: None,
+            body: bytes::Bytes::from(body.to_owned()),
+        };
+        match self.shared.store.append(path, request)? {
+            store::AppendOutcome::Appended { next, .. }
+            | store::AppendOutcome::Duplicate { next, .. }
+            | store::AppendOutcome::AlreadyClosed { next } => Ok(next),
+        }
+    }
+
+    /// The stream's retained messages, as written or as served with `headers.offset`.
+    pub fn log(&self, path: &str, served_offsets: bool) -> Result<store::Log, store::Refusal> {
+        self.shared.store.log(path, served_offsets)
+    }
+
     /// Stops accepting connections and waits for open ones to finish.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {

@@ -140,6 +140,23 @@ pub enum Action {
     Delete,
 }
 
+/// One stored message and where the next one starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Logged {
+    pub offset: Offset,
+    pub next: Offset,
+    pub data: Bytes,
+}
+
+/// A stream's retained messages (see [`Store::log`]).
+#[derive(Debug, Clone)]
+pub struct Log {
+    pub messages: Vec<Logged>,
+    /// The first retained position (after a compaction, older offsets answer 410).
+    pub earliest: Offset,
+    pub meta: Metadata,
+}
+
 /// One page of a read.
 #[derive(Debug, Clone)]
 pub struct Page {
@@ -653,6 +670,32 @@ impl Store {
         }
         stream.notify();
         Ok(Offset(stream.tail))
+    }
+
+    /// Every retained message of a JSON stream with its own and its successor's offset (what
+    /// a fresh reader from the beginning would be served), optionally in served form.
+    pub fn log(&self, path: &str, served_offsets: bool) -> Result<Log, Refusal> {
+        let mut map = self.lock();
+        let stream =
+            Self::live(&mut map, path).ok_or_else(|| Refusal::new(404, "no such stream"))?;
+        let messages = stream
+            .chunks
+            .iter()
+            .filter(|c| c.start >= stream.earliest)
+            .map(|c| Logged {
+                offset: Offset(c.start),
+                next: Offset(c.start + c.data.len() as u64),
+                data: match served_offsets && stream.json {
+                    true => with_served_offset(&c.data, Offset(c.start)),
+                    false => c.data.clone(),
+                },
+            })
+            .collect();
+        Ok(Log {
+            messages,
+            earliest: Offset(stream.earliest),
+            meta: stream.meta(),
+        })
     }
 
     pub fn delete(&self, path: &str) -> bool {

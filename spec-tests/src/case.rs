@@ -20,6 +20,90 @@ const CASE_SCHEMA: &str = include_str!("../../fixtures/case.schema.json");
 pub enum Mode {
     Materialize,
     Validate,
+    /// The implementation's own client reads a simulator stream while faults fire.
+    Subscribe,
+    /// The implementation writes through its producer helpers; the runner lints what landed.
+    Produce,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Materialize => "materialize",
+            Mode::Validate => "validate",
+            Mode::Subscribe => "subscribe",
+            Mode::Produce => "produce",
+        }
+    }
+}
+
+/// One step of a subscribe or produce case, run in order against a fresh simulator stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(
+    tag = "step",
+    rename_all = "kebab-case",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
+pub enum Step {
+    /// One append (a POST of these items as a JSON array).
+    Append { items: Vec<Value> },
+    /// Replaces the fault plan; a rule without `stream` applies to the case's stream.
+    Faults {
+        rules: Vec<stream_simulator::fault::Rule>,
+    },
+    /// A state-level or lifecycle action on the stream, now.
+    Act {
+        act: stream_simulator::store::Action,
+    },
+    /// The implementation starts reading the stream from its beginning.
+    Subscribe,
+    /// Waits for the implementation to be up to date with the stream's tail (or to have seen
+    /// `txid`), then compares its state with the reference's at the offset it reports.
+    Await(AwaitStep),
+    /// The implementation writes these changes.
+    Produce {
+        ops: Vec<crate::adapter::protocol::ProduceOp>,
+    },
+}
+
+/// What an `await` step waits for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AwaitPoint {
+    /// Up to date with the stream's tail as it is when the step starts.
+    #[default]
+    UpToDate,
+    /// The step's `txid` has been seen.
+    Txid,
+    /// The end of a closed stream has been read.
+    Closed,
+    /// The subscription stopped on an error.
+    Stopped,
+}
+
+/// A checkpoint of a subscribe case, with its hand-written expectation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AwaitStep {
+    #[serde(default)]
+    pub until: AwaitPoint,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub txid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// Whether the point must be reached (false: the subscription must not claim it).
+    #[serde(default = "yes")]
+    pub reached: bool,
+    /// The state there, hand-written (the reference's must agree).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<BTreeMap<String, BTreeMap<String, Value>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub txids: Option<Vec<String>>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// How a case's outcome counts under one profile.
@@ -79,6 +163,10 @@ pub struct Expectation {
     pub valid: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requirement: Option<String>,
+    /// produce: the messages that must land, in order (fields a message does not name are
+    /// not compared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages: Option<Vec<Value>>,
 }
 
 impl Expectation {
@@ -99,6 +187,7 @@ impl Expectation {
                 .requirement
                 .clone()
                 .or_else(|| self.requirement.clone()),
+            messages: over.messages.clone().or_else(|| self.messages.clone()),
         }
     }
 }
@@ -130,6 +219,12 @@ pub struct Case {
     pub message: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw: Option<String>,
+    /// subscribe: how the implementation follows the stream after catching up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<crate::client::Live>,
+    /// subscribe and produce: what happens, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<Step>,
     pub expect: Expectation,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub expect_by_profile: BTreeMap<String, Expectation>,

@@ -10,6 +10,7 @@ use state_reference::{Batch, Materializer, Message, Mutant, Observation, ParseRu
 use crate::adapter::process::{AdapterFault, AdapterProcess};
 use crate::adapter::protocol::{Applied, Command, StateReport, Verdict};
 use crate::case::{Case, Mode, RejectedItem};
+use crate::live::{self, InProcess, ThroughAdapter};
 
 /// What an implementation did with a case.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -25,6 +26,17 @@ pub enum Outcome {
         requirement: Option<String>,
         reason: Option<String>,
     },
+    Subscribe {
+        checkpoints: Vec<crate::live::CheckpointRun>,
+        /// Fault rules that never fired.
+        unfired: Vec<String>,
+        /// The simulator's last exchanges, a line each.
+        transcript: Vec<String>,
+    },
+    Produce {
+        landed: Vec<crate::live::Landed>,
+        transcript: Vec<String>,
+    },
     /// The case could not be set up (e.g. an invalid value schema).
     SetupError { reason: String },
     /// The adapter failed (crashed, hung, answered garbage); its stderr tail is kept.
@@ -36,6 +48,13 @@ pub fn run_reference(case: &Case, profile: &Profile, mutant: Option<Mutant>) -> 
     match case.mode {
         Mode::Materialize => materialize(case, profile, mutant),
         Mode::Validate => validate(case, profile, mutant),
+        Mode::Subscribe | Mode::Produce => {
+            let mut client = InProcess::new(profile, case.collections.clone(), mutant);
+            live::run(case, profile, &mut client).unwrap_or_else(|fault| Outcome::AdapterFault {
+                reason: fault.to_string(),
+                stderr_tail: String::new(),
+            })
+        }
     }
 }
 
@@ -132,6 +151,14 @@ pub fn run_adapter(
         timeout,
     )?;
     match case.mode {
+        Mode::Subscribe | Mode::Produce => {
+            let profile = Profile::preset(profile).map_err(|e| AdapterFault::Refused {
+                command: "open".into(),
+                error: e.to_string(),
+            })?;
+            let mut client = ThroughAdapter { adapter, timeout };
+            live::run(case, &profile, &mut client)
+        }
         Mode::Validate => {
             let command = match &case.raw {
                 Some(raw) => Command::Validate {

@@ -9,9 +9,12 @@
 pub mod adapter;
 pub mod case;
 pub mod catalogue;
+pub mod check;
+pub mod client;
 pub mod error;
 pub mod execute;
 pub mod expectations;
+pub mod live;
 pub mod report;
 pub mod suite;
 pub mod verdict;

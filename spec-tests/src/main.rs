@@ -9,12 +9,14 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
-use spec_tests::case::{Case, Mode};
+use spec_tests::case::Case;
 use spec_tests::expectations::Expectations;
 use spec_tests::report::{ReportedResult, RunReport};
 use spec_tests::suite::{self, AdapterSpec, Filter, Suite};
 use spec_tests::verdict::Verdict;
 use state_reference::{Batch, Materializer, Message, Mutant, ParseRules, Profile};
+
+use spec_tests::check;
 
 #[derive(Parser)]
 #[command(
@@ -45,7 +47,20 @@ enum Command {
         all: bool,
     },
     /// Run the corpus against every mutant of the reference; fails unless each is caught.
-    SelfTest,
+    SelfTest {
+        /// Mutants run at once.
+        #[arg(long, default_value_t = 4)]
+        jobs: usize,
+    },
+    /// Lint a stream: every message of a stream URL (read from its beginning) or of a JSON
+    /// dump (an array of messages), judged as written and as served (with the
+    /// `headers.offset` servers add to change messages).
+    Check {
+        /// `http(s)://...` (a stream) or a file.
+        target: String,
+        #[arg(long, default_value = "spec-1.0-strict")]
+        profile: String,
+    },
     /// Materialize a file and print the canonical state: a case file, or a JSON array of messages.
     Materialize {
         file: PathBuf,
@@ -92,6 +107,18 @@ struct RunArgs {
     /// Also print informational outcomes (where the spec is silent).
     #[arg(long)]
     verbose: bool,
+    /// Cases run at once, each job with its own adapter process.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    jobs: u16,
+    /// Stop starting cases after the first unexpected failure.
+    #[arg(long)]
+    fail_fast: bool,
+    /// Run only shard K of N (1-based): every Nth selected case, for splitting across CI jobs.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    shard: Option<(usize, usize)>,
+    /// No progress bar (it is shown only on a terminal anyway).
+    #[arg(long)]
+    no_progress: bool,
     /// Check every adapter answer against the protocol's JSON Schema.
     #[arg(long)]
     check_protocol: bool,
@@ -142,7 +169,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 println!(
                     "{:<48} {:<11} {:<10} {}  [{}]",
                     case.id,
-                    mode_name(case.mode),
+                    case.mode.name(),
                     case.level,
                     case.title,
                     profiles.join(", ")
@@ -152,7 +179,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::Show { id } => show(&load()?, &id),
         Command::Coverage { all } => coverage(&load()?, all),
-        Command::SelfTest => self_test(&load()?),
+        Command::SelfTest { jobs } => self_test(&load()?, jobs),
+        Command::Check { target, profile } => check::run(&target, &profile_named(&profile)?),
         Command::Materialize { file, profile } => {
             materialize_file(&file, &profile_named(&profile)?)
         }
@@ -169,13 +197,6 @@ fn filter(f: &FilterArgs) -> Filter {
         case_globs: f.cases.clone(),
         tags: f.tags.clone(),
         levels: f.levels.clone(),
-    }
-}
-
-fn mode_name(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Materialize => "materialize",
-        Mode::Validate => "validate",
     }
 }
 
@@ -222,7 +243,15 @@ fn run(suite: &Suite, args: RunArgs) -> Result<ExitCode> {
         .as_deref()
         .map(Expectations::load)
         .transpose()?;
-    let cases = suite.select(&filter(&args.filter));
+    let mut cases = suite.select(&filter(&args.filter));
+    if let Some((k, n)) = args.shard {
+        cases = cases
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % n == k - 1)
+            .map(|(_, c)| c)
+            .collect();
+    }
     if cases.is_empty() {
         bail!("the filter selects no case");
     }
@@ -231,10 +260,35 @@ fn run(suite: &Suite, args: RunArgs) -> Result<ExitCode> {
         (None, false) => format!(" -- {}", args.adapter.join(" ")),
         (None, true) => String::new(),
     };
+    let runs: usize = profiles
+        .iter()
+        .map(|p| cases.iter().filter(|c| c.weight(&p.name).is_some()).count())
+        .sum();
+    let bar = progress_bar(runs as u64, args.no_progress);
+    let on_result = |r: &suite::CaseResult| {
+        bar.inc(1);
+        if r.verdict.fails_run() {
+            bar.set_message(format!("last failure: {}", r.case));
+        }
+    };
+    let options = suite::RunOptions {
+        jobs: usize::from(args.jobs),
+        fail_fast: args.fail_fast,
+        on_result: Some(&on_result),
+    };
     let mut results = Vec::new();
     for profile in &profiles {
-        results.extend(suite::run_adapter_cases(&cases, &profile.name, &adapter));
+        results.extend(suite::run_adapter_cases(
+            &cases,
+            &profile.name,
+            &adapter,
+            options,
+        ));
+        if args.fail_fast && results.iter().any(|r| r.verdict.fails_run()) {
+            break;
+        }
     }
+    bar.finish_and_clear();
     if let Some(e) = &expectations {
         e.apply(&mut results);
     }
@@ -246,28 +300,7 @@ fn run(suite: &Suite, args: RunArgs) -> Result<ExitCode> {
         results,
         &rerun_suffix,
     );
-    for r in &report.results {
-        let lines = match &r.result.verdict {
-            Verdict::Fail { mismatches } => Some(("FAIL", mismatches.clone())),
-            Verdict::StaleExpectation { reason } => Some((
-                "STALE",
-                vec![format!("listed as failing ({reason}) but passed")],
-            )),
-            Verdict::Informational { mismatches } if args.verbose => {
-                Some(("INFO", mismatches.clone()))
-            }
-            Verdict::ExpectedFailure { reason, mismatches } if args.verbose => Some((
-                "XFAIL",
-                std::iter::once(format!("expected: {reason}"))
-                    .chain(mismatches.iter().cloned())
-                    .collect(),
-            )),
-            _ => None,
-        };
-        if let Some((label, lines)) = lines {
-            print_result(label, r, &lines);
-        }
-    }
+    print_grouped(&report, args.verbose);
     write_report(args.report_json.as_deref(), || report.to_json())?;
     write_report(args.junit.as_deref(), || report.to_junit())?;
     write_report(args.markdown.as_deref(), || report.to_markdown())?;
@@ -309,16 +342,91 @@ fn write_report(path: Option<&Path>, render: impl FnOnce() -> String) -> Result<
     }
 }
 
-fn print_result(label: &str, r: &ReportedResult, lines: &[String]) {
-    println!(
-        "{label} {} [{}] {}",
-        r.result.case, r.result.profile, r.title
-    );
-    println!("     requirements: {}", r.requirements.join(", "));
-    for line in lines {
-        println!("     {line}");
+fn parse_shard(text: &str) -> Result<(usize, usize), String> {
+    let parsed = text
+        .split_once('/')
+        .and_then(|(k, n)| Some((k.parse::<usize>().ok()?, n.parse::<usize>().ok()?)));
+    match parsed {
+        Some((k, n)) if (1..=n).contains(&k) => Ok((k, n)),
+        _ => Err(format!("`{text}` is not K/N with 1 <= K <= N (e.g. 2/4)")),
     }
-    println!("     re-run: {}", r.rerun);
+}
+
+/// A bar on stderr when it is a terminal (hidden otherwise, or when asked).
+fn progress_bar(len: u64, hidden: bool) -> indicatif::ProgressBar {
+    if hidden {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} case runs {elapsed} {msg}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Failures (and with `verbose`, informational and expected outcomes), one block per case:
+/// the profiles it failed under share a block when they failed the same way.
+fn print_grouped(report: &RunReport, verbose: bool) {
+    let mut blocks: Vec<(&str, &ReportedResult, Vec<String>, Vec<&str>)> = Vec::new();
+    for r in &report.results {
+        let (label, lines) = match &r.result.verdict {
+            Verdict::Fail { mismatches } => ("FAIL", mismatches.clone()),
+            Verdict::StaleExpectation { reason } => (
+                "STALE",
+                vec![format!("listed as failing ({reason}) but passed")],
+            ),
+            Verdict::Informational { mismatches } if verbose => ("INFO", mismatches.clone()),
+            Verdict::ExpectedFailure { reason, mismatches } if verbose => (
+                "XFAIL",
+                std::iter::once(format!("expected: {reason}"))
+                    .chain(mismatches.iter().cloned())
+                    .collect(),
+            ),
+            _ => continue,
+        };
+        let lines = [lines, transcript_tail(&r.result.outcome)].concat();
+        match blocks
+            .iter_mut()
+            .find(|b| b.0 == label && b.1.result.case == r.result.case && b.2 == lines)
+        {
+            Some(block) => block.3.push(&r.result.profile),
+            None => blocks.push((label, r, lines, vec![&r.result.profile])),
+        }
+    }
+    if blocks.iter().any(|b| b.0 == "FAIL" || b.0 == "STALE") {
+        println!("failures:\n");
+    }
+    for (label, r, lines, profiles) in blocks {
+        println!(
+            "{label} {} [{}] {}",
+            r.result.case,
+            profiles.join(", "),
+            r.title
+        );
+        println!("     requirements: {}", r.requirements.join(", "));
+        for line in lines {
+            for (i, part) in line.lines().enumerate() {
+                println!("     {}{part}", if i == 0 { "" } else { "  " });
+            }
+        }
+        println!("     re-run: {}", r.rerun);
+        println!();
+    }
+}
+
+/// For a failed live case: the simulator's last exchanges, which show the faults that fired.
+fn transcript_tail(outcome: &spec_tests::execute::Outcome) -> Vec<String> {
+    use spec_tests::execute::Outcome;
+    let transcript = match outcome {
+        Outcome::Subscribe { transcript, .. } | Outcome::Produce { transcript, .. } => transcript,
+        _ => return Vec::new(),
+    };
+    let skip = transcript.len().saturating_sub(8);
+    let mut lines = vec!["simulator transcript (last exchanges):".to_owned()];
+    lines.extend(transcript[skip..].iter().map(|l| format!("  {l}")));
+    lines
 }
 
 fn show(suite: &Suite, id: &str) -> Result<ExitCode> {
@@ -366,8 +474,8 @@ fn coverage(suite: &Suite, all: bool) -> Result<ExitCode> {
     }
 }
 
-fn self_test(suite: &Suite) -> Result<ExitCode> {
-    let reports = suite::self_test_adapters(suite)?;
+fn self_test(suite: &Suite, jobs: usize) -> Result<ExitCode> {
+    let reports = suite::self_test_adapters(suite, jobs)?;
     let mut escaped = 0;
     for r in &reports {
         match r.caught_by.first() {

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde::Serialize;
 use state_reference::{Mutant, Profile};
@@ -88,15 +90,83 @@ pub struct CaseResult {
     pub outcome: Outcome,
 }
 
+/// How a run proceeds: how many cases at once, whether to stop at the first failure, and
+/// who hears of each result as it comes.
+#[derive(Clone, Copy)]
+pub struct RunOptions<'a> {
+    pub jobs: usize,
+    pub fail_fast: bool,
+    pub on_result: Option<&'a (dyn Fn(&CaseResult) + Sync)>,
+}
+
+impl Default for RunOptions<'_> {
+    fn default() -> Self {
+        RunOptions {
+            jobs: 1,
+            fail_fast: false,
+            on_result: None,
+        }
+    }
+}
+
+/// Runs `work` over `items` on up to `options.jobs` threads, each with its own `init()`
+/// state (an adapter process, say) handed back to `finish` at the end. Results come back in
+/// input order; with `fail_fast`, items not started after a failure are left out.
+fn pool<T: Sync, S>(
+    items: &[T],
+    options: RunOptions<'_>,
+    init: impl Fn() -> S + Sync,
+    work: impl Fn(&mut S, &T) -> Option<CaseResult> + Sync,
+    finish: impl Fn(S) + Sync,
+) -> Vec<CaseResult> {
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let done = Mutex::new(Vec::with_capacity(items.len()));
+    let worker = || {
+        let mut state = init();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= items.len() || stop.load(Ordering::Relaxed) {
+                break;
+            }
+            if let Some(result) = work(&mut state, &items[i]) {
+                if options.fail_fast && result.verdict.fails_run() {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                if let Some(report) = options.on_result {
+                    report(&result);
+                }
+                done.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((i, result));
+            }
+        }
+        finish(state);
+    };
+    let jobs = options.jobs.clamp(1, items.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 1..jobs {
+            scope.spawn(worker);
+        }
+        worker();
+    });
+    let mut done = done.into_inner().unwrap_or_else(|p| p.into_inner());
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
 /// Runs the cases that apply to `profile` against the reference (optionally a mutant of it).
 pub fn run_reference_cases(
     cases: &[&Case],
     profile: &Profile,
     mutant: Option<Mutant>,
+    options: RunOptions<'_>,
 ) -> Vec<CaseResult> {
-    cases
-        .iter()
-        .filter_map(|case| {
+    pool(
+        cases,
+        options,
+        || (),
+        |(), case| {
             let weight = case.weight(&profile.name)?;
             let outcome = run_reference(case, profile, mutant);
             let verdict = judge(
@@ -112,8 +182,9 @@ pub fn run_reference_cases(
                 verdict,
                 outcome,
             })
-        })
-        .collect()
+        },
+        drop,
+    )
 }
 
 /// How to start an adapter.
@@ -146,70 +217,89 @@ fn needed(mode: crate::case::Mode) -> Capability {
     match mode {
         crate::case::Mode::Materialize => Capability::Materialize,
         crate::case::Mode::Validate => Capability::Validate,
+        crate::case::Mode::Subscribe => Capability::Subscribe,
+        crate::case::Mode::Produce => Capability::Produce,
     }
 }
 
-/// Runs the cases that apply to `profile` through an adapter process. A fault fails the case
-/// (with the adapter's stderr tail) and the adapter is restarted for the next one.
-pub fn run_adapter_cases(cases: &[&Case], profile: &str, spec: &AdapterSpec) -> Vec<CaseResult> {
-    let mut adapter: Option<AdapterProcess> = None;
-    let mut results = Vec::new();
-    for case in cases {
-        let Some(weight) = case.weight(profile) else {
-            continue;
-        };
-        let started = match adapter.take() {
-            Some(a) => Ok(a),
-            None => AdapterProcess::start(&spec.argv, spec.timeout, spec.check_protocol),
-        };
-        let (outcome, verdict) = match started {
-            Err(fault) => {
-                let outcome = Outcome::AdapterFault {
-                    reason: fault.to_string(),
-                    stderr_tail: String::new(),
-                };
+/// Runs the cases that apply to `profile` through adapter processes (one per job). A fault
+/// fails the case (with the adapter's stderr tail) and the adapter is restarted for the next.
+pub fn run_adapter_cases(
+    cases: &[&Case],
+    profile: &str,
+    spec: &AdapterSpec,
+    options: RunOptions<'_>,
+) -> Vec<CaseResult> {
+    pool(
+        cases,
+        options,
+        || None,
+        |adapter: &mut Option<AdapterProcess>, case| {
+            let weight = case.weight(profile)?;
+            let (outcome, verdict) = run_one(case, profile, spec, adapter);
+            Some(CaseResult {
+                case: case.id.clone(),
+                profile: profile.to_owned(),
+                weight,
+                verdict,
+                outcome,
+            })
+        },
+        |adapter| {
+            if let Some(a) = adapter {
+                a.stop();
+            }
+        },
+    )
+}
+
+/// One case through the adapter in `slot` (started if there is none; left empty after a fault).
+fn run_one(
+    case: &Case,
+    profile: &str,
+    spec: &AdapterSpec,
+    slot: &mut Option<AdapterProcess>,
+) -> (Outcome, Verdict) {
+    let started = match slot.take() {
+        Some(a) => Ok(a),
+        None => AdapterProcess::start(&spec.argv, spec.timeout, spec.check_protocol),
+    };
+    match started {
+        Err(fault) => {
+            let outcome = Outcome::AdapterFault {
+                reason: fault.to_string(),
+                stderr_tail: String::new(),
+            };
+            let verdict = judge(case, profile, &outcome, Strictness::ItemsOnly);
+            (outcome, verdict)
+        }
+        Ok(a) if !a.hello.capabilities.contains(&needed(case.mode)) => {
+            let reason = format!("the adapter lacks the {:?} capability", needed(case.mode));
+            *slot = Some(a);
+            (
+                Outcome::SetupError {
+                    reason: reason.clone(),
+                },
+                Verdict::NotApplicable { reason },
+            )
+        }
+        Ok(mut a) => match run_adapter(case, profile, &mut a, spec.timeout) {
+            Ok(outcome) => {
+                *slot = Some(a);
                 let verdict = judge(case, profile, &outcome, Strictness::ItemsOnly);
                 (outcome, verdict)
             }
-            Ok(a) if !a.hello.capabilities.contains(&needed(case.mode)) => {
-                let reason = format!("the adapter lacks the {:?} capability", needed(case.mode));
-                adapter = Some(a);
-                (
-                    Outcome::SetupError {
-                        reason: reason.clone(),
-                    },
-                    Verdict::NotApplicable { reason },
-                )
+            Err(fault) => {
+                let outcome = Outcome::AdapterFault {
+                    reason: fault.to_string(),
+                    stderr_tail: a.stderr_tail(),
+                };
+                drop(a); // killed; the next case starts a fresh one
+                let verdict = judge(case, profile, &outcome, Strictness::ItemsOnly);
+                (outcome, verdict)
             }
-            Ok(mut a) => match run_adapter(case, profile, &mut a, spec.timeout) {
-                Ok(outcome) => {
-                    adapter = Some(a);
-                    let verdict = judge(case, profile, &outcome, Strictness::ItemsOnly);
-                    (outcome, verdict)
-                }
-                Err(fault) => {
-                    let outcome = Outcome::AdapterFault {
-                        reason: fault.to_string(),
-                        stderr_tail: a.stderr_tail(),
-                    };
-                    drop(a); // killed; the next case starts a fresh one
-                    let verdict = judge(case, profile, &outcome, Strictness::ItemsOnly);
-                    (outcome, verdict)
-                }
-            },
-        };
-        results.push(CaseResult {
-            case: case.id.clone(),
-            profile: profile.to_owned(),
-            weight,
-            verdict,
-            outcome,
-        });
+        },
     }
-    if let Some(a) = adapter {
-        a.stop();
-    }
-    results
 }
 
 /// A mutant and the required cases that caught it.
@@ -223,48 +313,80 @@ pub struct MutantReport {
 
 /// For each mutant, the required cases that fail when `run(cases, profile, mutant)` runs
 /// the corpus under every preset.
-fn mutant_reports<E>(
+fn mutant_reports<E: Send>(
     suite: &Suite,
-    run: impl Fn(&[&Case], &str, Mutant) -> Result<Vec<CaseResult>, E>,
+    jobs: usize,
+    run: impl Fn(&[&Case], &str, Mutant) -> Result<Vec<CaseResult>, E> + Sync,
 ) -> Result<Vec<MutantReport>, E> {
     let cases = suite.select(&Filter::default());
-    Mutant::ALL
-        .iter()
-        .map(|&mutant| {
-            let mut caught_by = Vec::new();
-            for profile in Profile::preset_names() {
-                let failed = run(&cases, profile, mutant)?
-                    .into_iter()
-                    .filter(|r| r.verdict.is_failure());
-                caught_by.extend(failed.map(|r| format!("{}@{}", r.case, r.profile)));
-            }
-            Ok(MutantReport {
-                mutant,
-                breaks: mutant.breaks(),
-                caught_by,
-            })
-        })
-        .collect()
+    // Mutants run side by side: live cases spend most of their time waiting on the network.
+    let next = AtomicUsize::new(0);
+    let reports = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, Mutant::ALL.len()) {
+            scope.spawn(|| {
+                while let Some(&mutant) = Mutant::ALL.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let report = one_mutant(&cases, mutant, &run);
+                    reports
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(report);
+                }
+            });
+        }
+    });
+    let mut reports: Vec<MutantReport> = reports
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .collect::<Result<_, E>>()?;
+    reports.sort_by_key(|r| Mutant::ALL.iter().position(|m| *m == r.mutant));
+    Ok(reports)
+}
+
+fn one_mutant<E>(
+    cases: &[&Case],
+    mutant: Mutant,
+    run: &impl Fn(&[&Case], &str, Mutant) -> Result<Vec<CaseResult>, E>,
+) -> Result<MutantReport, E> {
+    let mut caught_by = Vec::new();
+    for profile in Profile::preset_names() {
+        let failed = run(cases, profile, mutant)?
+            .into_iter()
+            .filter(|r| r.verdict.is_failure());
+        caught_by.extend(failed.map(|r| format!("{}@{}", r.case, r.profile)));
+    }
+    Ok(MutantReport {
+        mutant,
+        breaks: mutant.breaks(),
+        caught_by,
+    })
 }
 
 /// Runs every case under every preset against each mutant of the bundled reference adapter,
 /// each a separate process driven like a foreign implementation.
-pub fn self_test_adapters(suite: &Suite) -> std::io::Result<Vec<MutantReport>> {
-    mutant_reports(suite, |cases, profile, mutant| {
+pub fn self_test_adapters(suite: &Suite, jobs: usize) -> std::io::Result<Vec<MutantReport>> {
+    mutant_reports(suite, jobs, |cases, profile, mutant| {
         Ok(run_adapter_cases(
             cases,
             profile,
             &AdapterSpec::bundled_reference(Some(mutant))?,
+            RunOptions::default(),
         ))
     })
 }
 
 /// Runs every case under every preset against each mutant, in process (fast; the library's
 /// own test of the corpus).
-pub fn self_test(suite: &Suite) -> Result<Vec<MutantReport>, LoadError> {
-    mutant_reports(suite, |cases, profile, mutant| {
+pub fn self_test(suite: &Suite, jobs: usize) -> Result<Vec<MutantReport>, LoadError> {
+    mutant_reports(suite, jobs, |cases, profile, mutant| {
         let profile = Profile::preset(profile).expect("presets parse");
-        Ok(run_reference_cases(cases, &profile, Some(mutant)))
+        Ok(run_reference_cases(
+            cases,
+            &profile,
+            Some(mutant),
+            RunOptions::default(),
+        ))
     })
 }
 

@@ -6,8 +6,9 @@ use serde::Serialize;
 use serde_json::Value;
 use state_reference::materializer::canonical_value;
 
-use crate::case::{Case, Mode, Weight};
+use crate::case::{AwaitPoint, Case, Mode, Step, Weight};
 use crate::execute::Outcome;
+use crate::live::{CheckpointRun, Landed};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "verdict", rename_all = "kebab-case")]
@@ -199,6 +200,24 @@ pub fn mismatches(
                 }
             }
         }
+        (
+            Mode::Subscribe,
+            Outcome::Subscribe {
+                checkpoints,
+                unfired,
+                ..
+            },
+        ) => {
+            subscribe_mismatches(case, checkpoints, strictness, &mut out);
+            for rule in unfired {
+                out.push(format!(
+                    "the fault {rule} never fired: the reader never made the request it targets"
+                ));
+            }
+        }
+        (Mode::Produce, Outcome::Produce { landed, .. }) => {
+            produce_mismatches(case, profile, landed, &mut out)
+        }
         (mode, _) => out.push(format!("outcome does not match the case's mode {mode:?}")),
     }
     out
@@ -229,4 +248,160 @@ pub fn first_divergence(expected: &StateMap, observed: &StateMap) -> Option<Stri
         }
     }
     None
+}
+
+fn txid_set(txids: &[String]) -> BTreeSet<&String> {
+    txids.iter().collect()
+}
+
+/// Each checkpoint: reached as expected; then at the stream's tail, with the reference's state
+/// and txids at the reported offset (and, for the reference's own run, the hand-written ones).
+fn subscribe_mismatches(
+    case: &Case,
+    runs: &[CheckpointRun],
+    strictness: Strictness,
+    out: &mut Vec<String>,
+) {
+    let steps = case.steps.iter().enumerate().filter_map(|(i, s)| match s {
+        Step::Await(a) => Some((i, a)),
+        _ => None,
+    });
+    for (i, want) in steps {
+        let Some(run) = runs.iter().find(|r| r.step == i) else {
+            out.push(format!("step {i}: the checkpoint was never reached"));
+            continue;
+        };
+        let got = &run.answer;
+        let what = match want.until {
+            AwaitPoint::Txid => {
+                format!("to see txid {:?}", want.txid.as_deref().unwrap_or_default())
+            }
+            AwaitPoint::UpToDate => format!(
+                "to be up to date at {}",
+                run.tail.as_deref().unwrap_or("the tail")
+            ),
+            AwaitPoint::Closed => "to read the closed stream to its end".to_owned(),
+            AwaitPoint::Stopped => "to stop and report an error".to_owned(),
+        };
+        if want.reached != got.reached {
+            let error = got
+                .error
+                .as_deref()
+                .map(|e| format!(" (its error: {e})"))
+                .unwrap_or_default();
+            out.push(match want.reached {
+                true => format!("step {i}: expected the subscription {what}; it did not get there{error}, and stopped at offset {:?}", got.offset),
+                false => format!("step {i}: expected the subscription not {what}, but it claims so"),
+            });
+            continue;
+        }
+        if !want.reached || want.until == AwaitPoint::Stopped {
+            continue;
+        }
+        if matches!(want.until, AwaitPoint::UpToDate | AwaitPoint::Closed) && got.offset != run.tail
+        {
+            out.push(format!(
+                "step {i}: reported offset {:?}, but the stream's tail is {:?}",
+                got.offset, run.tail
+            ));
+        }
+        match &run.reference {
+            Err(e) => out.push(format!(
+                "step {i}: no reference state at offset {:?}: {e}",
+                got.offset
+            )),
+            Ok(reference) => {
+                if let Some(d) = first_divergence(&reference.state, &got.state) {
+                    out.push(format!("step {i}: state at offset {:?}: {d}", got.offset));
+                }
+                if txid_set(&reference.txids) != txid_set(&got.txids) {
+                    out.push(format!(
+                        "step {i}: txids: expected {:?}, observed {:?}",
+                        txid_set(&reference.txids),
+                        txid_set(&got.txids)
+                    ));
+                }
+            }
+        }
+        if strictness == Strictness::WithRequirementIds {
+            if let Some(state) = &want.state
+                && let Some(d) = first_divergence(state, &got.state)
+            {
+                out.push(format!("step {i}: hand-written state: {d}"));
+            }
+            if let Some(txids) = &want.txids
+                && txid_set(txids) != txid_set(&got.txids)
+            {
+                out.push(format!(
+                    "step {i}: hand-written txids: expected {txids:?}, observed {:?}",
+                    got.txids
+                ));
+            }
+        }
+    }
+}
+
+/// What landed: every message valid as written, and the expected messages in order (each
+/// field an expected message names must be equal; others are not compared).
+fn produce_mismatches(case: &Case, profile: &str, landed: &[Landed], out: &mut Vec<String>) {
+    for (i, l) in landed.iter().enumerate() {
+        if let Some(why) = &l.invalid {
+            out.push(format!(
+                "message {i} as written is invalid: {why}\n  {}",
+                l.message
+            ));
+        }
+    }
+    let expected = case.expectation_for(profile).messages.unwrap_or_default();
+    if expected.len() != landed.len() {
+        out.push(format!(
+            "expected {} messages to land, {} did",
+            expected.len(),
+            landed.len()
+        ));
+    }
+    for (i, (want, got)) in expected.iter().zip(landed).enumerate() {
+        if let Some(d) = subset_difference(want, &got.message, "") {
+            out.push(format!("message {i}: {d}\n  landed: {}", got.message));
+        }
+    }
+}
+
+/// Where `observed` lacks or differs from a field `expected` names (message and header
+/// objects field by field, values compared whole), or has a field `expected` lists under
+/// `$absent`.
+fn subset_difference(expected: &Value, observed: &Value, path: &str) -> Option<String> {
+    match (expected, observed) {
+        (Value::Object(e), Value::Object(o)) if path.is_empty() || path == "/headers" => {
+            let absent = e
+                .get("$absent")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten();
+            if let Some(field) = absent
+                .filter_map(Value::as_str)
+                .find(|f| o.contains_key(*f))
+            {
+                return Some(format!(
+                    "{path}/{field}: expected absent, observed {}",
+                    o[field]
+                ));
+            }
+            e.iter()
+                .filter(|(k, _)| *k != "$absent")
+                .find_map(|(k, ev)| {
+                    let at = format!("{path}/{k}");
+                    match o.get(k) {
+                        None => Some(format!("{at}: expected {ev}, absent")),
+                        Some(ov) => subset_difference(ev, ov, &at),
+                    }
+                })
+        }
+        _ => (canonical_value(expected) != canonical_value(observed)).then(|| {
+            format!(
+                "{}: expected {expected}, observed {observed}",
+                if path.is_empty() { "/" } else { path }
+            )
+        }),
+    }
 }

@@ -55,7 +55,7 @@ fn run(path: PathBuf, timeout_ms: u64) -> Vec<(String, Vec<String>)> {
         timeout: Duration::from_millis(timeout_ms),
         check_protocol: false,
     };
-    suite::run_adapter_cases(&cases, "spec-1.0", &spec)
+    suite::run_adapter_cases(&cases, "spec-1.0", &spec, Default::default())
         .into_iter()
         .map(|r| {
             let reasons = match (&r.verdict, &r.outcome) {
@@ -195,7 +195,7 @@ fn missing_capability_is_not_applicable_never_failed() {
         timeout: Duration::from_millis(500),
         check_protocol: false,
     };
-    let results = suite::run_adapter_cases(&cases, "spec-1.0", &spec);
+    let results = suite::run_adapter_cases(&cases, "spec-1.0", &spec, Default::default());
     assert!(
         matches!(results[0].verdict, Verdict::NotApplicable { .. }),
         "{:?}",
@@ -222,11 +222,11 @@ fn check_protocol_names_the_offending_line() {
     };
     // Without the check the string index fails to decode; with it, the line is named.
     assert!(
-        suite::run_adapter_cases(&cases, "spec-1.0", &lenient)[0]
+        suite::run_adapter_cases(&cases, "spec-1.0", &lenient, Default::default())[0]
             .verdict
             .is_failure()
     );
-    let result = &suite::run_adapter_cases(&cases, "spec-1.0", &checked)[0];
+    let result = &suite::run_adapter_cases(&cases, "spec-1.0", &checked, Default::default())[0];
     let Verdict::Fail { mismatches } = &result.verdict else {
         panic!("{:?}", result.verdict)
     };

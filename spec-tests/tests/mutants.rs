@@ -5,7 +5,7 @@ use spec_tests::suite::{self, Suite};
 #[test]
 fn every_mutant_is_caught_by_a_required_case() {
     let suite = Suite::load(&suite::default_fixtures_dir()).unwrap();
-    let reports = suite::self_test(&suite).unwrap();
+    let reports = suite::self_test(&suite, 4).unwrap();
     assert!(reports.len() >= 12, "only {} mutants", reports.len());
     let mut escaped = Vec::new();
     for r in &reports {
@@ -30,11 +30,12 @@ fn the_unmutated_reference_passes_every_required_case() {
     let cases = suite.select(&Default::default());
     for name in state_reference::Profile::preset_names() {
         let profile = state_reference::Profile::preset(name).unwrap();
-        let failures: Vec<String> = suite::run_reference_cases(&cases, &profile, None)
-            .into_iter()
-            .filter(|r| r.verdict.is_failure())
-            .map(|r| r.case)
-            .collect();
+        let failures: Vec<String> =
+            suite::run_reference_cases(&cases, &profile, None, Default::default())
+                .into_iter()
+                .filter(|r| r.verdict.is_failure())
+                .map(|r| r.case)
+                .collect();
         assert!(failures.is_empty(), "{name}: {failures:?}");
     }
 }

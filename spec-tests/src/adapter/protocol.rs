@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use state_reference::Collection;
 
+pub use crate::client::{Live, Until};
+
 pub const PROTOCOL_VERSION: u32 = 1;
 
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
@@ -51,8 +53,37 @@ pub enum Command {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         raw: Option<String>,
     },
+    /// Starts the implementation's own client reading the stream at `url` from its
+    /// beginning, into the open case's state; answers at once.
+    Subscribe { url: String, live: Live },
+    /// Waits until the subscription reaches a point, stops on an error, or `timeout_ms` passes.
+    Await {
+        #[serde(flatten)]
+        until: Until,
+        timeout_ms: u64,
+    },
+    /// Writes `ops` to the stream at `url` through the implementation's producer helpers.
+    Produce { url: String, ops: Vec<ProduceOp> },
     /// Last command; the adapter exits after answering.
     Bye,
+}
+
+/// One change a producer writes: the collection (by name), the operation, and what it needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProduceOp {
+    pub collection: String,
+    pub op: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_value: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub txid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
 }
 
 impl Command {
@@ -63,6 +94,9 @@ impl Command {
             Command::Apply { .. } => "apply",
             Command::State => "state",
             Command::Validate { .. } => "validate",
+            Command::Subscribe { .. } => "subscribe",
+            Command::Await { .. } => "await",
+            Command::Produce { .. } => "produce",
             Command::Bye => "bye",
         }
     }
@@ -128,4 +162,25 @@ pub struct Verdict {
     pub valid: bool,
     #[serde(default)]
     pub reason: Option<String>,
+}
+
+/// The answer to `await`: whether the point was reached, and where the subscription is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Awaited {
+    pub reached: bool,
+    #[serde(default)]
+    pub up_to_date: bool,
+    #[serde(default)]
+    pub closed: bool,
+    pub state: BTreeMap<String, BTreeMap<String, Value>>,
+    #[serde(default)]
+    pub txids: Vec<String>,
+    #[serde(default)]
+    pub offset: Option<String>,
+    #[serde(default)]
+    pub halted: bool,
+    /// Why the subscription stopped, in the implementation's words.
+    #[serde(default)]
+    pub error: Option<String>,
 }

@@ -1,0 +1,397 @@
+//! The reference HTTP client: a State Protocol subscriber that reads a Durable Stream
+//! (catch-up, then long-poll or SSE) into the reference materializer, and a producer that
+//! appends messages built by the reference's helpers.
+//!
+//! The subscriber follows PROTOCOL.md §5 and STATE-PROTOCOL §4.2 and §8: it commits an offset
+//! only with the data read up to it, so a connection lost anywhere (before headers, inside a
+//! body, between an SSE data event and its control event) is retried from the last committed
+//! offset; 5xx and 429 are retried (after `Retry-After` when given); 410 means the offset was
+//! compacted away, so it starts over from the beginning with a fresh state; 404 ends the
+//! subscription with an error; a reset naming an offset moves reading there.
+
+use std::time::Duration;
+
+use eventsource_stream::Eventsource;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use state_reference::{Batch, Materializer, Observation};
+use tokio::sync::watch;
+
+/// How the subscriber follows the stream once it has caught up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Live {
+    LongPoll,
+    Sse,
+    /// The implementation's own choice.
+    Auto,
+    /// Catch up and stop.
+    #[serde(rename = "false")]
+    Off,
+}
+
+/// What a subscription has reached so far.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Progress {
+    #[serde(flatten)]
+    pub observation: Observation,
+    /// The last read reached the tail.
+    pub up_to_date: bool,
+    /// The stream is closed and everything in it was read.
+    pub closed: bool,
+    /// Why the subscription stopped, if it stopped on an error.
+    pub error: Option<String>,
+}
+
+/// What `await` waits for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "until", rename_all = "kebab-case")]
+pub enum Until {
+    /// Up to date (or at the end of a closed stream) at `offset` or beyond, when given.
+    UpToDate {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        offset: Option<String>,
+    },
+    /// The txid has been seen.
+    Txid { txid: String },
+    /// Everything of a closed stream has been read.
+    Closed,
+    /// The subscription stopped on an error (the stream is gone, say).
+    Stopped,
+}
+
+impl Until {
+    pub fn reached_by(&self, p: &Progress) -> bool {
+        match self {
+            Until::UpToDate { offset } => {
+                (p.up_to_date || p.closed)
+                    && offset
+                        .as_deref()
+                        .is_none_or(|o| p.observation.offset.as_deref() >= Some(o))
+            }
+            Until::Txid { txid } => p.observation.txids.iter().any(|t| t == txid),
+            Until::Closed => p.closed,
+            Until::Stopped => p.error.is_some(),
+        }
+    }
+}
+
+/// A running subscription; dropping it stops reading.
+pub struct Subscription {
+    progress: watch::Receiver<Progress>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Subscription {
+    /// Starts reading `url` from its beginning into `fresh()` (an empty materializer; made
+    /// again whenever the subscriber has to start over).
+    pub fn start(
+        runtime: &tokio::runtime::Handle,
+        http: reqwest::Client,
+        url: String,
+        live: Live,
+        fresh: Box<dyn Fn() -> Materializer + Send>,
+    ) -> Subscription {
+        let m = fresh();
+        let (tx, rx) = watch::channel(Progress {
+            observation: m.observe(),
+            ..Progress::default()
+        });
+        let reader = Reader {
+            http,
+            url,
+            live,
+            fresh,
+            m,
+            offset: "-1".into(),
+            cursor: None,
+            caught_up: false,
+            progress: tx,
+        };
+        Subscription {
+            progress: rx,
+            task: runtime.spawn(reader.run()),
+        }
+    }
+
+    /// Waits until `until` holds, the subscription stops on an error, or `timeout` passes;
+    /// returns whether it was reached and the progress at that moment.
+    pub async fn wait(&mut self, until: &Until, timeout: Duration) -> (bool, Progress) {
+        let waited = tokio::time::timeout(
+            timeout,
+            self.progress
+                .wait_for(|p| until.reached_by(p) || p.error.is_some()),
+        )
+        .await
+        .is_ok();
+        let progress = self.progress.borrow().clone();
+        let reached = waited && until.reached_by(&progress);
+        (reached, progress)
+    }
+}
+
+/// Why one read did not complete.
+enum ReadError {
+    /// Worth retrying from the committed offset (transport faults, 5xx, 429).
+    Retry { after: Option<Duration> },
+    /// The offset is gone (410): start over from the beginning.
+    Gone,
+    /// Nothing more to do (404, 400, a halted consumer).
+    Stop(String),
+}
+
+/// Headers that move a reader along.
+struct Position {
+    next: Option<String>,
+    cursor: Option<String>,
+    up_to_date: bool,
+    closed: bool,
+}
+
+struct Reader {
+    http: reqwest::Client,
+    url: String,
+    live: Live,
+    fresh: Box<dyn Fn() -> Materializer + Send>,
+    m: Materializer,
+    /// The committed offset: everything before it is applied.
+    offset: String,
+    cursor: Option<String>,
+    caught_up: bool,
+    progress: watch::Sender<Progress>,
+}
+
+/// Retries back off from 5 ms to 250 ms; a server's `Retry-After` is honoured up to 5 s.
+const MAX_BACKOFF: Duration = Duration::from_millis(250);
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
+/// Starting over after 410 more often than this in a row is an error, not a loop.
+const MAX_RESTARTS: u32 = 8;
+
+impl Reader {
+    async fn run(mut self) {
+        let (mut failures, mut restarts) = (0u32, 0u32);
+        loop {
+            let sse = self.caught_up && matches!(self.live, Live::Sse);
+            let read = match sse {
+                true => self.read_sse().await,
+                false => self.read_once().await,
+            };
+            match read {
+                Ok(flow) => {
+                    failures = 0;
+                    restarts = 0;
+                    if flow == Flow::Done {
+                        return;
+                    }
+                }
+                Err(ReadError::Retry { after }) => {
+                    failures += 1;
+                    let backoff = Duration::from_millis(5 << failures.min(6)).min(MAX_BACKOFF);
+                    tokio::time::sleep(after.map_or(backoff, |a| a.min(MAX_RETRY_AFTER))).await;
+                }
+                Err(ReadError::Gone) if restarts < MAX_RESTARTS => {
+                    restarts += 1;
+                    self.m = (self.fresh)();
+                    self.offset = "-1".into();
+                    self.cursor = None;
+                    self.caught_up = false;
+                    self.progress.send_replace(Progress {
+                        observation: self.m.observe(),
+                        ..Progress::default()
+                    });
+                }
+                Err(ReadError::Gone) => {
+                    return self.stop("the stream answers 410 Gone even from its beginning".into());
+                }
+                Err(ReadError::Stop(reason)) => return self.stop(reason),
+            }
+        }
+    }
+
+    fn stop(&self, reason: String) {
+        self.progress.send_modify(|p| p.error = Some(reason));
+    }
+
+    /// Applies one read's messages and says where reading goes from here.
+    fn commit(&mut self, items: Vec<Value>, at: Position) -> Result<Flow, ReadError> {
+        let next = at
+            .next
+            .ok_or_else(|| ReadError::Stop("a read answered without Stream-Next-Offset".into()))?;
+        if let Some(cursor) = at.cursor {
+            self.cursor = Some(cursor);
+        }
+        self.m.apply_batch(Batch {
+            items,
+            offset: Some(next.clone()),
+            up_to_date: at.up_to_date,
+        });
+        let observation = self.m.observe();
+        let committed = observation.offset.clone().unwrap_or_else(|| next.clone());
+        // A reset naming an offset restarts reading there (STATE-PROTOCOL §4.2.2).
+        let moved = committed != next;
+        self.offset = committed;
+        let up_to_date = at.up_to_date && !moved;
+        self.caught_up |= up_to_date;
+        let closed = at.closed && up_to_date;
+        let halted = observation.halted;
+        self.progress.send_replace(Progress {
+            observation,
+            up_to_date,
+            closed,
+            error: None,
+        });
+        if halted {
+            return Err(ReadError::Stop(
+                "the consumer halted on a bad message".into(),
+            ));
+        }
+        Ok(
+            match (moved, closed || (up_to_date && self.live == Live::Off)) {
+                (_, true) => Flow::Done,
+                (true, false) => Flow::Moved,
+                (false, false) => Flow::Continue,
+            },
+        )
+    }
+
+    /// One catch-up or long-poll request.
+    async fn read_once(&mut self) -> Result<Flow, ReadError> {
+        let mut url = format!("{}?offset={}", self.url, self.offset);
+        if self.caught_up && matches!(self.live, Live::LongPoll | Live::Auto) {
+            url.push_str("&live=long-poll");
+            if let Some(cursor) = &self.cursor {
+                url.push_str(&format!("&cursor={cursor}"));
+            }
+        }
+        let response = self.http.get(&url).send().await.map_err(transport)?;
+        let at = check(&response)?;
+        if response.status() == reqwest::StatusCode::NO_CONTENT {
+            return self.commit(Vec::new(), at);
+        }
+        let body = response.bytes().await.map_err(transport)?;
+        let items: Vec<Value> = serde_json::from_slice(&body)
+            .map_err(|e| ReadError::Stop(format!("a read's body is not a JSON array: {e}")))?;
+        self.commit(items, at)
+    }
+
+    /// One SSE connection, read until it ends.
+    async fn read_sse(&mut self) -> Result<Flow, ReadError> {
+        let url = format!("{}?offset={}&live=sse", self.url, self.offset);
+        let response = self.http.get(&url).send().await.map_err(transport)?;
+        check(&response)?;
+        let mut events = response.bytes_stream().eventsource();
+        // Data is applied only with the control event that follows it: a connection lost in
+        // between drops it, and the next connection re-reads it from the committed offset.
+        let mut pending: Vec<Value> = Vec::new();
+        while let Some(event) = events.next().await {
+            let event = event.map_err(|_| ReadError::Retry { after: None })?;
+            match event.event.as_str() {
+                "data" => {
+                    let items: Vec<Value> = serde_json::from_str(&event.data).map_err(|e| {
+                        ReadError::Stop(format!("an SSE data event is not a JSON array: {e}"))
+                    })?;
+                    pending.extend(items);
+                }
+                "control" => {
+                    let control: SseControl = serde_json::from_str(&event.data).map_err(|e| {
+                        ReadError::Stop(format!("an SSE control event is malformed: {e}"))
+                    })?;
+                    let at = Position {
+                        next: Some(control.stream_next_offset),
+                        cursor: control.stream_cursor,
+                        up_to_date: control.up_to_date,
+                        closed: control.stream_closed,
+                    };
+                    match self.commit(std::mem::take(&mut pending), at)? {
+                        Flow::Continue => {}
+                        // Done, or a reset moved reading: reconnect there.
+                        other => return Ok(other),
+                    }
+                }
+                _ => {}
+            }
+        }
+        // The server ended the connection: reconnect from the committed offset.
+        Ok(Flow::Continue)
+    }
+}
+
+/// Where reading goes after a read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    /// On from the committed offset.
+    Continue,
+    /// A reset moved the committed offset: read from there.
+    Moved,
+    /// Closed stream read to its end, or a catch-up-only subscription is up to date.
+    Done,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SseControl {
+    stream_next_offset: String,
+    #[serde(default)]
+    stream_cursor: Option<String>,
+    #[serde(default)]
+    up_to_date: bool,
+    #[serde(default)]
+    stream_closed: bool,
+}
+
+fn transport(_: reqwest::Error) -> ReadError {
+    ReadError::Retry { after: None }
+}
+
+fn header(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// The status and position headers of a read's response.
+fn check(response: &reqwest::Response) -> Result<Position, ReadError> {
+    let status = response.status().as_u16();
+    match status {
+        200 | 204 => Ok(Position {
+            next: header(response, "stream-next-offset"),
+            cursor: header(response, "stream-cursor"),
+            up_to_date: header(response, "stream-up-to-date").is_some_and(|v| v != "false"),
+            closed: header(response, "stream-closed").is_some_and(|v| v == "true"),
+        }),
+        410 => Err(ReadError::Gone),
+        429 | 500..=599 => Err(ReadError::Retry {
+            after: header(response, "retry-after")
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs),
+        }),
+        404 => Err(ReadError::Stop("the stream does not exist (404)".into())),
+        other => Err(ReadError::Stop(format!("a read answered {other}"))),
+    }
+}
+
+/// Appends `messages` to the stream at `url` in one POST (a JSON array).
+pub async fn produce(http: &reqwest::Client, url: &str, messages: &[Value]) -> Result<(), String> {
+    let body = serde_json::to_string(messages).map_err(|e| e.to_string())?;
+    let response = http
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("the append failed: {e}"))?;
+    match response.status().is_success() {
+        true => Ok(()),
+        false => Err(format!("the append answered {}", response.status())),
+    }
+}
