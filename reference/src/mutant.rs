@@ -2,7 +2,8 @@
 //!
 //! The suite is only as good as the bugs it catches: `self-test` (and the `mutants` test)
 //! runs the corpus against every mutant and requires at least one required case to fail.
-//! A mutant changes exactly one behaviour and names the requirement it breaks.
+//! A mutant changes exactly one behaviour and names the requirement it breaks. The last three
+//! break the reference's HTTP client (in `spec-tests`), not the materializer.
 
 use serde::Serialize;
 
@@ -41,10 +42,17 @@ pub enum Mutant {
     NonObjectValuesRejected,
     /// An insert or update whose value is null deletes the entity.
     NullValueAsDelete,
+    /// Client: a read's Stream-Next-Offset is committed when its headers arrive, so a body
+    /// lost in transit is skipped.
+    CommitBeforeBody,
+    /// Client: a dropped connection ends the subscription instead of being retried.
+    GivesUpOnTransportErrors,
+    /// Client: Stream-Closed is not taken as the end of the stream; it keeps polling.
+    ClosedNotEof,
 }
 
 impl Mutant {
-    pub const ALL: [Mutant; 15] = [
+    pub const ALL: [Mutant; 18] = [
         Mutant::UpdateMerges,
         Mutant::ResetIgnored,
         Mutant::ResetOffsetIgnored,
@@ -60,6 +68,9 @@ impl Mutant {
         Mutant::UnknownTypeStored,
         Mutant::NonObjectValuesRejected,
         Mutant::NullValueAsDelete,
+        Mutant::CommitBeforeBody,
+        Mutant::GivesUpOnTransportErrors,
+        Mutant::ClosedNotEof,
     ];
 
     pub fn name(self) -> &'static str {
@@ -79,6 +90,9 @@ impl Mutant {
             Mutant::UnknownTypeStored => "unknown-type-stored",
             Mutant::NonObjectValuesRejected => "non-object-values-rejected",
             Mutant::NullValueAsDelete => "null-value-as-delete",
+            Mutant::CommitBeforeBody => "commit-before-body",
+            Mutant::GivesUpOnTransportErrors => "gives-up-on-transport-errors",
+            Mutant::ClosedNotEof => "closed-not-eof",
         }
     }
 
@@ -100,6 +114,9 @@ impl Mutant {
             Mutant::UnknownTypeStored => req::EXPECTED_TYPE,
             Mutant::NonObjectValuesRejected => "SP-5.1-VALUE-JSON",
             Mutant::NullValueAsDelete => "SP-6-UPDATE",
+            Mutant::CommitBeforeBody => "DS-8-NEXT-OFFSET",
+            Mutant::GivesUpOnTransportErrors => "DS-8-RESUME",
+            Mutant::ClosedNotEof => "DS-5.7-EOF",
         }
     }
 

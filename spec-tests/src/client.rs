@@ -15,7 +15,7 @@ use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use state_reference::{Batch, Materializer, Observation};
+use state_reference::{Batch, Materializer, Mutant, Observation};
 use tokio::sync::watch;
 
 /// How the subscriber follows the stream once it has caught up.
@@ -99,6 +99,7 @@ impl Subscription {
         url: String,
         live: Live,
         fresh: Box<dyn Fn() -> Materializer + Send>,
+        mutant: Option<Mutant>,
     ) -> Subscription {
         let m = fresh();
         let (tx, rx) = watch::channel(Progress {
@@ -115,6 +116,7 @@ impl Subscription {
             cursor: None,
             caught_up: false,
             progress: tx,
+            mutant,
         };
         Subscription {
             progress: rx,
@@ -140,6 +142,9 @@ impl Subscription {
 
 /// Why one read did not complete.
 enum ReadError {
+    /// The connection broke (before the headers or inside the body): retry from the
+    /// committed offset.
+    Transport,
     /// Worth retrying from the committed offset (transport faults, 5xx, 429).
     Retry { after: Option<Duration> },
     /// The offset is gone (410): start over from the beginning.
@@ -167,6 +172,8 @@ struct Reader {
     cursor: Option<String>,
     caught_up: bool,
     progress: watch::Sender<Progress>,
+    /// A client mutant, for self-tests.
+    mutant: Option<Mutant>,
 }
 
 /// Retries back off from 5 ms to 250 ms; a server's `Retry-After` is honoured up to 5 s.
@@ -192,10 +199,19 @@ impl Reader {
                         return;
                     }
                 }
+                Err(ReadError::Transport)
+                    if self.mutant == Some(Mutant::GivesUpOnTransportErrors) =>
+                {
+                    return self.stop("the connection broke".into());
+                }
+                Err(ReadError::Transport) => {
+                    failures += 1;
+                    tokio::time::sleep(backoff(failures)).await;
+                }
                 Err(ReadError::Retry { after }) => {
                     failures += 1;
-                    let backoff = Duration::from_millis(5 << failures.min(6)).min(MAX_BACKOFF);
-                    tokio::time::sleep(after.map_or(backoff, |a| a.min(MAX_RETRY_AFTER))).await;
+                    let wait = after.map_or(backoff(failures), |a| a.min(MAX_RETRY_AFTER));
+                    tokio::time::sleep(wait).await;
                 }
                 Err(ReadError::Gone) if restarts < MAX_RESTARTS => {
                     restarts += 1;
@@ -240,7 +256,7 @@ impl Reader {
         self.offset = committed;
         let up_to_date = at.up_to_date && !moved;
         self.caught_up |= up_to_date;
-        let closed = at.closed && up_to_date;
+        let closed = at.closed && up_to_date && self.mutant != Some(Mutant::ClosedNotEof);
         let halted = observation.halted;
         self.progress.send_replace(Progress {
             observation,
@@ -276,7 +292,14 @@ impl Reader {
         if response.status() == reqwest::StatusCode::NO_CONTENT {
             return self.commit(Vec::new(), at);
         }
-        let body = response.bytes().await.map_err(transport)?;
+        let body = match response.bytes().await {
+            Ok(body) => body,
+            Err(_) if self.mutant == Some(Mutant::CommitBeforeBody) => {
+                self.offset = at.next.unwrap_or_else(|| self.offset.clone());
+                return Ok(Flow::Continue);
+            }
+            Err(e) => return Err(transport(e)),
+        };
         let items: Vec<Value> = serde_json::from_slice(&body)
             .map_err(|e| ReadError::Stop(format!("a read's body is not a JSON array: {e}")))?;
         self.commit(items, at)
@@ -292,7 +315,7 @@ impl Reader {
         // between drops it, and the next connection re-reads it from the committed offset.
         let mut pending: Vec<Value> = Vec::new();
         while let Some(event) = events.next().await {
-            let event = event.map_err(|_| ReadError::Retry { after: None })?;
+            let event = event.map_err(|_| ReadError::Transport)?;
             match event.event.as_str() {
                 "data" => {
                     let items: Vec<Value> = serde_json::from_str(&event.data).map_err(|e| {
@@ -348,7 +371,12 @@ struct SseControl {
 }
 
 fn transport(_: reqwest::Error) -> ReadError {
-    ReadError::Retry { after: None }
+    ReadError::Transport
+}
+
+/// 10 ms, doubling per failure in a row, at most [`MAX_BACKOFF`].
+fn backoff(failures: u32) -> Duration {
+    Duration::from_millis(5 << failures.min(6)).min(MAX_BACKOFF)
 }
 
 fn header(response: &reqwest::Response, name: &str) -> Option<String> {

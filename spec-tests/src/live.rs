@@ -173,6 +173,7 @@ impl LiveClient for InProcess {
             url.into(),
             live,
             fresh,
+            mutant,
         ));
         Ok(())
     }
@@ -205,7 +206,7 @@ pub fn awaited(reached: bool, p: client::Progress) -> Awaited {
         txids: p.observation.txids,
         offset: p.observation.offset,
         halted: p.observation.halted,
-        error: p.error,
+        stop_reason: p.error,
     }
 }
 

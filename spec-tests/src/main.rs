@@ -48,8 +48,8 @@ enum Command {
     },
     /// Run the corpus against every mutant of the reference; fails unless each is caught.
     SelfTest {
-        /// Mutants run at once.
-        #[arg(long, default_value_t = 4)]
+        /// Mutants run at once (live cases mostly wait on the network, so more than cores).
+        #[arg(long, default_value_t = 8)]
         jobs: usize,
     },
     /// Lint a stream: every message of a stream URL (read from its beginning) or of a JSON

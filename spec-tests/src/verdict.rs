@@ -285,7 +285,7 @@ fn subscribe_mismatches(
         };
         if want.reached != got.reached {
             let error = got
-                .error
+                .stop_reason
                 .as_deref()
                 .map(|e| format!(" (its error: {e})"))
                 .unwrap_or_default();

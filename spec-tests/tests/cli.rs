@@ -50,6 +50,9 @@ fn usage_errors_exit_two_with_one_line_reasons() {
         ),
         (vec!["show", "no-such-case"], "no case with id"),
         (vec!["materialize", "/nonexistent.json"], "cannot read"),
+        (vec!["run", "--shard", "3/2"], "is not K/N"),
+        (vec!["run", "--jobs", "0"], "--jobs"),
+        (vec!["check", "/nonexistent.json"], "cannot read"),
     ] {
         let o = cli(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
@@ -194,5 +197,97 @@ fn expectations_turn_known_failures_green_and_go_stale_when_fixed() {
         text(&bad).contains("not a valid expectations file"),
         "{}",
         text(&bad)
+    );
+}
+
+#[test]
+fn shards_split_the_selection_and_jobs_do_not_change_results() {
+    let summary = |args: &[&str]| {
+        let json = temp(&format!("shard-{}.json", args.join("_").replace('/', "-")));
+        let mut all = vec![
+            "run",
+            "--case",
+            "mat-*",
+            "--report-json",
+            json.to_str().unwrap(),
+        ];
+        all.extend(args);
+        let o = cli(&all);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let ids: Vec<String> = report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["case"].as_str().unwrap().to_owned())
+            .collect();
+        ids
+    };
+    let whole = summary(&[]);
+    let (one, two) = (summary(&["--shard", "1/2"]), summary(&["--shard", "2/2"]));
+    assert_eq!(one.len() + two.len(), whole.len());
+    assert!(one.iter().all(|id| !two.contains(id)));
+    assert_eq!(
+        summary(&["--jobs", "3"]),
+        whole,
+        "results come back in case order"
+    );
+}
+
+#[test]
+fn check_judges_a_dump_as_written_and_as_served() {
+    let dump = temp("dump.json");
+    std::fs::write(
+        &dump,
+        r#"[{"type": "user", "key": "a", "value": {"n": 1}, "headers": {"operation": "insert"}},
+            {"type": "user", "key": "", "value": 1, "headers": {"operation": "insert"}},
+            {"headers": {"control": "snapshot-start"}}]"#,
+    )
+    .unwrap();
+    let o = cli(&["check", dump.to_str().unwrap()]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("3 messages under spec-1.0-strict: 1 invalid as written, 2 invalid as served"),
+        "{out}"
+    );
+    assert!(out.contains("SCH-CHANGE-HEADERS-NO-EXTRA"), "{out}");
+    let lenient = cli(&["check", dump.to_str().unwrap(), "--profile", "spec-1.0"]);
+    assert!(
+        text(&lenient).contains("1 invalid as written, 1 invalid as served"),
+        "{}",
+        text(&lenient)
+    );
+}
+
+#[test]
+fn check_reads_a_stream_by_url() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sim = runtime
+        .block_on(stream_simulator::Simulator::start())
+        .unwrap();
+    sim.create_json_stream("/s").unwrap();
+    // Served as the upstream server serves: with headers.offset on every message.
+    sim.set_fault_plan(stream_simulator::fault::FaultPlan {
+        seed: 0,
+        rules: vec![stream_simulator::fault::Rule::new(
+            stream_simulator::fault::Fault::ServedOffsets,
+        )],
+    });
+    sim.append_json(
+        "/s",
+        r#"[{"type": "user", "key": "a", "value": 1, "headers": {"operation": "insert"}},
+            {"headers": {"control": "reset"}}]"#,
+    )
+    .unwrap();
+    let o = cli(&["check", &format!("{}/s", sim.url())]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains(
+            "2 messages under spec-1.0-strict: 0 invalid as written, 1 invalid as served"
+        ),
+        "{}",
+        text(&o)
     );
 }

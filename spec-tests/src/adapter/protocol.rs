@@ -180,7 +180,7 @@ pub struct Awaited {
     pub offset: Option<String>,
     #[serde(default)]
     pub halted: bool,
-    /// Why the subscription stopped, in the implementation's words.
-    #[serde(default)]
-    pub error: Option<String>,
+    /// Why the subscription stopped, in the implementation's words (absent while it runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_reason: Option<String>,
 }

@@ -169,7 +169,8 @@ impl Adapter {
                     consumer(&profile, collections.as_deref(), mutant)
                         .unwrap_or_else(|_| Materializer::new(profile.clone()))
                 });
-                session.subscription = Some(Subscription::start(&handle, http, url, live, fresh));
+                session.subscription =
+                    Some(Subscription::start(&handle, http, url, live, fresh, mutant));
                 Ok(json!({}))
             }
             Command::Await { until, timeout_ms } => {
