@@ -13,6 +13,7 @@ const PRESETS: &[(&str, &str)] = &[
         "spec-1.0-strict",
         include_str!("../profiles/spec-1.0-strict.json"),
     ),
+    ("ts-compat", include_str!("../profiles/ts-compat.json")),
 ];
 
 /// The default profile's name.

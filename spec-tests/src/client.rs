@@ -198,6 +198,12 @@ impl Reader {
                     if flow == Flow::Done {
                         return;
                     }
+                    if self.mutant == Some(Mutant::ClosedNotEof)
+                        && self.progress.borrow().up_to_date
+                    {
+                        // A closed stream answers at once: without a pause this mutant spins.
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
                 }
                 Err(ReadError::Transport)
                     if self.mutant == Some(Mutant::GivesUpOnTransportErrors) =>

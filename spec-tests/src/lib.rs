@@ -15,6 +15,7 @@ pub mod error;
 pub mod execute;
 pub mod expectations;
 pub mod live;
+pub mod matrix;
 pub mod report;
 pub mod suite;
 pub mod verdict;

@@ -49,7 +49,7 @@ enum Command {
     /// Run the corpus against every mutant of the reference; fails unless each is caught.
     SelfTest {
         /// Mutants run at once (live cases mostly wait on the network, so more than cores).
-        #[arg(long, default_value_t = 8)]
+        #[arg(long, default_value_t = 18)]
         jobs: usize,
     },
     /// Lint a stream: every message of a stream URL (read from its beginning) or of a JSON
@@ -72,6 +72,12 @@ enum Command {
         file: PathBuf,
         #[arg(long, default_value = state_reference::profile::DEFAULT_PROFILE)]
         profile: String,
+    },
+    /// Render implementations x case groups (Markdown) from saved `run --report-json` files.
+    Matrix {
+        /// NAME=REPORT.json, one per implementation (a column per profile in each report).
+        #[arg(required = true, value_name = "NAME=REPORT")]
+        reports: Vec<String>,
     },
     /// Serve the bundled reference adapter on stdin/stdout (what `run` starts by default).
     #[command(hide = true)]
@@ -180,6 +186,22 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Show { id } => show(&load()?, &id),
         Command::Coverage { all } => coverage(&load()?, all),
         Command::SelfTest { jobs } => self_test(&load()?, jobs),
+        Command::Matrix { reports } => {
+            let mut inputs = Vec::new();
+            for arg in reports {
+                let (name, path) = arg
+                    .split_once('=')
+                    .with_context(|| format!("`{arg}` is not NAME=REPORT.json"))?;
+                let text =
+                    std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
+                inputs.push((name.to_owned(), text));
+            }
+            print!(
+                "{}",
+                spec_tests::matrix::render(&inputs).map_err(anyhow::Error::msg)?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Check { target, profile } => check::run(&target, &profile_named(&profile)?),
         Command::Materialize { file, profile } => {
             materialize_file(&file, &profile_named(&profile)?)

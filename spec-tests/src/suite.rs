@@ -363,6 +363,14 @@ fn one_mutant<E>(
     })
 }
 
+/// Cases of one mutant run at once in a self-test: a caught mutant's failing live cases each
+/// wait out their `await` timeout, so they are best overlapped.
+const SELF_TEST_CASE_JOBS: RunOptions<'static> = RunOptions {
+    jobs: 4,
+    fail_fast: false,
+    on_result: None,
+};
+
 /// Runs every case under every preset against each mutant of the bundled reference adapter,
 /// each a separate process driven like a foreign implementation.
 pub fn self_test_adapters(suite: &Suite, jobs: usize) -> std::io::Result<Vec<MutantReport>> {
@@ -371,7 +379,7 @@ pub fn self_test_adapters(suite: &Suite, jobs: usize) -> std::io::Result<Vec<Mut
             cases,
             profile,
             &AdapterSpec::bundled_reference(Some(mutant))?,
-            RunOptions::default(),
+            SELF_TEST_CASE_JOBS,
         ))
     })
 }
@@ -385,7 +393,7 @@ pub fn self_test(suite: &Suite, jobs: usize) -> Result<Vec<MutantReport>, LoadEr
             cases,
             &profile,
             Some(mutant),
-            RunOptions::default(),
+            SELF_TEST_CASE_JOBS,
         ))
     })
 }

@@ -5,7 +5,7 @@ use spec_tests::suite::{self, Suite};
 #[test]
 fn every_mutant_is_caught_by_a_required_case() {
     let suite = Suite::load(&suite::default_fixtures_dir()).unwrap();
-    let reports = suite::self_test(&suite, 8).unwrap();
+    let reports = suite::self_test(&suite, 18).unwrap();
     assert!(reports.len() >= 12, "only {} mutants", reports.len());
     let mut escaped = Vec::new();
     for r in &reports {

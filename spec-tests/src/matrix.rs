@@ -1,0 +1,119 @@
+//! `matrix`: implementations × case groups from saved JSON reports (`run --report-json`), as a
+//! Markdown table: how many case runs of each group passed, failed, were informational, not
+//! applicable, or failed as expected.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::report::REPORT_FORMAT;
+
+/// The part of a JSON report the matrix reads.
+#[derive(Deserialize)]
+struct Report {
+    format: u32,
+    results: Vec<Row>,
+}
+
+#[derive(Deserialize)]
+struct Row {
+    case: String,
+    profile: String,
+    verdict: String,
+}
+
+/// Case groups, by ID prefix, in the order rows appear.
+const GROUPS: &[(&str, &str)] = &[
+    ("val-", "validate"),
+    ("mat-", "materialize"),
+    ("sub-lp-", "subscribe (long-poll)"),
+    ("sub-sse-", "subscribe (SSE)"),
+    ("prod-", "produce"),
+];
+
+#[derive(Default, Clone, Copy)]
+struct Tally {
+    pass: usize,
+    fail: usize,
+    info: usize,
+    na: usize,
+    xfail: usize,
+}
+
+impl Tally {
+    fn cell(self) -> String {
+        if self.pass + self.fail + self.info + self.xfail == 0 {
+            return "n/a".into();
+        }
+        let mut parts = vec![format!("{} pass", self.pass)];
+        for (n, label) in [
+            (self.fail, "fail"),
+            (self.xfail, "known fail"),
+            (self.info, "info"),
+            (self.na, "n/a"),
+        ] {
+            if n > 0 {
+                parts.push(format!("{n} {label}"));
+            }
+        }
+        parts.join(", ")
+    }
+}
+
+/// Renders the matrix for `(column name, report JSON text)` pairs; a column per report and
+/// profile.
+pub fn render(reports: &[(String, String)]) -> Result<String, String> {
+    let mut columns: Vec<(String, BTreeMap<&str, Tally>)> = Vec::new();
+    let mut parsed = Vec::new();
+    for (name, text) in reports {
+        let report: Report =
+            serde_json::from_str(text).map_err(|e| format!("{name}: not a run report: {e}"))?;
+        if report.format != REPORT_FORMAT {
+            return Err(format!(
+                "{name}: report format {} (this binary reads {REPORT_FORMAT})",
+                report.format
+            ));
+        }
+        parsed.push((name, report));
+    }
+    for (name, report) in &parsed {
+        let mut by_profile: BTreeMap<&str, BTreeMap<&str, Tally>> = BTreeMap::new();
+        for row in &report.results {
+            let Some((_, group)) = GROUPS.iter().find(|(p, _)| row.case.starts_with(p)) else {
+                continue;
+            };
+            let t = by_profile
+                .entry(&row.profile)
+                .or_default()
+                .entry(group)
+                .or_default();
+            match row.verdict.as_str() {
+                "pass" => t.pass += 1,
+                "fail" | "stale-expectation" => t.fail += 1,
+                "informational" => t.info += 1,
+                "not-applicable" => t.na += 1,
+                "expected-failure" => t.xfail += 1,
+                _ => {}
+            }
+        }
+        for (profile, tallies) in by_profile {
+            columns.push((format!("{name} ({profile})"), tallies));
+        }
+    }
+    let mut out = String::from("| case group |");
+    for (name, _) in &columns {
+        out.push_str(&format!(" {name} |"));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(columns.len()));
+    out.push('\n');
+    for (_, group) in GROUPS {
+        out.push_str(&format!("| {group} |"));
+        for (_, tallies) in &columns {
+            let cell = tallies.get(group).copied().unwrap_or_default().cell();
+            out.push_str(&format!(" {cell} |"));
+        }
+        out.push('\n');
+    }
+    Ok(out)
+}
