@@ -304,10 +304,7 @@ impl Corpus {
         catalogue: &Catalogue,
         tombstones: &BTreeSet<String>,
     ) -> Result<Corpus, LoadError> {
-        let schema_json: Value =
-            serde_json::from_str(CASE_SCHEMA).expect("embedded case schema is JSON");
-        let schema =
-            state_reference::schema::compile(&schema_json).expect("embedded case schema compiles");
+        let schema = case_schema();
         let entries = std::fs::read_dir(dir).map_err(|e| LoadError::io(dir, e))?;
         let mut paths: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -317,7 +314,7 @@ impl Corpus {
         let profiles = Profile::preset_names();
         let mut cases = Vec::with_capacity(paths.len());
         for path in paths {
-            let case = load_case(&path, &schema)?;
+            let case = load_case(&path, schema)?;
             for (i, id) in case.requirements.iter().enumerate() {
                 if catalogue.get(id).is_none() {
                     return Err(LoadError::invalid(
@@ -351,6 +348,24 @@ impl Corpus {
     pub fn get(&self, id: &str) -> Option<&Case> {
         self.cases.iter().find(|c| c.id == id)
     }
+}
+
+/// The case schema, compiled.
+fn case_schema() -> &'static jsonschema::Validator {
+    static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let json: Value = serde_json::from_str(CASE_SCHEMA).expect("embedded case schema is JSON");
+        state_reference::schema::compile(&json).expect("embedded case schema compiles")
+    })
+}
+
+/// A case from JSON that may come from anywhere (a bundle, an exported corpus): checked
+/// against the case schema, then read.
+pub fn check_case_value(value: &Value) -> Result<Case, String> {
+    if let Some(error) = case_schema().iter_errors(value).next() {
+        return Err(format!("at {}: {error}", error.instance_path()));
+    }
+    serde_json::from_value(value.clone()).map_err(|e| e.to_string())
 }
 
 fn load_case(path: &Path, schema: &jsonschema::Validator) -> Result<Case, LoadError> {

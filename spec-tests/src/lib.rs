@@ -7,6 +7,7 @@
 //! - [`suite`]: selection, runs, self-test (mutants) and coverage.
 
 pub mod adapter;
+pub mod campaign;
 pub mod case;
 pub mod catalogue;
 pub mod check;
@@ -14,6 +15,8 @@ pub mod client;
 pub mod error;
 pub mod execute;
 pub mod expectations;
+pub mod fixtures;
+pub mod generate;
 pub mod live;
 pub mod matrix;
 pub mod report;

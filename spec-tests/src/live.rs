@@ -11,6 +11,7 @@ use state_reference::{Batch, Collection, Materializer, Message, Mutant, Observat
 use state_reference::{Profile, Rejection};
 use stream_simulator::fault::{FaultPlan, Rule};
 use stream_simulator::store::Log;
+use stream_simulator::transcript::Exchange;
 use stream_simulator::{Simulator, SimulatorHandle};
 
 use crate::adapter::process::{AdapterFault, AdapterProcess};
@@ -251,6 +252,26 @@ pub fn run(
     profile: &Profile,
     client: &mut dyn LiveClient,
 ) -> Result<Outcome, AdapterFault> {
+    run_inner(case, profile, client, &mut Vec::new())
+}
+
+/// [`run`], also returning every exchange the simulator recorded (for exported fixtures).
+pub fn run_recorded(
+    case: &Case,
+    profile: &Profile,
+    client: &mut dyn LiveClient,
+) -> Result<(Outcome, Vec<Exchange>), AdapterFault> {
+    let mut exchanges = Vec::new();
+    let outcome = run_inner(case, profile, client, &mut exchanges)?;
+    Ok((outcome, exchanges))
+}
+
+fn run_inner(
+    case: &Case,
+    profile: &Profile,
+    client: &mut dyn LiveClient,
+    recorded: &mut Vec<Exchange>,
+) -> Result<Outcome, AdapterFault> {
     let sim = match runtime().block_on(
         Simulator::builder()
             .long_poll_timeout(LONG_POLL)
@@ -334,7 +355,8 @@ pub fn run(
             Step::Produce { ops } => client.produce(&url, ops)?,
         }
     }
-    let transcript = summarize(&sim);
+    *recorded = sim.transcript();
+    let transcript = summarize(recorded);
     let unfired = unfired_rules(case, &sim);
     Ok(match case.mode {
         Mode::Produce => Outcome::Produce {
@@ -460,9 +482,8 @@ fn unfired_rules(case: &Case, sim: &SimulatorHandle) -> Vec<String> {
         .collect()
 }
 
-/// The last exchanges of the simulator, a line each.
-fn summarize(sim: &SimulatorHandle) -> Vec<String> {
-    let exchanges = sim.transcript();
+/// The last exchanges, a line each.
+fn summarize(exchanges: &[Exchange]) -> Vec<String> {
     let skip = exchanges.len().saturating_sub(TRANSCRIPT_LINES);
     exchanges[skip..]
         .iter()

@@ -51,6 +51,14 @@ enum Command {
         /// Mutants run at once (live cases mostly wait on the network, so more than cores).
         #[arg(long, default_value_t = 18)]
         jobs: usize,
+        /// Use N generated scenarios (of --seed) instead of the corpus: each mutant must be
+        /// caught, shrunk to a bundle (under --bundles), and reproduced by replaying it.
+        #[arg(long, value_name = "N")]
+        random: Option<u64>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, value_name = "DIR", default_value = "repro/self-test")]
+        bundles: PathBuf,
     },
     /// Lint a stream: every message of a stream URL (read from its beginning) or of a JSON
     /// dump (an array of messages), judged as written and as served (with the
@@ -79,11 +87,45 @@ enum Command {
         #[arg(required = true, value_name = "NAME=REPORT")]
         reports: Vec<String>,
     },
+    /// Re-drive an implementation from a repro bundle alone (exit 1 if it still fails).
+    Replay {
+        bundle: PathBuf,
+        /// The adapter command, after `--`; the one recorded in the bundle when absent.
+        #[arg(last = true, value_name = "ADAPTER")]
+        adapter: Vec<String>,
+    },
+    /// Corpora as standalone JSON: export, generate, verify, promote.
+    #[command(subcommand)]
+    Fixtures(FixturesCommand),
     /// Serve the bundled reference adapter on stdin/stdout (what `run` starts by default).
     #[command(hide = true)]
     ReferenceAdapter {
         #[arg(long, value_name = "NAME")]
         mutant: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum FixturesCommand {
+    /// Write the corpus (cases, index, reference transcripts of live cases) to DIR.
+    Export { dir: PathBuf },
+    /// Write COUNT generated scenarios, expectations from the reference, to DIR.
+    Generate {
+        #[arg(long)]
+        seed: u64,
+        #[arg(long)]
+        count: u64,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Re-check an exported or generated directory with the reference (exit 1 on any
+    /// disagreement).
+    Verify { dir: PathBuf },
+    /// Turn a repro bundle into a named case of the corpus.
+    Promote {
+        bundle: PathBuf,
+        #[arg(long)]
+        id: String,
     },
 }
 
@@ -125,6 +167,28 @@ struct RunArgs {
     /// No progress bar (it is shown only on a terminal anyway).
     #[arg(long)]
     no_progress: bool,
+    /// Run N generated scenarios (seeded by --seed) instead of the corpus.
+    #[arg(long, value_name = "N")]
+    random: Option<u64>,
+    /// The campaign's seed: the same seed makes the same scenarios on any machine.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// With --random: run the corpus as well.
+    #[arg(long, requires = "random")]
+    with_corpus: bool,
+    /// With --random: run every scenario twice and report any difference, and whether the
+    /// simulator or the implementation caused it.
+    #[arg(long, requires = "random")]
+    check_determinism: bool,
+    /// Where a failing generated scenario's repro bundle is written (after shrinking).
+    #[arg(long, value_name = "DIR", default_value = "repro")]
+    bundles: PathBuf,
+    /// The most candidate runs shrinking one failure may take.
+    #[arg(long, default_value_t = 300)]
+    shrink_budget: usize,
+    /// How many failing scenarios are shrunk into bundles (the first ones, in case order).
+    #[arg(long, default_value_t = 3)]
+    max_bundles: usize,
     /// Check every adapter answer against the protocol's JSON Schema.
     #[arg(long)]
     check_protocol: bool,
@@ -185,7 +249,15 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::Show { id } => show(&load()?, &id),
         Command::Coverage { all } => coverage(&load()?, all),
-        Command::SelfTest { jobs } => self_test(&load()?, jobs),
+        Command::SelfTest {
+            random: Some(count),
+            seed,
+            bundles,
+            jobs,
+        } => generated_self_test(seed, count, &bundles, jobs),
+        Command::SelfTest { jobs, .. } => self_test(&load()?, jobs),
+        Command::Replay { bundle, adapter } => replay(&bundle, adapter),
+        Command::Fixtures(command) => fixtures_command(&fixtures, command),
         Command::Matrix { reports } => {
             let mut inputs = Vec::new();
             for arg in reports {
@@ -265,7 +337,16 @@ fn run(suite: &Suite, args: RunArgs) -> Result<ExitCode> {
         .as_deref()
         .map(Expectations::load)
         .transpose()?;
-    let mut cases = suite.select(&filter(&args.filter));
+    let generated = match args.random {
+        Some(n) => spec_tests::campaign::scenarios(args.seed, n),
+        None => Vec::new(),
+    };
+    let selection = filter(&args.filter);
+    let mut cases = match args.random.is_none() || args.with_corpus {
+        true => suite.select(&selection),
+        false => Vec::new(),
+    };
+    cases.extend(generated.iter().filter(|c| selection.matches(c)));
     if let Some((k, n)) = args.shard {
         cases = cases
             .into_iter()
@@ -277,10 +358,14 @@ fn run(suite: &Suite, args: RunArgs) -> Result<ExitCode> {
     if cases.is_empty() {
         bail!("the filter selects no case");
     }
+    let campaign_flags = match args.random {
+        Some(n) => format!(" --seed {} --random {n}", args.seed),
+        None => String::new(),
+    };
     let rerun_suffix = match (&args.mutant, args.adapter.is_empty()) {
-        (Some(m), _) => format!(" --mutant {m}"),
-        (None, false) => format!(" -- {}", args.adapter.join(" ")),
-        (None, true) => String::new(),
+        (Some(m), _) => format!("{campaign_flags} --mutant {m}"),
+        (None, false) => format!("{campaign_flags} -- {}", args.adapter.join(" ")),
+        (None, true) => campaign_flags,
     };
     let runs: usize = profiles
         .iter()
@@ -311,12 +396,23 @@ fn run(suite: &Suite, args: RunArgs) -> Result<ExitCode> {
         }
     }
     bar.finish_and_clear();
+    let nondeterministic = match args.check_determinism {
+        true => check_determinism(&cases, &results, &adapter, usize::from(args.jobs)),
+        false => 0,
+    };
+    let bundles = bundle_failures(
+        &cases,
+        &results,
+        &adapter,
+        &args.bundles,
+        (args.shrink_budget, args.max_bundles),
+    )?;
     if let Some(e) = &expectations {
         e.apply(&mut results);
     }
     let names: Vec<String> = profiles.iter().map(|p| p.name.clone()).collect();
     let report = RunReport::new(
-        suite,
+        &cases,
         adapter.argv.clone(),
         names.clone(),
         results,
@@ -348,11 +444,197 @@ fn run(suite: &Suite, args: RunArgs) -> Result<ExitCode> {
         s.expected_failures,
         s.stale_expectations
     );
-    Ok(if s.ok() {
+    if bundles > 0 {
+        println!("{bundles} repro bundle(s) in {}", args.bundles.display());
+    }
+    if args.check_determinism {
+        println!("{nondeterministic} scenario run(s) differed between two runs");
+    }
+    Ok(if s.ok() && nondeterministic == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The seed a generated case was made from (its ID is `gen-SEEDHEX`).
+fn generated_seed(case: &Case) -> Option<u64> {
+    let hex = case.id.strip_prefix("gen-")?;
+    u64::from_str_radix(hex, 16).ok()
+}
+
+/// Shrinks each failed generated scenario and writes its bundle; returns how many.
+fn bundle_failures(
+    cases: &[&Case],
+    results: &[suite::CaseResult],
+    adapter: &AdapterSpec,
+    dir: &Path,
+    (budget, max): (usize, usize),
+) -> Result<usize> {
+    let mut written = 0;
+    for r in results.iter().filter(|r| r.verdict.is_failure()) {
+        if written == max {
+            println!("(further failing scenarios not shrunk: --max-bundles {max})");
+            break;
+        }
+        let Some(case) = cases.iter().find(|c| c.id == r.case) else {
+            continue;
+        };
+        let Some(seed) = generated_seed(case) else {
+            continue;
+        };
+        let profile = profile_named(&r.profile)?;
+        let bundle =
+            spec_tests::campaign::bundle_failure(case, Some(seed), &profile, adapter, budget);
+        let path = bundle
+            .write(dir)
+            .with_context(|| format!("cannot write a bundle to {}", dir.display()))?;
+        println!(
+            "shrunk {} [{}] from size {} to {} in {} runs: state-conformance replay {}",
+            r.case,
+            r.profile,
+            bundle.shrink.size_before,
+            bundle.shrink.size_after,
+            bundle.shrink.runs,
+            path.display()
+        );
+        written += 1;
+    }
+    Ok(written)
+}
+
+/// Runs the generated cases a second time and compares; returns how many runs differed.
+fn check_determinism(
+    cases: &[&Case],
+    first: &[suite::CaseResult],
+    adapter: &AdapterSpec,
+    jobs: usize,
+) -> usize {
+    let generated: Vec<&Case> = cases
+        .iter()
+        .copied()
+        .filter(|c| generated_seed(c).is_some())
+        .collect();
+    let options = suite::RunOptions {
+        jobs,
+        ..Default::default()
+    };
+    let mut differed = 0;
+    let profiles: std::collections::BTreeSet<&str> =
+        first.iter().map(|r| r.profile.as_str()).collect();
+    for profile in profiles {
+        for again in suite::run_adapter_cases(&generated, profile, adapter, options) {
+            let Some(before) = first
+                .iter()
+                .find(|r| r.case == again.case && r.profile == again.profile)
+            else {
+                continue;
+            };
+            let difference = spec_tests::campaign::compare_runs(&before.outcome, &again.outcome);
+            if difference != spec_tests::campaign::Difference::None {
+                differed += 1;
+                println!(
+                    "NONDETERMINISTIC {} [{profile}]: {difference:?}",
+                    again.case
+                );
+            }
+        }
+    }
+    differed
+}
+
+fn replay(path: &Path, argv: Vec<String>) -> Result<ExitCode> {
+    let bundle = spec_tests::campaign::Bundle::load(path)?;
+    let reference_argv = |a: &[String]| a.get(1).is_some_and(|x| x == "reference-adapter");
+    let mut adapter = match (argv.is_empty(), reference_argv(&bundle.adapter)) {
+        (false, _) => AdapterSpec {
+            argv,
+            ..AdapterSpec::bundled_reference(None)?
+        },
+        // The bundled reference (or a mutant of it) of whatever machine wrote the bundle:
+        // this binary's own.
+        (true, true) => {
+            let mut spec = AdapterSpec::bundled_reference(None)?;
+            spec.argv.extend(bundle.adapter.iter().skip(2).cloned());
+            spec
+        }
+        (true, false) => AdapterSpec {
+            argv: bundle.adapter.clone(),
+            ..AdapterSpec::bundled_reference(None)?
+        },
+    };
+    adapter.check_protocol = false;
+    let result = suite::run_adapter_cases(
+        &[&bundle.case],
+        &bundle.profile,
+        &adapter,
+        suite::RunOptions::default(),
+    );
+    let Some(r) = result.first() else {
+        bail!("the bundle's case does not apply to {}", bundle.profile);
+    };
+    println!(
+        "case {} [{}] against {}",
+        bundle.case.id,
+        bundle.profile,
+        adapter.argv.join(" ")
+    );
+    match &r.verdict {
+        Verdict::Fail { mismatches } => {
+            println!("reproduced:");
+            for m in mismatches {
+                println!("  {m}");
+            }
+            Ok(ExitCode::from(1))
+        }
+        other => {
+            println!("did not reproduce: {other:?}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn fixtures_command(fixtures: &Path, command: FixturesCommand) -> Result<ExitCode> {
+    use spec_tests::fixtures as io;
+    match command {
+        FixturesCommand::Export { dir } => {
+            let suite = Suite::load(fixtures).context("cannot load the fixtures")?;
+            let cases: Vec<&Case> = suite.corpus.cases.iter().collect();
+            let n = io::write(&dir, &cases).map_err(anyhow::Error::msg)?;
+            println!("{n} cases written to {}", dir.display());
+        }
+        FixturesCommand::Generate { seed, count, out } => {
+            let cases = spec_tests::campaign::scenarios(seed, count);
+            let refs: Vec<&Case> = cases.iter().collect();
+            let n = io::write(&out, &refs).map_err(anyhow::Error::msg)?;
+            println!("{n} generated cases written to {}", out.display());
+        }
+        FixturesCommand::Verify { dir } => {
+            let cases = io::read(&dir).map_err(anyhow::Error::msg)?;
+            let problems = io::verify(&cases);
+            for p in &problems {
+                println!("DISAGREES {p}");
+            }
+            println!(
+                "{} cases in {}: {} disagreement(s) with the reference",
+                cases.len(),
+                dir.display(),
+                problems.len()
+            );
+            return Ok(match problems.is_empty() {
+                true => ExitCode::SUCCESS,
+                false => ExitCode::from(1),
+            });
+        }
+        FixturesCommand::Promote { bundle, id } => {
+            let bundle = spec_tests::campaign::Bundle::load(&bundle)?;
+            let tombstones = spec_tests::case::load_tombstones(&fixtures.join("tombstones.json"))?;
+            let path = io::promote(&bundle, &id, &fixtures.join("cases"), &tombstones)
+                .map_err(anyhow::Error::msg)?;
+            println!("wrote {}", path.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn write_report(path: Option<&Path>, render: impl FnOnce() -> String) -> Result<()> {
@@ -524,6 +806,50 @@ fn self_test(suite: &Suite, jobs: usize) -> Result<ExitCode> {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    })
+}
+
+fn generated_self_test(seed: u64, count: u64, dir: &Path, jobs: usize) -> Result<ExitCode> {
+    let adapter_for = |m: Mutant| {
+        AdapterSpec::bundled_reference(Some(m)).expect("this binary's own path is known")
+    };
+    AdapterSpec::bundled_reference(None)?;
+    let catches = spec_tests::campaign::generated_self_test(
+        seed,
+        count,
+        state_reference::profile::DEFAULT_PROFILE,
+        dir,
+        jobs,
+        &adapter_for,
+    );
+    let mut failed = 0;
+    for c in &catches {
+        failed += usize::from(!c.ok());
+        println!(
+            "{} {:<28} by {} (shrunk {} -> {} in {} runs; replay {}: {})",
+            if c.ok() { "caught  " } else { "ESCAPED " },
+            c.mutant.name(),
+            c.caught_by.as_deref().unwrap_or("no scenario"),
+            c.shrink.size_before,
+            c.shrink.size_after,
+            c.shrink.runs,
+            c.bundle
+                .as_ref()
+                .map_or("-".into(), |p| p.display().to_string()),
+            if c.replayed {
+                "reproduced"
+            } else {
+                "not reproduced"
+            }
+        );
+    }
+    println!(
+        "{} passed, {failed} failed ({count} scenarios of seed {seed})",
+        catches.len() - failed
+    );
+    Ok(match failed {
+        0 => ExitCode::SUCCESS,
+        _ => ExitCode::from(1),
     })
 }
 

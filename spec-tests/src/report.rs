@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use crate::suite::{CaseResult, Suite};
+use crate::case::Case;
+use crate::suite::CaseResult;
 use crate::verdict::Verdict;
 
 /// Version of the JSON result model; bumped on any incompatible change.
@@ -65,8 +66,9 @@ pub struct RunReport {
 }
 
 impl RunReport {
+    /// The report of `results`, run from `cases` (where titles and requirements come from).
     pub fn new(
-        suite: &Suite,
+        cases: &[&Case],
         adapter: Vec<String>,
         profiles: Vec<String>,
         results: Vec<CaseResult>,
@@ -76,7 +78,7 @@ impl RunReport {
         let results = results
             .into_iter()
             .map(|r| {
-                let case = suite.corpus.get(&r.case);
+                let case = cases.iter().find(|c| c.id == r.case);
                 ReportedResult {
                     title: case.map(|c| c.title.clone()).unwrap_or_default(),
                     requirements: case.map(|c| c.requirements.clone()).unwrap_or_default(),

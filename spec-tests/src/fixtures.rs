@@ -1,0 +1,178 @@
+//! Corpora as standalone JSON, for harnesses that do not run this binary: `fixtures export`
+//! (the corpus), `fixtures generate` (seeded scenarios), `fixtures verify` (re-check any such
+//! directory with the reference) and `fixtures promote` (a repro bundle into the corpus).
+//!
+//! An exported directory holds `index.json` (format, suite version, one entry per case),
+//! `cases/ID.json` (the case, expectations included) and, for subscribe and produce cases,
+//! `transcripts/ID.json`: every exchange of a reference run, per connection, so a small mock
+//! server can replay what the stream served.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use state_reference::Profile;
+
+use crate::campaign::Bundle;
+use crate::case::{Case, Mode, check_case_value};
+use crate::live::{InProcess, run_recorded};
+use crate::verdict::{Strictness, mismatches};
+
+/// Version of the exported directory format.
+pub const EXPORT_FORMAT: u32 = 1;
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Index {
+    pub format: u32,
+    pub suite: String,
+    pub cases: Vec<IndexEntry>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IndexEntry {
+    pub id: String,
+    pub mode: Mode,
+    pub file: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcript: Option<String>,
+}
+
+fn io(path: &Path, e: impl std::fmt::Display) -> String {
+    format!("{}: {e}", path.display())
+}
+
+/// Writes `cases` under `dir` (see the module docs).
+pub fn write(dir: &Path, cases: &[&Case]) -> Result<usize, String> {
+    for sub in ["cases", "transcripts"] {
+        std::fs::create_dir_all(dir.join(sub)).map_err(|e| io(&dir.join(sub), e))?;
+    }
+    let mut entries = Vec::new();
+    for case in cases {
+        let file = format!("cases/{}.json", case.id);
+        let text = serde_json::to_string_pretty(case).map_err(|e| e.to_string())? + "\n";
+        std::fs::write(dir.join(&file), text).map_err(|e| io(&dir.join(&file), e))?;
+        let transcript = match case.mode {
+            Mode::Subscribe | Mode::Produce => {
+                let profile = Profile::default_profile();
+                let mut client = InProcess::new(&profile, case.collections.clone(), None);
+                let (_, exchanges) = run_recorded(case, &profile, &mut client)
+                    .map_err(|e| format!("{}: the reference run failed: {e}", case.id))?;
+                let name = format!("transcripts/{}.json", case.id);
+                let text = serde_json::to_string_pretty(&exchanges).map_err(|e| e.to_string())?;
+                std::fs::write(dir.join(&name), text + "\n")
+                    .map_err(|e| io(&dir.join(&name), e))?;
+                Some(name)
+            }
+            _ => None,
+        };
+        entries.push(IndexEntry {
+            id: case.id.clone(),
+            mode: case.mode,
+            file,
+            transcript,
+        });
+    }
+    let index = Index {
+        format: EXPORT_FORMAT,
+        suite: env!("CARGO_PKG_VERSION").into(),
+        cases: entries,
+    };
+    let text = serde_json::to_string_pretty(&index).map_err(|e| e.to_string())? + "\n";
+    std::fs::write(dir.join("index.json"), text).map_err(|e| io(&dir.join("index.json"), e))?;
+    Ok(cases.len())
+}
+
+/// Reads an exported directory completely (index, every case checked against the case
+/// schema) before anything runs.
+pub fn read(dir: &Path) -> Result<Vec<Case>, String> {
+    let index_path = dir.join("index.json");
+    let text = std::fs::read_to_string(&index_path).map_err(|e| io(&index_path, e))?;
+    let value: Value = serde_json::from_str(&text).map_err(|e| io(&index_path, e))?;
+    match value.get("format").and_then(Value::as_u64) {
+        Some(f) if f == u64::from(EXPORT_FORMAT) => {}
+        other => {
+            return Err(io(
+                &index_path,
+                format!("format {other:?}; this binary reads format {EXPORT_FORMAT}"),
+            ));
+        }
+    }
+    let index: Index = serde_json::from_value(value).map_err(|e| io(&index_path, e))?;
+    let mut cases = Vec::with_capacity(index.cases.len());
+    for entry in &index.cases {
+        let path = dir.join(&entry.file);
+        let text = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
+        let value: Value =
+            serde_json::from_str(&text).map_err(|e| io(&path, format!("not JSON: {e}")))?;
+        let case = check_case_value(&value).map_err(|e| io(&path, e))?;
+        if case.id != entry.id || case.mode != entry.mode {
+            return Err(io(&path, "does not match its index entry"));
+        }
+        cases.push(case);
+    }
+    Ok(cases)
+}
+
+/// Runs every case of `cases` with the reference under each of its profiles and lists every
+/// disagreement with its expectations.
+pub fn verify(cases: &[Case]) -> Vec<String> {
+    let mut out = Vec::new();
+    for case in cases {
+        for name in case.profiles.keys() {
+            let Ok(profile) = Profile::preset(name) else {
+                out.push(format!("{} [{name}]: unknown profile", case.id));
+                continue;
+            };
+            let outcome = crate::execute::run_reference(case, &profile, None);
+            for m in mismatches(case, name, &outcome, Strictness::WithRequirementIds) {
+                out.push(format!("{} [{name}]: {m}", case.id));
+            }
+        }
+    }
+    out
+}
+
+/// Turns a bundle's case into a named corpus case `id` under `cases_dir`; refuses an ID that
+/// is malformed, taken or tombstoned.
+pub fn promote(
+    bundle: &Bundle,
+    id: &str,
+    cases_dir: &Path,
+    tombstones: &BTreeSet<String>,
+) -> Result<std::path::PathBuf, String> {
+    let well_formed = id.split('-').all(|part| {
+        !part.is_empty()
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    }) && id.starts_with(|c: char| c.is_ascii_lowercase());
+    if !well_formed {
+        return Err(format!(
+            "`{id}` is not a case ID (lower-case words joined by `-`)"
+        ));
+    }
+    if tombstones.contains(id) {
+        return Err(format!("`{id}` is tombstoned and may not be reused"));
+    }
+    let path = cases_dir.join(format!("{id}.json"));
+    if path.exists() {
+        return Err(format!("{} exists already", path.display()));
+    }
+    let mut case = bundle.case.clone();
+    case.title = format!(
+        "Promoted from a repro bundle ({}, seed {})",
+        case.title,
+        bundle.seed.map_or("none".into(), |s| s.to_string())
+    );
+    case.id = id.to_owned();
+    if !case.tags.iter().any(|t| t == "promoted") {
+        case.tags.push("promoted".into());
+    }
+    check_case_value(&serde_json::to_value(&case).map_err(|e| e.to_string())?)?;
+    let text = serde_json::to_string_pretty(&case).map_err(|e| e.to_string())? + "\n";
+    std::fs::write(&path, text).map_err(|e| io(&path, e))?;
+    Ok(path)
+}

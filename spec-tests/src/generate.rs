@@ -1,0 +1,466 @@
+//! Seeded scenarios: from a seed, a case of any mode (messages over a few types and many keys,
+//! batch boundaries, txids, resets and snapshots, malformed items, and for subscribe cases a
+//! fault plan from the simulator's catalogue). The same seed gives the same case on any
+//! machine: the only randomness is a ChaCha stream seeded from it.
+//!
+//! Expectations come from the reference (the oracle) under every preset, so a generated case
+//! is a self-contained fixture; subscribe cases are judged at run time against the reference
+//! at the offset the implementation reports, like hand-written ones.
+
+use std::collections::BTreeMap;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::{Value, json};
+use state_reference::{Collection, Profile};
+use stream_simulator::fault::{Fault, RequestKind, Rule};
+use stream_simulator::store::Action;
+
+use crate::adapter::protocol::ProduceOp;
+use crate::case::{AwaitPoint, AwaitStep, BatchInput, Case, Expectation, Mode, Step, Weight};
+use crate::client::Live;
+use crate::execute::{Outcome, run_reference};
+
+/// The tag every generated case carries.
+pub const GENERATED_TAG: &str = "generated";
+
+/// The seed of the `index`th scenario of a campaign seeded with `seed` (splitmix64), so a
+/// scenario can be re-made from its own seed alone.
+pub fn scenario_seed(seed: u64, index: u64) -> u64 {
+    let mut z = seed.wrapping_add(index.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The case a seed makes (expectations filled in by the reference).
+pub fn scenario(seed: u64) -> Case {
+    let mut g = Gen {
+        rng: ChaCha8Rng::seed_from_u64(seed),
+        reset_offsets: false,
+    };
+    let mode = match g.rng.random_range(0..10) {
+        0 => Mode::Validate,
+        1..=4 => Mode::Materialize,
+        5..=8 => Mode::Subscribe,
+        _ => Mode::Produce,
+    };
+    let mut case = Case {
+        schema: None,
+        id: format!("gen-{seed:016x}"),
+        title: format!("generated {} scenario, seed {seed}", mode.name()),
+        description: None,
+        requirements: vec![
+            match mode {
+                Mode::Validate => "SP-9.1-VALIDATE-FORMAT",
+                Mode::Materialize => "SP-6-ORDER",
+                Mode::Subscribe => "DS-8-NEXT-OFFSET",
+                Mode::Produce => "SP-4.1-TYPE-REQUIRED",
+            }
+            .to_owned(),
+        ],
+        level: "MUST".into(),
+        tags: vec![GENERATED_TAG.into()],
+        mode,
+        profiles: Profile::preset_names()
+            .into_iter()
+            .map(|p| (p.to_owned(), Weight::Required))
+            .collect(),
+        collections: None,
+        batches: Vec::new(),
+        message: None,
+        raw: None,
+        live: None,
+        steps: Vec::new(),
+        expect: Expectation::default(),
+        expect_by_profile: BTreeMap::new(),
+    };
+    match mode {
+        Mode::Validate => case.message = Some(g.message(0.5, &[])),
+        Mode::Materialize => g.materialize(&mut case),
+        Mode::Subscribe => g.subscribe(&mut case),
+        Mode::Produce => g.produce(&mut case),
+    }
+    fill_expectations(&mut case);
+    case
+}
+
+/// Sets `expect` (and per-profile overrides) from the reference's outcome, for the modes
+/// whose expectation is data (validate, materialize, produce); subscribe cases are judged
+/// against the reference at run time.
+pub fn fill_expectations(case: &mut Case) {
+    case.expect = Expectation::default();
+    case.expect_by_profile.clear();
+    let mut by_profile: Vec<(String, Expectation)> = Vec::new();
+    for name in case.profiles.keys() {
+        let Ok(profile) = Profile::preset(name) else {
+            continue;
+        };
+        let e = match case.mode {
+            Mode::Subscribe => Expectation::default(),
+            _ => expectation_of(case, &run_reference(case, &profile, None)),
+        };
+        by_profile.push((name.clone(), e));
+    }
+    let default = by_profile
+        .iter()
+        .find(|(n, _)| n == state_reference::profile::DEFAULT_PROFILE)
+        .or(by_profile.first())
+        .map(|(_, e)| e.clone())
+        .unwrap_or_default();
+    for (name, e) in by_profile {
+        if e != default {
+            case.expect_by_profile.insert(name, e);
+        }
+    }
+    case.expect = default;
+}
+
+fn expectation_of(case: &Case, outcome: &Outcome) -> Expectation {
+    match outcome {
+        Outcome::Materialize {
+            after_batch,
+            rejected,
+        } => {
+            let last = after_batch.last().cloned().unwrap_or_default();
+            Expectation {
+                state: Some(last.state),
+                txids: Some(last.txids),
+                offset: Some(last.offset),
+                halted: Some(last.halted),
+                rejected: Some(
+                    rejected
+                        .iter()
+                        .map(|r| crate::case::RejectedItem {
+                            reason: None,
+                            ..r.clone()
+                        })
+                        .collect(),
+                ),
+                ..Expectation::default()
+            }
+        }
+        Outcome::Validate {
+            valid, requirement, ..
+        } => Expectation {
+            valid: Some(*valid),
+            requirement: requirement.clone(),
+            ..Expectation::default()
+        },
+        Outcome::Produce { landed, .. } => Expectation {
+            messages: Some(landed.iter().map(|l| l.message.clone()).collect()),
+            ..Expectation::default()
+        },
+        _ => {
+            let _ = case;
+            Expectation::default()
+        }
+    }
+}
+
+struct Gen {
+    rng: ChaCha8Rng,
+    /// Resets may name an offset (materialize only: a live stream's offsets are not known
+    /// when the scenario is made).
+    reset_offsets: bool,
+}
+
+const TYPES: [&str; 3] = ["user", "order", "task"];
+
+impl Gen {
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.rng.random_range(0..items.len())]
+    }
+
+    fn key(&mut self) -> String {
+        format!("k{}", self.rng.random_range(0..12))
+    }
+
+    fn value(&mut self, key: &str) -> Value {
+        match self.rng.random_range(0..20) {
+            0 => json!(self.rng.random_range(0..100)),
+            1 => Value::Null,
+            2 => json!(["a", self.rng.random_range(0..9)]),
+            3..=7 => json!({"id": key, "m": self.rng.random_range(0..100)}),
+            _ => json!({"id": key, "n": self.rng.random_range(0..100)}),
+        }
+    }
+
+    /// A change or control message; with probability `bad`, a malformed one.
+    fn message(&mut self, bad: f64, types: &[&str]) -> Value {
+        let types = if types.is_empty() { &TYPES[..] } else { types };
+        if self.rng.random_bool(bad) {
+            return self.malformed(types);
+        }
+        if self.rng.random_bool(0.06) {
+            return match self.reset_offsets && self.rng.random_bool(0.5) {
+                true => {
+                    json!({"headers": {"control": "reset", "offset": format!("o{}", self.rng.random_range(1..5))}})
+                }
+                false => json!({"headers": {"control": "reset"}}),
+            };
+        }
+        let t = *self.pick(types);
+        let key = self.key();
+        let op = *self.pick(&["insert", "insert", "update", "update", "delete"]);
+        let mut headers = json!({"operation": op});
+        if self.rng.random_bool(0.3) {
+            headers["txid"] = json!(format!("tx{}", self.rng.random_range(0..6)));
+        }
+        let mut m = json!({"type": t, "key": key, "headers": headers});
+        if op != "delete" {
+            m["value"] = self.value(&key);
+        }
+        m
+    }
+
+    fn malformed(&mut self, types: &[&str]) -> Value {
+        let t = *self.pick(types);
+        let key = self.key();
+        let txid = json!(format!("tx{}", self.rng.random_range(0..6)));
+        match self.rng.random_range(0..8) {
+            0 => json!({"type": t, "key": key, "headers": {"operation": "insert", "txid": txid}}),
+            1 => {
+                json!({"type": t, "key": "", "value": {"id": ""}, "headers": {"operation": "insert"}})
+            }
+            2 => {
+                json!({"type": t, "key": key, "value": {"id": key}, "headers": {"operation": "upsert"}})
+            }
+            3 => {
+                json!({"type": t, "key": key, "value": {"id": key}, "headers": {"operation": "merge", "txid": txid}})
+            }
+            4 => json!({"headers": {"control": "rewind"}}),
+            5 => {
+                json!({"type": "ghost", "key": key, "value": {"id": key}, "headers": {"operation": "insert"}})
+            }
+            6 => {
+                json!({"type": t, "key": key, "value": {"id": key}, "headers": {"operation": "insert", "control": "reset"}})
+            }
+            _ => json!(self.rng.random_range(0..9)),
+        }
+    }
+
+    /// Collections for some of the types (the rest are undeclared), sometimes with a value
+    /// schema.
+    fn collections(&mut self) -> Option<Vec<Collection>> {
+        if self.rng.random_bool(0.4) {
+            return None;
+        }
+        let schema = self.rng.random_bool(0.3);
+        Some(
+            TYPES
+                .iter()
+                .take(self.rng.random_range(1..=3))
+                .map(|t| {
+                    let c = Collection::new(format!("{t}s"), *t, "id");
+                    match schema {
+                        true => c.with_schema(json!({"type": "object", "required": ["id"]})),
+                        false => c,
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    fn materialize(&mut self, case: &mut Case) {
+        self.reset_offsets = true;
+        case.collections = self.collections();
+        let count = self.rng.random_range(1..=20);
+        let items: Vec<Value> = (0..count).map(|_| self.message(0.12, &[])).collect();
+        let mut items = items.into_iter().peekable();
+        let mut b = 0;
+        while items.peek().is_some() {
+            b += 1;
+            let n = self.rng.random_range(0..=6);
+            let batch: Vec<Value> = items.by_ref().take(n).collect();
+            case.batches.push(BatchInput {
+                items: batch,
+                offset: format!("o{b}"),
+                up_to_date: self.rng.random_bool(0.5),
+            });
+        }
+        if let Some(last) = case.batches.last_mut() {
+            last.up_to_date = true;
+        }
+    }
+
+    fn subscribe(&mut self, case: &mut Case) {
+        let types = ["user", "order"];
+        case.collections = Some(vec![
+            Collection::new("users", "user", "id"),
+            Collection::new("orders", "order", "id"),
+        ]);
+        let live = match self.rng.random_bool(0.5) {
+            true => Live::LongPoll,
+            false => Live::Sse,
+        };
+        case.live = Some(live);
+        let live_kind = match live {
+            Live::Sse => RequestKind::Sse,
+            _ => RequestKind::LongPoll,
+        };
+        let chunks = self.rng.random_range(1..=4);
+        let subscribe_after = self.rng.random_range(0..chunks);
+        let mut rules = Vec::new();
+        for _ in 0..self.rng.random_range(0..=2) {
+            let kind = match self.rng.random_bool(0.5) {
+                true => RequestKind::CatchUp,
+                false => live_kind,
+            };
+            rules.push(self.rule(kind, live));
+        }
+        for i in 0..chunks {
+            if i == subscribe_after {
+                if !rules.is_empty() {
+                    case.steps.push(Step::Faults {
+                        rules: std::mem::take(&mut rules),
+                    });
+                }
+                case.steps.push(Step::Subscribe);
+            }
+            let n = self.rng.random_range(1..=5);
+            let items = (0..n).map(|_| self.message(0.0, &types)).collect();
+            case.steps.push(Step::Append { items });
+            if self.rng.random_bool(0.15) {
+                let act = match self.rng.random_range(0..3) {
+                    0 => Action::Snapshot,
+                    1 => Action::Reset {
+                        offset: true,
+                        snapshot: self.rng.random_bool(0.5),
+                    },
+                    _ => Action::Reset {
+                        offset: false,
+                        snapshot: false,
+                    },
+                };
+                case.steps.push(Step::Act { act });
+            }
+            if i >= subscribe_after && self.rng.random_bool(0.5) {
+                case.steps.push(await_step(AwaitPoint::UpToDate));
+            }
+        }
+        // Served offsets on a reset name the reset's own position, where reading would
+        // restart forever: the two are not combined.
+        let resets = case.steps.iter().any(|s| match s {
+            Step::Append { items } => items
+                .iter()
+                .any(|i| i.pointer("/headers/control") == Some(&json!("reset"))),
+            Step::Act { act } => matches!(act, Action::Reset { .. }),
+            _ => false,
+        });
+        if resets {
+            for step in &mut case.steps {
+                if let Step::Faults { rules } = step {
+                    rules.retain(|r| r.fault != Fault::ServedOffsets);
+                }
+            }
+        }
+        if self.rng.random_bool(0.15) {
+            case.steps.push(Step::Act { act: Action::Close });
+            case.steps.push(await_step(AwaitPoint::Closed));
+        } else {
+            case.steps.push(await_step(AwaitPoint::UpToDate));
+        }
+    }
+
+    /// A fault the reference recovers from (no 404, 410 or long Retry-After: those are
+    /// informational, or slow).
+    fn rule(&mut self, kind: RequestKind, live: Live) -> Rule {
+        let fault = match self.rng.random_range(0..9) {
+            0 => Fault::ResetBeforeHeaders,
+            1 => Fault::CutInsideMessage {
+                message: self.rng.random_range(0..3),
+            },
+            2 => Fault::CutBody {
+                bytes: self.rng.random_range(1..200),
+            },
+            3 => Fault::Status {
+                status: *self.pick(&[500, 502, 503]),
+                retry_after: None,
+            },
+            4 => Fault::Page {
+                messages: self.rng.random_range(1..=3),
+            },
+            5 => Fault::Delay {
+                ms: self.rng.random_range(0..10),
+                jitter_ms: self.rng.random_range(0..10),
+            },
+            6 => Fault::ServedOffsets,
+            _ if kind == RequestKind::Sse && live == Live::Sse => {
+                let events = self.rng.random_range(1..=4);
+                match self.rng.random_bool(0.5) {
+                    true => Fault::SseCloseAfter { events },
+                    false => Fault::SseAbortAfter { events },
+                }
+            }
+            _ if kind == RequestKind::LongPoll => Fault::EmptyLongPoll,
+            _ => Fault::ResetBeforeHeaders,
+        };
+        if fault == Fault::ServedOffsets {
+            // Served form on every read, as a server serves it (the oracle reads it so too).
+            return Rule::new(fault);
+        }
+        let times = match fault {
+            Fault::Page { .. } | Fault::Delay { .. } => None,
+            _ => Some(self.rng.random_range(1..=2)),
+        };
+        Rule {
+            stream: None,
+            kind,
+            nth: self.rng.random_range(1..=2),
+            times,
+            fault,
+        }
+    }
+
+    fn produce(&mut self, case: &mut Case) {
+        let collections = vec![
+            Collection::new("users", "user", "id"),
+            Collection::new("orders", "order", "id"),
+        ];
+        let ops = (0..self.rng.random_range(1..=5))
+            .map(|_| {
+                let collection = self.pick(&["users", "orders"]).to_string();
+                let key = self.key();
+                let key_again = key.clone();
+                let op = *self.pick(&["insert", "update", "delete"]);
+                let mut o = ProduceOp {
+                    collection,
+                    op: op.into(),
+                    value: None,
+                    key: None,
+                    old_value: None,
+                    txid: None,
+                    timestamp: None,
+                };
+                match op {
+                    "delete" => o.key = Some(key),
+                    _ => o.value = Some(json!({"id": key, "n": self.rng.random_range(0..100)})),
+                }
+                if op != "insert" && self.rng.random_bool(0.3) {
+                    o.old_value = Some(json!({"id": key_again, "n": 0}));
+                }
+                if self.rng.random_bool(0.3) {
+                    o.txid = Some(format!("tx{}", self.rng.random_range(0..6)));
+                }
+                if self.rng.random_bool(0.2) {
+                    o.timestamp = Some("2026-11-27T10:00:00Z".into());
+                }
+                o
+            })
+            .collect();
+        case.collections = Some(collections);
+        case.steps.push(Step::Produce { ops });
+    }
+}
+
+fn await_step(until: AwaitPoint) -> Step {
+    Step::Await(AwaitStep {
+        until,
+        txid: None,
+        timeout_ms: None,
+        reached: true,
+        state: None,
+        txids: None,
+    })
+}
