@@ -193,12 +193,7 @@ pub fn run_adapter(
                     reason: Some(r.reason),
                 }));
                 let report: StateReport = decode("state", adapter.call(&Command::State, timeout)?)?;
-                after_batch.push(Observation {
-                    state: report.state,
-                    txids: report.txids,
-                    offset: report.offset,
-                    halted: report.halted,
-                });
+                after_batch.push(report.into());
             }
             Ok(Outcome::Materialize {
                 after_batch,

@@ -203,10 +203,7 @@ pub fn awaited(reached: bool, p: client::Progress) -> Awaited {
         reached,
         up_to_date: p.up_to_date,
         closed: p.closed,
-        state: p.observation.state,
-        txids: p.observation.txids,
-        offset: p.observation.offset,
-        halted: p.observation.halted,
+        report: p.observation.into(),
         stop_reason: p.error,
     }
 }
@@ -339,7 +336,7 @@ fn run_inner(
                 let reference = match sim.log(&path, served) {
                     Ok(log) => state_at(
                         &log,
-                        answer.offset.as_deref(),
+                        answer.report.offset.as_deref(),
                         profile,
                         case.collections.as_deref(),
                     ),

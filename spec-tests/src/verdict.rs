@@ -295,7 +295,7 @@ fn subscribe_mismatches(
                 .map(|e| format!(" (its error: {e})"))
                 .unwrap_or_default();
             out.push(match want.reached {
-                true => format!("step {i}: expected the subscription {what}; it did not get there{error}, and stopped at offset {:?}", got.offset),
+                true => format!("step {i}: expected the subscription {what}; it did not get there{error}, and stopped at offset {:?}", got.report.offset),
                 false => format!("step {i}: expected the subscription not {what}, but it claims so"),
             });
             continue;
@@ -303,43 +303,47 @@ fn subscribe_mismatches(
         if !want.reached || want.until == AwaitPoint::Stopped {
             continue;
         }
-        if matches!(want.until, AwaitPoint::UpToDate | AwaitPoint::Closed) && got.offset != run.tail
+        if matches!(want.until, AwaitPoint::UpToDate | AwaitPoint::Closed)
+            && got.report.offset != run.tail
         {
             out.push(format!(
                 "step {i}: reported offset {:?}, but the stream's tail is {:?}",
-                got.offset, run.tail
+                got.report.offset, run.tail
             ));
         }
         match &run.reference {
             Err(e) => out.push(format!(
                 "step {i}: no reference state at offset {:?}: {e}",
-                got.offset
+                got.report.offset
             )),
             Ok(reference) => {
-                if let Some(d) = first_divergence(&reference.state, &got.state) {
-                    out.push(format!("step {i}: state at offset {:?}: {d}", got.offset));
+                if let Some(d) = first_divergence(&reference.state, &got.report.state) {
+                    out.push(format!(
+                        "step {i}: state at offset {:?}: {d}",
+                        got.report.offset
+                    ));
                 }
-                if txid_set(&reference.txids) != txid_set(&got.txids) {
+                if txid_set(&reference.txids) != txid_set(&got.report.txids) {
                     out.push(format!(
                         "step {i}: txids: expected {:?}, observed {:?}",
                         txid_set(&reference.txids),
-                        txid_set(&got.txids)
+                        txid_set(&got.report.txids)
                     ));
                 }
             }
         }
         if strictness == Strictness::WithRequirementIds {
             if let Some(state) = &want.state
-                && let Some(d) = first_divergence(state, &got.state)
+                && let Some(d) = first_divergence(state, &got.report.state)
             {
                 out.push(format!("step {i}: hand-written state: {d}"));
             }
             if let Some(txids) = &want.txids
-                && txid_set(txids) != txid_set(&got.txids)
+                && txid_set(txids) != txid_set(&got.report.txids)
             {
                 out.push(format!(
                     "step {i}: hand-written txids: expected {txids:?}, observed {:?}",
-                    got.txids
+                    got.report.txids
                 ));
             }
         }

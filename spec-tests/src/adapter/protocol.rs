@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use state_reference::Collection;
+use state_reference::{Collection, Observation};
 
 pub use crate::client::{Live, Until};
 
@@ -156,6 +156,28 @@ pub struct StateReport {
     pub halted: bool,
 }
 
+impl From<Observation> for StateReport {
+    fn from(o: Observation) -> Self {
+        StateReport {
+            state: o.state,
+            txids: o.txids,
+            offset: o.offset,
+            halted: o.halted,
+        }
+    }
+}
+
+impl From<StateReport> for Observation {
+    fn from(r: StateReport) -> Self {
+        Observation {
+            state: r.state,
+            txids: r.txids,
+            offset: r.offset,
+            halted: r.halted,
+        }
+    }
+}
+
 /// The answer to `validate`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
@@ -173,13 +195,9 @@ pub struct Awaited {
     pub up_to_date: bool,
     #[serde(default)]
     pub closed: bool,
-    pub state: BTreeMap<String, BTreeMap<String, Value>>,
-    #[serde(default)]
-    pub txids: Vec<String>,
-    #[serde(default)]
-    pub offset: Option<String>,
-    #[serde(default)]
-    pub halted: bool,
+    /// The state, txids, committed offset and halt flag, as `state` reports them.
+    #[serde(flatten)]
+    pub report: StateReport,
     /// Why the subscription stopped, in the implementation's words (absent while it runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_reason: Option<String>,
