@@ -6,10 +6,14 @@
 //! - [`profile`]: positions on the questions the spec leaves open, as data.
 //! - [`materializer`]: batches in, canonical visible state, txids and diagnostics out.
 //! - [`collection`] and [`producer`]: collections and the insert / update / delete builders.
+//! - [`client`] (feature `client`, on by default): the consumer side over HTTP, a
+//!   subscriber that reads a Durable Stream into a materializer, and a producer.
 //! - [`mutant`]: deliberately broken variants, to prove the suite catches real bugs.
 //!
 //! This crate depends on nothing else in the workspace.
 
+#[cfg(feature = "client")]
+pub mod client;
 pub mod collection;
 pub mod materializer;
 pub mod message;
@@ -26,5 +30,5 @@ pub use message::{
     ChangeMessage, Control, ControlMessage, Message, Operation, ParseRules, Rejection,
 };
 pub use mutant::Mutant;
-pub use producer::{ChangeBuilder, ProducerError};
+pub use producer::{ChangeBuilder, ProduceOp, ProducerError};
 pub use profile::Profile;

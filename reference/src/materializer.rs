@@ -63,12 +63,16 @@ pub struct Diagnostic {
     pub reason: String,
 }
 
-/// What an observer sees at a batch boundary.
-#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+/// What an observer sees at a batch boundary (also what an implementation reports of its
+/// own state: every field but `state` may be left out).
+#[derive(Debug, Default, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Observation {
     pub state: CanonicalState,
+    #[serde(default)]
     pub txids: Vec<String>,
+    #[serde(default)]
     pub offset: Option<String>,
+    #[serde(default)]
     pub halted: bool,
 }
 
@@ -186,6 +190,20 @@ impl Materializer {
         }
         self.collections = Some(by_type);
         Ok(self)
+    }
+
+    /// A fresh consumer under `profile`, declaring `collections` when given (absent: every
+    /// type is expected), optionally with a mutant.
+    pub fn consumer(
+        profile: &Profile,
+        collections: Option<&[Collection]>,
+        mutant: Option<Mutant>,
+    ) -> Result<Materializer, SetupError> {
+        let m = Materializer::new(profile.clone()).with_mutant(mutant);
+        match collections {
+            Some(c) => m.with_collections(c),
+            None => Ok(m),
+        }
     }
 
     /// Switches on one deliberate defect (self-test only).
@@ -594,7 +612,7 @@ impl Materializer {
                 SnapshotSemantics::Hint => {}
                 _ if self.snapshot_mark.is_some() => {}
                 SnapshotSemantics::Atomic => {
-                    self.snapshot_mark = Some((self.undo.len(), self.staged_txids.len()))
+                    self.snapshot_mark = Some((self.undo.len(), self.staged_txids.len()));
                 }
                 SnapshotSemantics::Replace => {
                     self.snapshot_mark = Some((self.undo.len(), self.staged_txids.len()));

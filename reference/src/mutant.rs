@@ -3,7 +3,7 @@
 //! The suite is only as good as the bugs it catches: `self-test` (and the `mutants` test)
 //! runs the corpus against every mutant and requires at least one required case to fail.
 //! A mutant changes exactly one behaviour and names the requirement it breaks. The last three
-//! break the reference's HTTP client (in `spec-tests`), not the materializer.
+//! break the reference's HTTP client (`client.rs`), not the materializer.
 
 use serde::Serialize;
 

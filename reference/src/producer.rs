@@ -229,3 +229,76 @@ mod tests {
         ));
     }
 }
+
+/// One change a producer is asked to write, by collection name: what the adapter protocol's
+/// `produce` command and a case's `produce` step carry.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProduceOp {
+    pub collection: String,
+    pub op: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_value: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub txid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+}
+
+/// Why an op could not be built into a message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpError {
+    #[error("op {index}: no collection named {name:?}")]
+    UnknownCollection { index: usize, name: String },
+    #[error("op {index}: cannot produce {op:?} without a value")]
+    Unbuildable { index: usize, op: String },
+    #[error("op {index}: {source}")]
+    Builder { index: usize, source: ProducerError },
+}
+
+/// The messages `ops` describe, built with these helpers over `collections`.
+pub fn build_ops(collections: &[Collection], ops: &[ProduceOp]) -> Result<Vec<Value>, OpError> {
+    ops.iter()
+        .enumerate()
+        .map(|(index, op)| {
+            let collection = collections
+                .iter()
+                .find(|c| c.name == op.collection)
+                .ok_or_else(|| OpError::UnknownCollection {
+                    index,
+                    name: op.collection.clone(),
+                })?;
+            let mut builder = match (op.op.as_str(), &op.value) {
+                ("insert", Some(v)) => collection.insert(v.clone()),
+                ("update", Some(v)) => collection.update(v.clone()),
+                ("delete", _) => collection.delete(),
+                (other, _) => {
+                    return Err(OpError::Unbuildable {
+                        index,
+                        op: other.to_owned(),
+                    });
+                }
+            };
+            if let Some(key) = &op.key {
+                builder = builder.key(key.clone());
+            }
+            if let Some(old) = &op.old_value {
+                builder = builder.old_value(old.clone());
+            }
+            if let Some(txid) = &op.txid {
+                builder = builder.txid(txid.clone());
+            }
+            if let Some(ts) = &op.timestamp {
+                builder = builder.timestamp(ts.clone());
+            }
+            let message = builder
+                .build()
+                .map_err(|source| OpError::Builder { index, source })?;
+            Ok(message.to_value())
+        })
+        .collect()
+}

@@ -199,6 +199,14 @@ impl Profile {
         PRESETS.iter().map(|(n, _)| *n).collect()
     }
 
+    /// Every preset, in catalogue order.
+    pub fn presets() -> Vec<Profile> {
+        PRESETS
+            .iter()
+            .map(|(_, json)| Profile::from_json(json).expect("the embedded presets parse"))
+            .collect()
+    }
+
     pub fn from_json(json: &str) -> Result<Profile, serde_json::Error> {
         serde_json::from_str(json)
     }

@@ -1,16 +1,41 @@
 //! The control API under the reserved `/__sim/` prefix: fault plans, transcripts and stream
 //! actions for drivers in any language (documented in `docs/simulator.md`).
 
+use std::sync::Arc;
+
+use axum::Router;
 use axum::body::Bytes;
-use axum::http::Method;
+use axum::extract::State;
+use axum::http::{Method, Uri};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::fault::{FaultEngine, FaultPlan};
-use crate::http::{Reply, Shared};
+use crate::reply::Reply;
+use crate::shared::Shared;
 use crate::store::{Action, Refusal};
 
 /// Paths starting with this are the simulator's own, never streams.
 pub const PREFIX: &str = "/__sim/";
+/// Where the control router is nested.
+pub(crate) const NEST: &str = "/__sim";
+
+/// The control API's router (nested under [`NEST`]); its replies are not stream responses,
+/// so they are neither faulted nor recorded in the transcript.
+pub(crate) fn router() -> Router<Arc<Shared>> {
+    Router::new().fallback(serve)
+}
+
+async fn serve(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    // Nested: the path is what follows the prefix.
+    let path = format!("{NEST}{}", uri.path());
+    handle(&shared, &method, &path, &body).into_response()
+}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -29,10 +54,13 @@ fn json_reply(status: u16, value: &impl serde::Serialize) -> Reply {
     }
 }
 
-pub(crate) fn handle(shared: &Shared, method: &Method, path: &str, body: &Bytes) -> Reply {
+fn handle(shared: &Shared, method: &Method, path: &str, body: &Bytes) -> Reply {
     let bad =
         |e: serde_json::Error| Reply::from(Refusal::new(400, format!("invalid request body: {e}")));
-    match (method.as_str(), &path[PREFIX.len()..]) {
+    match (
+        method.as_str(),
+        path.strip_prefix(PREFIX).unwrap_or_default(),
+    ) {
         ("GET", "plan") => json_reply(200, shared.faults().plan()),
         ("PUT", "plan") => match serde_json::from_slice::<FaultPlan>(body) {
             Ok(plan) => {

@@ -9,130 +9,33 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Query, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio::time::Instant;
 
-use crate::SimulatorConfig;
 use crate::control;
-use crate::fault::{Applied, Fault, FaultEngine, RequestKind};
+use crate::fault::{Applied, Fault, RequestKind};
 use crate::offset::{Offset, RequestedOffset};
+use crate::reply::Reply;
 use crate::shaping::{self, RequestRecord};
+use crate::shared::Shared;
 use crate::store::ReadOptions;
 use crate::store::{
     AppendOutcome, AppendRequest, CreateRequest, Lifetime, Metadata, Page, ProducerHeaders,
-    Refusal, Store, media_type,
+    Refusal, media_type,
 };
-use crate::transcript::Transcript;
 use futures_util::StreamExt;
-
-pub(crate) struct Shared {
-    pub store: Store,
-    pub config: SimulatorConfig,
-    pub faults: std::sync::Mutex<FaultEngine>,
-    pub transcript: Arc<Transcript>,
-}
-
-impl Shared {
-    pub fn faults(&self) -> std::sync::MutexGuard<'_, FaultEngine> {
-        self.faults.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn read_options(&self, applied: &Applied) -> ReadOptions {
-        ReadOptions {
-            max_bytes: self.config.page_bytes,
-            max_messages: applied.find(|f| match f {
-                Fault::Page { messages } => Some((*messages).max(1)),
-                _ => None,
-            }),
-            served_offsets: applied
-                .find(|f| (*f == Fault::ServedOffsets).then_some(()))
-                .is_some(),
-        }
-    }
-}
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let limit = shared.config.body_limit;
     Router::new()
+        .nest(control::NEST, control::router())
         .fallback(handle)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(shared)
-}
-
-/// Headers every response carries (PROTOCOL §12.7 and CORS for browser clients).
-fn base_headers(h: &mut HeaderMap) {
-    let set = |h: &mut HeaderMap, k: &'static str, v: &'static str| {
-        h.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
-    };
-    set(h, "x-content-type-options", "nosniff");
-    set(h, "cross-origin-resource-policy", "cross-origin");
-    set(h, "access-control-allow-origin", "*");
-    set(
-        h,
-        "access-control-expose-headers",
-        "Stream-Next-Offset, Stream-Cursor, Stream-Up-To-Date, Stream-Closed, Stream-TTL, Stream-Expires-At, ETag, Location, Producer-Epoch, Producer-Seq, Producer-Expected-Seq, Producer-Received-Seq, Stream-SSE-Data-Encoding",
-    );
-}
-
-/// A response under construction.
-pub(crate) struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Body,
-}
-
-impl Reply {
-    pub(crate) fn new(status: u16) -> Reply {
-        let mut headers = HeaderMap::new();
-        base_headers(&mut headers);
-        Reply {
-            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            headers,
-            body: Body::empty(),
-        }
-    }
-
-    pub(crate) fn header(mut self, name: &str, value: impl ToString) -> Reply {
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::try_from(name),
-            HeaderValue::try_from(value.to_string()),
-        ) {
-            self.headers.insert(n, v);
-        }
-        self
-    }
-
-    fn header_if(self, cond: bool, name: &str, value: impl ToString) -> Reply {
-        if cond { self.header(name, value) } else { self }
-    }
-
-    pub(crate) fn body(mut self, body: impl Into<Body>) -> Reply {
-        self.body = body.into();
-        self
-    }
-}
-
-impl IntoResponse for Reply {
-    fn into_response(self) -> Response {
-        let mut r = Response::new(self.body);
-        *r.status_mut() = self.status;
-        *r.headers_mut() = self.headers;
-        r
-    }
-}
-
-impl From<Refusal> for Reply {
-    fn from(r: Refusal) -> Reply {
-        let mut reply = Reply::new(r.status).header("content-type", "text/plain; charset=utf-8");
-        for (name, value) in &r.headers {
-            reply = reply.header(name, value);
-        }
-        reply.body(r.reason)
-    }
 }
 
 fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
@@ -169,9 +72,6 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let path = uri.path().to_owned();
-    if path.starts_with(control::PREFIX) {
-        return control::handle(&shared, &method, &path, &body).into_response();
-    }
     let query = match Query::<HashMap<String, String>>::try_from_uri(&uri) {
         Ok(Query(q)) => q,
         Err(e) => return Reply::from(Refusal::new(400, format!("bad query: {e}"))).into_response(),

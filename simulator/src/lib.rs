@@ -23,7 +23,9 @@ mod control;
 pub mod fault;
 mod http;
 pub mod offset;
+mod reply;
 mod shaping;
+mod shared;
 pub mod store;
 pub mod transcript;
 
@@ -121,7 +123,7 @@ impl Simulator {
     pub async fn spawn(self) -> std::io::Result<SimulatorHandle> {
         let listener = tokio::net::TcpListener::bind(self.config.bind).await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(http::Shared {
+        let shared = Arc::new(shared::Shared {
             store: store::Store::default(),
             faults: std::sync::Mutex::new(fault::FaultEngine::new(self.config.fault_plan.clone())),
             transcript: Arc::new(transcript::Transcript::new(self.config.transcript_capacity)),
@@ -148,7 +150,7 @@ impl Simulator {
 /// A running simulator; dropping it stops it.
 pub struct SimulatorHandle {
     addr: SocketAddr,
-    shared: Arc<http::Shared>,
+    shared: Arc<shared::Shared>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }

@@ -414,7 +414,9 @@ impl Store {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Stream>> {
         // A panic while holding the lock cannot leave a stream half-written (every mutation
         // completes before it returns), so a poisoned lock is still consistent.
-        self.streams.lock().unwrap_or_else(|p| p.into_inner())
+        self.streams
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The live stream at `path`, dropping it first if it has expired.

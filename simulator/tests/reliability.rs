@@ -118,7 +118,7 @@ async fn sse_reader(c: Client, url: String, want: usize) -> Result<Vec<(String, 
                 match kind {
                     "data" => {
                         pending = serde_json::from_str::<Vec<Value>>(&data)
-                            .map_err(|e| format!("bad data event: {e}"))?
+                            .map_err(|e| format!("bad data event: {e}"))?;
                     }
                     "control" => {
                         let control: Value =

@@ -1,24 +1,19 @@
 //! `spec-tests`: the conformance runner behind the `state-conformance` binary.
 //!
-//! - [`catalogue`]: the requirements catalogue.
-//! - [`case`]: the case format and the corpus loader.
-//! - [`execute`]: running a case against the reference, in process.
-//! - [`verdict`]: outcome versus expectation.
-//! - [`suite`]: selection, runs, self-test (mutants) and coverage.
+//! Data flows one way: [`corpus`] (cases and requirements) → [`run`] (each case through an
+//! [`adapter::Implementation`]: an adapter process, or the [`reference_adapter`] in process
+//! as the oracle; live cases on a fresh simulator) → [`judge`] (outcome against the
+//! expectations: a verdict) → [`report`] (console, JSON, JUnit, Markdown, matrix).
+//! [`campaign`] generates, shrinks and bundles scenarios; [`lint`] checks a stream.
+//! The command line itself lives in the binary (`src/cli/`).
 
 pub mod adapter;
 pub mod campaign;
-pub mod case;
-pub mod catalogue;
-pub mod check;
-pub mod client;
+pub mod corpus;
 pub mod error;
-pub mod execute;
-pub mod expectations;
-pub mod fixtures;
-pub mod generate;
-pub mod live;
-pub mod matrix;
+pub mod judge;
+pub mod lint;
+pub mod reference_adapter;
 pub mod report;
-pub mod suite;
-pub mod verdict;
+pub mod run;
+pub mod runtime;

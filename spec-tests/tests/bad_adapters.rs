@@ -5,10 +5,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use spec_tests::case::Case;
-use spec_tests::execute::Outcome;
-use spec_tests::suite::{self, AdapterSpec, Suite};
-use spec_tests::verdict::Verdict;
+use spec_tests::adapter::AdapterSpec;
+use spec_tests::corpus::Suite;
+use spec_tests::corpus::case::Case;
+use spec_tests::judge::Verdict;
+use spec_tests::judge::outcome::Outcome;
+use spec_tests::run as suite;
 
 /// A Python adapter: answers like a good one, except where `misbehave` (Python code run with
 /// `cmd` bound to the command's name) returns before answering.
@@ -45,7 +47,7 @@ for line in sys.stdin:
 }
 
 fn run(path: PathBuf, timeout_ms: u64) -> Vec<(String, Vec<String>)> {
-    let suite = Suite::load(&suite::default_fixtures_dir()).unwrap();
+    let suite = Suite::load(&spec_tests::corpus::default_fixtures_dir()).unwrap();
     let cases: Vec<&Case> = ["val-empty-key", "mat-insert-stores"]
         .iter()
         .map(|id| suite.corpus.get(id).unwrap())
@@ -55,12 +57,12 @@ fn run(path: PathBuf, timeout_ms: u64) -> Vec<(String, Vec<String>)> {
         timeout: Duration::from_millis(timeout_ms),
         check_protocol: false,
     };
-    suite::run_adapter_cases(&cases, "spec-1.0", &spec, Default::default())
+    suite::run_adapter_cases(&cases, &spec_1_0(), &spec, Default::default())
         .into_iter()
         .map(|r| {
             let reasons = match (&r.verdict, &r.outcome) {
-                (Verdict::Fail { mismatches }, _) => mismatches.clone(),
-                (v, o) => panic!("{}: expected a failure, got {v:?} / {o:?}", r.case),
+                (Verdict::Errored { mismatches }, _) => mismatches.clone(),
+                (v, o) => panic!("{}: expected an error, got {v:?} / {o:?}", r.case),
             };
             assert!(
                 matches!(r.outcome, Outcome::AdapterFault { .. }),
@@ -187,7 +189,7 @@ fn refusal_carries_the_adapters_own_message() {
 #[test]
 fn missing_capability_is_not_applicable_never_failed() {
     let code = "    if cmd == 'hello':\n        answer({'cmd': 'hello', 'ok': True, 'protocol': 1, 'implementation': {'name': 'v', 'version': '0'}, 'capabilities': ['validate']}); return True";
-    let suite = Suite::load(&suite::default_fixtures_dir()).unwrap();
+    let suite = Suite::load(&spec_tests::corpus::default_fixtures_dir()).unwrap();
     let cases: Vec<&Case> = vec![suite.corpus.get("mat-insert-stores").unwrap()];
     let path = script("validate-only", code);
     let spec = AdapterSpec {
@@ -195,7 +197,7 @@ fn missing_capability_is_not_applicable_never_failed() {
         timeout: Duration::from_millis(500),
         check_protocol: false,
     };
-    let results = suite::run_adapter_cases(&cases, "spec-1.0", &spec, Default::default());
+    let results = suite::run_adapter_cases(&cases, &spec_1_0(), &spec, Default::default());
     assert!(
         matches!(results[0].verdict, Verdict::NotApplicable { .. }),
         "{:?}",
@@ -206,7 +208,7 @@ fn missing_capability_is_not_applicable_never_failed() {
 #[test]
 fn check_protocol_names_the_offending_line() {
     let code = "    if cmd == 'apply':\n        answer({'cmd': 'apply', 'ok': True, 'rejected': [{'index': '0', 'reason': 'x'}]}); return True";
-    let suite = Suite::load(&suite::default_fixtures_dir()).unwrap();
+    let suite = Suite::load(&spec_tests::corpus::default_fixtures_dir()).unwrap();
     let cases: Vec<&Case> = vec![suite.corpus.get("mat-insert-stores").unwrap()];
     let path = script("loose-types", code);
     let argv = vec!["python3".into(), path.to_string_lossy().into_owned()];
@@ -222,12 +224,12 @@ fn check_protocol_names_the_offending_line() {
     };
     // Without the check the string index fails to decode; with it, the line is named.
     assert!(
-        suite::run_adapter_cases(&cases, "spec-1.0", &lenient, Default::default())[0]
+        suite::run_adapter_cases(&cases, &spec_1_0(), &lenient, Default::default())[0]
             .verdict
             .is_failure()
     );
-    let result = &suite::run_adapter_cases(&cases, "spec-1.0", &checked, Default::default())[0];
-    let Verdict::Fail { mismatches } = &result.verdict else {
+    let result = &suite::run_adapter_cases(&cases, &spec_1_0(), &checked, Default::default())[0];
+    let Verdict::Errored { mismatches } = &result.verdict else {
         panic!("{:?}", result.verdict)
     };
     assert!(
@@ -235,4 +237,8 @@ fn check_protocol_names_the_offending_line() {
             .contains("answer to `apply` (stdout line 3) breaks the protocol: /rejected/0/index"),
         "{mismatches:?}"
     );
+}
+
+fn spec_1_0() -> state_reference::Profile {
+    state_reference::Profile::default_profile()
 }

@@ -106,7 +106,8 @@ fn junit_json_and_markdown_reports_come_from_one_run() {
         markdown.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let suite = spec_tests::suite::Suite::load(&spec_tests::suite::default_fixtures_dir()).unwrap();
+    let suite =
+        spec_tests::corpus::Suite::load(&spec_tests::corpus::default_fixtures_dir()).unwrap();
     let runs: usize = suite.corpus.cases.iter().map(|c| c.profiles.len()).sum();
     // JUnit: well-formed XML with one testsuite per profile and a testcase per case run.
     let xml = std::fs::read_to_string(&junit).unwrap();
@@ -130,10 +131,14 @@ fn junit_json_and_markdown_reports_come_from_one_run() {
     }
     let profiles = state_reference::Profile::preset_names().len();
     assert_eq!((suites, cases), (profiles, runs));
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    assert_eq!(report["format"], 1);
+    let text_of_report = std::fs::read_to_string(&json).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&text_of_report).unwrap();
+    assert_eq!(report["format"], spec_tests::report::REPORT_FORMAT);
     assert_eq!(report["summary"]["passed"], runs);
+    // The report reads back into the model every output comes from, unchanged.
+    let read = spec_tests::report::RunReport::from_json(&text_of_report).unwrap();
+    assert_eq!(read.results.len(), runs);
+    assert_eq!(read.to_json(), text_of_report);
     assert!(
         std::fs::read_to_string(&markdown)
             .unwrap()

@@ -1,9 +1,9 @@
 //! The corpus is well-formed, complete, and its two oracles agree.
 
-use spec_tests::case::{Mode, Weight};
-use spec_tests::execute::run_reference;
-use spec_tests::suite::{self, Filter, Suite};
-use spec_tests::verdict::{Strictness, mismatches};
+use spec_tests::corpus::case::{Mode, Weight};
+use spec_tests::corpus::{self as suite, Filter, Suite};
+use spec_tests::judge::{Strictness, mismatches};
+use spec_tests::run::execute::run_reference;
 use state_reference::Profile;
 
 fn suite() -> Suite {

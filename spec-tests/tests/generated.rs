@@ -6,12 +6,12 @@ mod common;
 use common::{cli, text};
 
 use proptest::prelude::*;
-use spec_tests::campaign::{self, Bundle};
-use spec_tests::case::Mode;
-use spec_tests::execute::run_reference;
-use spec_tests::generate::{scenario, scenario_seed};
-use spec_tests::suite::AdapterSpec;
-use spec_tests::verdict::{Strictness, judge};
+use spec_tests::adapter::AdapterSpec;
+use spec_tests::campaign::generate::{scenario, scenario_seed};
+use spec_tests::campaign::{self, bundle::Bundle};
+use spec_tests::corpus::case::Mode;
+use spec_tests::judge::{Strictness, judge};
+use spec_tests::run::execute::run_reference;
 use state_reference::Profile;
 
 fn temp(name: &str) -> std::path::PathBuf {
@@ -118,7 +118,7 @@ fn every_mutant_is_caught_by_a_generated_campaign_and_its_bundle_replays() {
     };
     let o = promote();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let suite = spec_tests::suite::Suite::load(&fixtures).unwrap();
+    let suite = spec_tests::corpus::Suite::load(&fixtures).unwrap();
     assert_eq!(suite.corpus.cases[0].id, "mat-promoted-example");
     let again = promote();
     assert_eq!(again.status.code(), Some(2), "{}", text(&again));
@@ -131,15 +131,15 @@ fn bad_bundles_exit_two_with_the_path_and_the_reason() {
     std::fs::create_dir_all(&dir).unwrap();
     let case = scenario(scenario_seed(3, 0));
     let good = Bundle {
-        format: campaign::BUNDLE_FORMAT,
+        format: spec_tests::campaign::bundle::BUNDLE_FORMAT,
         suite: "0".into(),
         profile: "spec-1.0".into(),
         seed: None,
         adapter: vec![],
         case,
         transcript: vec![],
-        expected: serde_json::Value::Null,
-        observed: serde_json::Value::Null,
+        expected: spec_tests::judge::outcome::Outcome::SetupError { reason: "-".into() },
+        observed: None,
         mismatches: vec![],
         shrink: Default::default(),
     };

@@ -1,11 +1,12 @@
 //! Every mutant of the reference is caught by at least one required case.
 
-use spec_tests::suite::{self, Suite};
+use spec_tests::corpus::{self as suite, Suite};
+use spec_tests::run::{run_reference_cases, self_test};
 
 #[test]
 fn every_mutant_is_caught_by_a_required_case() {
     let suite = Suite::load(&suite::default_fixtures_dir()).unwrap();
-    let reports = suite::self_test(&suite, 18).unwrap();
+    let reports = self_test::self_test(&suite, 18);
     assert!(reports.len() >= 12, "only {} mutants", reports.len());
     let mut escaped = Vec::new();
     for r in &reports {
@@ -30,12 +31,11 @@ fn the_unmutated_reference_passes_every_required_case() {
     let cases = suite.select(&Default::default());
     for name in state_reference::Profile::preset_names() {
         let profile = state_reference::Profile::preset(name).unwrap();
-        let failures: Vec<String> =
-            suite::run_reference_cases(&cases, &profile, None, Default::default())
-                .into_iter()
-                .filter(|r| r.verdict.is_failure())
-                .map(|r| r.case)
-                .collect();
+        let failures: Vec<String> = run_reference_cases(&cases, &profile, None, Default::default())
+            .into_iter()
+            .filter(|r| r.verdict.is_failure())
+            .map(|r| r.case)
+            .collect();
         assert!(failures.is_empty(), "{name}: {failures:?}");
     }
 }

@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use spec_tests::execute::{Outcome, run_reference};
-use spec_tests::suite::{self, Filter, Suite};
+use spec_tests::corpus::{self as suite, Filter, Suite};
+use spec_tests::judge::outcome::Outcome;
+use spec_tests::run::execute::run_reference;
 use state_reference::Profile;
 
 #[test]
@@ -39,7 +40,7 @@ fn stable_part(mut outcome: Outcome) -> Outcome {
         } => {
             transcript.clear();
             for c in checkpoints {
-                c.answer.up_to_date = false;
+                c.answer.progress.up_to_date = false;
             }
         }
         Outcome::Produce { transcript, .. } => transcript.clear(),

@@ -4,12 +4,51 @@
 //! its stdin; the adapter answers each with exactly one JSON line on stdout, in order; stderr
 //! is free-form and kept for reports. `docs/adapter-protocol.md` is the reference.
 //!
-//! - [`protocol`]: the messages.
+//! - [`protocol`]: the messages, one typed model for the runner and the reference adapter.
+//! - [`implementation`]: the [`Implementation`] trait every case runs through, and its
+//!   adapter-process side.
 //! - [`process`]: the child process, with timeouts, size limits and restarts.
-//! - [`reference`]: the bundled reference adapter.
 //! - [`schema`]: the protocol's JSON Schema, for `--check-protocol`.
 
+pub mod implementation;
 pub mod process;
 pub mod protocol;
-pub mod reference;
 pub mod schema;
+
+use std::time::Duration;
+
+pub use implementation::{Implementation, ThroughAdapter};
+
+/// How to start an adapter.
+#[derive(Debug, Clone)]
+pub struct AdapterSpec {
+    pub argv: Vec<String>,
+    /// The longest any one command may take.
+    pub timeout: Duration,
+    /// Check every answer against the protocol's JSON Schema.
+    pub check_protocol: bool,
+}
+
+/// The argument that turns this binary into the bundled reference adapter.
+pub const REFERENCE_ADAPTER_ARG: &str = "reference-adapter";
+
+impl AdapterSpec {
+    /// The bundled reference adapter: this very binary, in adapter mode.
+    pub fn bundled_reference(mutant: Option<state_reference::Mutant>) -> std::io::Result<Self> {
+        let exe = std::env::current_exe()?.to_string_lossy().into_owned();
+        let mut argv = vec![exe, REFERENCE_ADAPTER_ARG.to_owned()];
+        if let Some(m) = mutant {
+            argv.extend(["--mutant".to_owned(), m.name().to_owned()]);
+        }
+        Ok(AdapterSpec {
+            argv,
+            timeout: Duration::from_secs(10),
+            check_protocol: false,
+        })
+    }
+
+    /// Whether this starts the bundled reference adapter (of any build of this binary).
+    pub fn is_bundled_reference(argv: &[String]) -> bool {
+        argv.get(1).is_some_and(|a| a == REFERENCE_ADAPTER_ARG)
+    }
+}

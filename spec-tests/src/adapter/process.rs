@@ -102,11 +102,11 @@ impl AdapterProcess {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| AdapterFault::Spawn(format!("{program}: {e}")))?;
-        let (stdin, stdout, stderr) =
-            match (child.stdin.take(), child.stdout.take(), child.stderr.take()) {
-                (Some(i), Some(o), Some(e)) => (i, o, e),
-                _ => return Err(AdapterFault::Spawn("no pipes to the adapter".into())),
-            };
+        let (Some(stdin), Some(stdout), Some(stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            return Err(AdapterFault::Spawn("no pipes to the adapter".into()));
+        };
         let (tx, lines) = channel();
         std::thread::spawn(move || {
             let mut reader = BufReader::new(stdout);
@@ -143,7 +143,9 @@ impl AdapterProcess {
         let sink = tail.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let mut t = sink.lock().unwrap_or_else(|p| p.into_inner());
+                let mut t = sink
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 if t.len() == STDERR_TAIL_LINES {
                     t.pop_front();
                 }
@@ -283,7 +285,10 @@ impl AdapterProcess {
 
     /// The last lines the adapter wrote to stderr.
     pub fn stderr_tail(&self) -> String {
-        let tail = self.stderr.lock().unwrap_or_else(|p| p.into_inner());
+        let tail = self
+            .stderr
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         tail.iter().cloned().collect::<Vec<_>>().join("\n")
     }
 

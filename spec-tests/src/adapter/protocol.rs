@@ -1,19 +1,19 @@
-//! Adapter protocol v1 messages. Every command has a `cmd`; every answer repeats it in `cmd`
-//! and says `ok`. A failed command answers `{"cmd": ..., "ok": false, "error": "..."}`.
-
-use std::collections::BTreeMap;
+//! Adapter protocol v1 messages, one typed model for both sides: the runner writes
+//! [`Command`]s and decodes answers; the bundled reference adapter reads commands and writes
+//! [`Answer`]s. Every command has a `cmd`; every answer repeats it in `cmd` and says `ok`. A
+//! failed command answers `{"cmd": ..., "ok": false, "error": "..."}`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use state_reference::{Collection, Observation};
+use state_reference::client::Progress;
+use state_reference::{Collection, Observation, ProduceOp};
 
-pub use crate::client::{Live, Until};
+pub use state_reference::client::{Live, Until};
+
+use super::process::AdapterFault;
+use crate::corpus::case::{Mode, present};
 
 pub const PROTOCOL_VERSION: u32 = 1;
-
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(d).map(Some)
-}
 
 /// A runner-to-adapter command.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,24 +68,6 @@ pub enum Command {
     Bye,
 }
 
-/// One change a producer writes: the collection (by name), the operation, and what it needs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ProduceOp {
-    pub collection: String,
-    pub op: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub old_value: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub txid: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timestamp: Option<String>,
-}
-
 impl Command {
     pub fn name(&self) -> &'static str {
         match self {
@@ -102,16 +84,6 @@ impl Command {
     }
 }
 
-/// What the adapter can do; cases needing something else are not applicable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Capability {
-    Materialize,
-    Validate,
-    Subscribe,
-    Produce,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Implementation {
@@ -125,7 +97,8 @@ pub struct Implementation {
 pub struct Hello {
     pub protocol: u32,
     pub implementation: Implementation,
-    pub capabilities: Vec<Capability>,
+    /// The modes the implementation supports; cases of other modes are not applicable.
+    pub capabilities: Vec<Mode>,
     /// Profiles the implementation means to follow (informative).
     #[serde(default)]
     pub profiles: Vec<String>,
@@ -144,43 +117,9 @@ pub struct Applied {
     pub rejected: Vec<Refused>,
 }
 
-/// The answer to `state`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StateReport {
-    pub state: BTreeMap<String, BTreeMap<String, Value>>,
-    #[serde(default)]
-    pub txids: Vec<String>,
-    #[serde(default)]
-    pub offset: Option<String>,
-    #[serde(default)]
-    pub halted: bool,
-}
-
-impl From<Observation> for StateReport {
-    fn from(o: Observation) -> Self {
-        StateReport {
-            state: o.state,
-            txids: o.txids,
-            offset: o.offset,
-            halted: o.halted,
-        }
-    }
-}
-
-impl From<StateReport> for Observation {
-    fn from(r: StateReport) -> Self {
-        Observation {
-            state: r.state,
-            txids: r.txids,
-            offset: r.offset,
-            halted: r.halted,
-        }
-    }
-}
-
 /// The answer to `validate`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Verdict {
+pub struct Validity {
     pub valid: bool,
     #[serde(default)]
     pub reason: Option<String>,
@@ -191,14 +130,51 @@ pub struct Verdict {
 #[serde(rename_all = "camelCase")]
 pub struct Awaited {
     pub reached: bool,
-    #[serde(default)]
-    pub up_to_date: bool,
-    #[serde(default)]
-    pub closed: bool,
-    /// The state, txids, committed offset and halt flag, as `state` reports them.
     #[serde(flatten)]
-    pub report: StateReport,
-    /// Why the subscription stopped, in the implementation's words (absent while it runs).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stop_reason: Option<String>,
+    pub progress: Progress,
+}
+
+/// The answer to `produce`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Produced {
+    pub written: usize,
+}
+
+/// What a successful answer carries besides `cmd` and `ok` (the `state` answer is an
+/// [`Observation`]; `open`, `subscribe` and `bye` carry nothing).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    Hello(Hello),
+    Applied(Applied),
+    State(Observation),
+    Validity(Validity),
+    Awaited(Awaited),
+    Produced(Produced),
+    Done {},
+}
+
+/// The line an adapter writes for `cmd`'s answer, or for its refusal.
+pub fn answer_line(cmd: &str, answer: Result<Answer, String>) -> String {
+    let mut line = match answer {
+        Ok(answer) => serde_json::to_value(answer).unwrap_or_else(|_| serde_json::json!({})),
+        Err(error) => serde_json::json!({"error": error}),
+    };
+    let ok = line.get("error").is_none();
+    if let Some(fields) = line.as_object_mut() {
+        fields.insert("cmd".into(), cmd.into());
+        fields.insert("ok".into(), ok.into());
+    }
+    line.to_string()
+}
+
+/// Reads the answer to `command` as `T`; an answer of the wrong shape is the adapter's fault.
+pub fn decode<T: serde::de::DeserializeOwned>(
+    command: &str,
+    answer: Value,
+) -> Result<T, AdapterFault> {
+    serde_json::from_value(answer.clone()).map_err(|e| AdapterFault::WrongAnswer {
+        command: command.into(),
+        answer: format!("{answer} ({e})"),
+    })
 }

@@ -16,10 +16,11 @@ use state_reference::{Collection, Profile};
 use stream_simulator::fault::{Fault, RequestKind, Rule};
 use stream_simulator::store::Action;
 
-use crate::adapter::protocol::ProduceOp;
-use crate::case::{AwaitPoint, AwaitStep, BatchInput, Case, Expectation, Mode, Step, Weight};
-use crate::client::Live;
-use crate::execute::{Outcome, run_reference};
+use state_reference::ProduceOp;
+use state_reference::client::{Live, Until};
+
+use super::expect::fill_expectations;
+use crate::corpus::case::{AwaitStep, BatchInput, Case, Expectation, Mode, Step, Weight};
 
 /// The tag every generated case carries.
 pub const GENERATED_TAG: &str = "generated";
@@ -83,79 +84,6 @@ pub fn scenario(seed: u64) -> Case {
     }
     fill_expectations(&mut case);
     case
-}
-
-/// Sets `expect` (and per-profile overrides) from the reference's outcome, for the modes
-/// whose expectation is data (validate, materialize, produce); subscribe cases are judged
-/// against the reference at run time.
-pub fn fill_expectations(case: &mut Case) {
-    case.expect = Expectation::default();
-    case.expect_by_profile.clear();
-    let mut by_profile: Vec<(String, Expectation)> = Vec::new();
-    for name in case.profiles.keys() {
-        let Ok(profile) = Profile::preset(name) else {
-            continue;
-        };
-        let e = match case.mode {
-            Mode::Subscribe => Expectation::default(),
-            _ => expectation_of(case, &run_reference(case, &profile, None)),
-        };
-        by_profile.push((name.clone(), e));
-    }
-    let default = by_profile
-        .iter()
-        .find(|(n, _)| n == state_reference::profile::DEFAULT_PROFILE)
-        .or(by_profile.first())
-        .map(|(_, e)| e.clone())
-        .unwrap_or_default();
-    for (name, e) in by_profile {
-        if e != default {
-            case.expect_by_profile.insert(name, e);
-        }
-    }
-    case.expect = default;
-}
-
-fn expectation_of(case: &Case, outcome: &Outcome) -> Expectation {
-    match outcome {
-        Outcome::Materialize {
-            after_batch,
-            rejected,
-        } => {
-            let last = after_batch.last().cloned().unwrap_or_default();
-            Expectation {
-                state: Some(last.state),
-                txids: Some(last.txids),
-                offset: Some(last.offset),
-                halted: Some(last.halted),
-                rejected: Some(
-                    rejected
-                        .iter()
-                        .map(|r| crate::case::RejectedItem {
-                            reason: None,
-                            ..r.clone()
-                        })
-                        .collect(),
-                ),
-                ..Expectation::default()
-            }
-        }
-        Outcome::Validate {
-            valid, requirement, ..
-        } => Expectation {
-            valid: Some(*valid),
-            requirement: requirement.clone(),
-            ..Expectation::default()
-        },
-        Outcome::Produce { landed, .. } => Expectation {
-            messages: Some(landed.iter().map(|l| l.message.clone()).collect()),
-            ..Expectation::default()
-        },
-        _ => {
-            let _ = case;
-            Expectation::default()
-        }
-    }
 }
 
 struct Gen {
@@ -336,7 +264,8 @@ impl Gen {
                 case.steps.push(Step::Act { act });
             }
             if i >= subscribe_after && self.rng.random_bool(0.5) {
-                case.steps.push(await_step(AwaitPoint::UpToDate));
+                case.steps
+                    .push(await_step(Until::UpToDate { offset: None }));
             }
         }
         // Served offsets on a reset name the reset's own position, where reading would
@@ -357,9 +286,10 @@ impl Gen {
         }
         if self.rng.random_bool(0.15) {
             case.steps.push(Step::Act { act: Action::Close });
-            case.steps.push(await_step(AwaitPoint::Closed));
+            case.steps.push(await_step(Until::Closed));
         } else {
-            case.steps.push(await_step(AwaitPoint::UpToDate));
+            case.steps
+                .push(await_step(Until::UpToDate { offset: None }));
         }
     }
 
@@ -454,13 +384,6 @@ impl Gen {
     }
 }
 
-fn await_step(until: AwaitPoint) -> Step {
-    Step::Await(AwaitStep {
-        until,
-        txid: None,
-        timeout_ms: None,
-        reached: true,
-        state: None,
-        txids: None,
-    })
+fn await_step(until: Until) -> Step {
+    Step::Await(AwaitStep::reaching(until))
 }

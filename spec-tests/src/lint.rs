@@ -3,28 +3,50 @@
 //! twice: as written, and as served, since servers add `headers.offset` to change messages
 //! (the upstream reference server does) and the schema forbids that field.
 
-use std::process::ExitCode;
-
-use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use state_reference::{Message, ParseRules, Profile};
 
 /// Pages read from a URL at most (a runaway server cannot keep `check` going forever).
 const MAX_PAGES: usize = 100_000;
 
-/// Lints `target` (a URL or a file) under `profile`; exit 1 when a message is invalid as
-/// written.
-pub fn run(target: &str, profile: &Profile) -> Result<ExitCode> {
+/// Why a target could not be linted.
+#[derive(Debug, thiserror::Error)]
+pub enum LintError {
+    #[error("cannot read {target}: {reason}")]
+    Read { target: String, reason: String },
+    #[error("{target}: {reason}")]
+    NotMessages { target: String, reason: String },
+}
+
+fn not_messages(target: &str, reason: impl std::fmt::Display) -> LintError {
+    LintError::NotMessages {
+        target: target.to_owned(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Each message's verdict as written and as served (`None`: valid).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Linted {
+    pub as_written: Option<String>,
+    pub as_served: Option<String>,
+}
+
+/// Lints `target` (a URL or a file) under `profile`, message by message.
+pub fn lint(target: &str, profile: &Profile) -> Result<Vec<Linted>, LintError> {
     let (written, served) = if target.starts_with("http://") || target.starts_with("https://") {
         let served = read_stream(target)?;
         (served.iter().map(as_written).collect(), served)
     } else {
-        let text = std::fs::read(target).with_context(|| format!("cannot read {target}"))?;
-        let written =
-            match serde_json::from_slice(&text).with_context(|| format!("{target} is not JSON"))? {
-                Value::Array(items) => items,
-                _ => bail!("{target}: expected a JSON array of messages"),
-            };
+        let text = std::fs::read(target).map_err(|e| LintError::Read {
+            target: target.to_owned(),
+            reason: e.to_string(),
+        })?;
+        let Value::Array(written) = serde_json::from_slice(&text)
+            .map_err(|e| not_messages(target, format!("not JSON: {e}")))?
+        else {
+            return Err(not_messages(target, "expected a JSON array of messages"));
+        };
         let served = written
             .iter()
             .enumerate()
@@ -33,28 +55,19 @@ pub fn run(target: &str, profile: &Profile) -> Result<ExitCode> {
         (written, served)
     };
     let rules = ParseRules::from_profile(profile);
-    let verdict = |m: &Value| match Message::parse(m.clone(), &rules) {
-        Ok(_) => "valid".to_owned(),
-        Err(r) => format!("invalid: {}: {r}", r.requirement),
+    let verdict = |m: &Value| {
+        Message::parse(m.clone(), &rules)
+            .err()
+            .map(|r| format!("{}: {r}", r.requirement))
     };
-    let mut invalid = (0, 0);
-    for (i, (w, s)) in written.iter().zip(&served).enumerate() {
-        let (vw, vs) = (verdict(w), verdict(s));
-        invalid.0 += usize::from(vw != "valid");
-        invalid.1 += usize::from(vs != "valid");
-        println!("#{i}\n  as written: {vw}\n  as served:  {vs}");
-    }
-    println!(
-        "{} messages under {}: {} invalid as written, {} invalid as served",
-        written.len(),
-        profile.name,
-        invalid.0,
-        invalid.1
-    );
-    Ok(match invalid.0 {
-        0 => ExitCode::SUCCESS,
-        _ => ExitCode::from(1),
-    })
+    Ok(written
+        .iter()
+        .zip(&served)
+        .map(|(w, s)| Linted {
+            as_written: verdict(w),
+            as_served: verdict(s),
+        })
+        .collect())
 }
 
 /// Change messages without the `headers.offset` a server added.
@@ -80,8 +93,12 @@ fn as_served(message: &Value, index: usize) -> Value {
 }
 
 /// Every message of the stream at `url`, read from the beginning until up to date.
-fn read_stream(url: &str) -> Result<Vec<Value>> {
-    crate::live::runtime().block_on(async {
+fn read_stream(url: &str) -> Result<Vec<Value>, LintError> {
+    let read = |reason: String| LintError::Read {
+        target: url.to_owned(),
+        reason,
+    };
+    crate::runtime::runtime().block_on(async {
         let http = reqwest::Client::new();
         let (mut offset, mut out) = ("-1".to_owned(), Vec::new());
         for _ in 0..MAX_PAGES {
@@ -89,10 +106,10 @@ fn read_stream(url: &str) -> Result<Vec<Value>> {
                 .get(format!("{url}?offset={offset}"))
                 .send()
                 .await
-                .with_context(|| format!("cannot read {url}"))?;
+                .map_err(|e| read(e.to_string()))?;
             let status = response.status();
             if !status.is_success() {
-                bail!("{url} answered {status}");
+                return Err(read(format!("it answered {status}")));
             }
             let header = |name: &str| {
                 response
@@ -102,13 +119,23 @@ fn read_stream(url: &str) -> Result<Vec<Value>> {
                     .map(str::to_owned)
             };
             let next = header("stream-next-offset")
-                .with_context(|| format!("{url} answered without Stream-Next-Offset"))?;
+                .ok_or_else(|| read("it answered without Stream-Next-Offset".into()))?;
             let up_to_date = header("stream-up-to-date").is_some();
-            let body = response.bytes().await.context("the read broke off")?;
+            let body = response
+                .bytes()
+                .await
+                .map_err(|e| read(format!("the read broke off: {e}")))?;
             if !body.is_empty() {
-                match serde_json::from_slice(&body).context("a read's body is not JSON")? {
+                match serde_json::from_slice(&body)
+                    .map_err(|e| not_messages(url, format!("a read's body is not JSON: {e}")))?
+                {
                     Value::Array(items) => out.extend(items),
-                    _ => bail!("{url} is not a JSON-mode stream (a read is not an array)"),
+                    _ => {
+                        return Err(not_messages(
+                            url,
+                            "not a JSON-mode stream (a read is not an array)",
+                        ));
+                    }
                 }
             }
             if up_to_date || next == offset {
@@ -116,6 +143,8 @@ fn read_stream(url: &str) -> Result<Vec<Value>> {
             }
             offset = next;
         }
-        bail!("{url} was still not up to date after {MAX_PAGES} reads")
+        Err(read(format!(
+            "still not up to date after {MAX_PAGES} reads"
+        )))
     })
 }

@@ -1,20 +1,15 @@
-//! Conformance cases: one JSON file each under `fixtures/cases/`, checked against
-//! `fixtures/case.schema.json` and the requirements catalogue when loaded.
-//!
-//! The format is documented in `docs/fixture-format.md`.
+//! The case model: one JSON file each under `fixtures/cases/` (format in
+//! `docs/fixture-format.md`), with its expectations and their per-profile overrides.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use state_reference::{Collection, Profile};
+use state_reference::Collection;
+use state_reference::client::{Live, Until};
 
-use crate::catalogue::Catalogue;
-use crate::error::LoadError;
-
-const CASE_SCHEMA: &str = include_str!("../../fixtures/case.schema.json");
-
+/// What a case exercises, and what an implementation can do (an adapter declares the modes
+/// it supports as its capabilities; cases of other modes are not applicable to it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
@@ -63,43 +58,105 @@ pub enum Step {
     Await(AwaitStep),
     /// The implementation writes these changes.
     Produce {
-        ops: Vec<crate::adapter::protocol::ProduceOp>,
+        ops: Vec<state_reference::ProduceOp>,
     },
 }
 
-/// What an `await` step waits for.
+/// A checkpoint of a subscribe case, with its hand-written expectation. In a case file the
+/// point is named by `until` (`up-to-date`, the default; `txid` with `txid`; `closed`;
+/// `stopped`); an up-to-date point is the stream's tail when the step starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "AwaitStepFile", into = "AwaitStepFile")]
+pub struct AwaitStep {
+    pub until: Until,
+    pub timeout_ms: Option<u64>,
+    /// Whether the point must be reached (false: the subscription must not claim it).
+    pub reached: bool,
+    /// The state there, hand-written (the reference's must agree).
+    pub state: Option<BTreeMap<String, BTreeMap<String, Value>>>,
+    pub txids: Option<Vec<String>>,
+}
+
+impl AwaitStep {
+    /// A step waiting for `until`, expected to get there, with no hand-written state.
+    pub fn reaching(until: Until) -> AwaitStep {
+        AwaitStep {
+            until,
+            timeout_ms: None,
+            reached: true,
+            state: None,
+            txids: None,
+        }
+    }
+}
+
+/// How an await step is written in a case file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AwaitStepFile {
+    #[serde(default)]
+    until: PointName,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    txid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    timeout_ms: Option<u64>,
+    #[serde(default = "yes")]
+    reached: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    state: Option<BTreeMap<String, BTreeMap<String, Value>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    txids: Option<Vec<String>>,
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum AwaitPoint {
-    /// Up to date with the stream's tail as it is when the step starts.
+enum PointName {
     #[default]
     UpToDate,
-    /// The step's `txid` has been seen.
     Txid,
-    /// The end of a closed stream has been read.
     Closed,
-    /// The subscription stopped on an error.
     Stopped,
 }
 
-/// A checkpoint of a subscribe case, with its hand-written expectation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct AwaitStep {
-    #[serde(default)]
-    pub until: AwaitPoint,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub txid: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout_ms: Option<u64>,
-    /// Whether the point must be reached (false: the subscription must not claim it).
-    #[serde(default = "yes")]
-    pub reached: bool,
-    /// The state there, hand-written (the reference's must agree).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<BTreeMap<String, BTreeMap<String, Value>>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub txids: Option<Vec<String>>,
+impl TryFrom<AwaitStepFile> for AwaitStep {
+    type Error = String;
+
+    fn try_from(f: AwaitStepFile) -> Result<AwaitStep, String> {
+        let until = match (f.until, f.txid) {
+            (PointName::UpToDate, None) => Until::UpToDate { offset: None },
+            (PointName::Txid, Some(txid)) => Until::Txid { txid },
+            (PointName::Txid, None) => return Err("`until: txid` needs a `txid`".into()),
+            (PointName::Closed, None) => Until::Closed,
+            (PointName::Stopped, None) => Until::Stopped,
+            (_, Some(_)) => return Err("`txid` goes with `until: txid` only".into()),
+        };
+        Ok(AwaitStep {
+            until,
+            timeout_ms: f.timeout_ms,
+            reached: f.reached,
+            state: f.state,
+            txids: f.txids,
+        })
+    }
+}
+
+impl From<AwaitStep> for AwaitStepFile {
+    fn from(s: AwaitStep) -> AwaitStepFile {
+        let (until, txid) = match s.until {
+            Until::UpToDate { .. } => (PointName::UpToDate, None),
+            Until::Txid { txid } => (PointName::Txid, Some(txid)),
+            Until::Closed => (PointName::Closed, None),
+            Until::Stopped => (PointName::Stopped, None),
+        };
+        AwaitStepFile {
+            until,
+            txid,
+            timeout_ms: s.timeout_ms,
+            reached: s.reached,
+            state: s.state,
+            txids: s.txids,
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -221,7 +278,7 @@ pub struct Case {
     pub raw: Option<String>,
     /// subscribe: how the implementation follows the stream after catching up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub live: Option<crate::client::Live>,
+    pub live: Option<Live>,
     /// subscribe and produce: what happens, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<Step>,
@@ -230,7 +287,9 @@ pub struct Case {
     pub expect_by_profile: BTreeMap<String, Expectation>,
 }
 
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+/// For `Option<Value>` fields where an explicit `null` differs from an absent field: with
+/// `#[serde(default, deserialize_with = "present")]`, `null` reads as `Some(Value::Null)`.
+pub fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
     Value::deserialize(d).map(Some)
 }
 
@@ -288,122 +347,4 @@ impl Case {
     pub fn weight(&self, profile: &str) -> Option<Weight> {
         self.profiles.get(profile).copied()
     }
-}
-
-/// Every case of a corpus, sorted by ID.
-#[derive(Debug, Clone)]
-pub struct Corpus {
-    pub cases: Vec<Case>,
-}
-
-impl Corpus {
-    /// Loads `dir/*.json`, checking each file against the case schema, its file name, the
-    /// catalogue's requirement IDs, the known profiles and the tombstoned IDs.
-    pub fn load(
-        dir: &Path,
-        catalogue: &Catalogue,
-        tombstones: &BTreeSet<String>,
-    ) -> Result<Corpus, LoadError> {
-        let schema = case_schema();
-        let entries = std::fs::read_dir(dir).map_err(|e| LoadError::io(dir, e))?;
-        let mut paths: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
-        paths.sort();
-        let profiles = Profile::preset_names();
-        let mut cases = Vec::with_capacity(paths.len());
-        for path in paths {
-            let case = load_case(&path, schema)?;
-            for (i, id) in case.requirements.iter().enumerate() {
-                if catalogue.get(id).is_none() {
-                    return Err(LoadError::invalid(
-                        &path,
-                        format!("/requirements/{i}"),
-                        format!("unknown requirement {id}"),
-                    ));
-                }
-            }
-            for profile in case.profiles.keys().chain(case.expect_by_profile.keys()) {
-                if !profiles.contains(&profile.as_str()) {
-                    return Err(LoadError::invalid(
-                        &path,
-                        "/profiles",
-                        format!("unknown profile {profile}"),
-                    ));
-                }
-            }
-            if tombstones.contains(&case.id) {
-                return Err(LoadError::invalid(
-                    &path,
-                    "/id",
-                    format!("{} is tombstoned and may not be reused", case.id),
-                ));
-            }
-            cases.push(case);
-        }
-        Ok(Corpus { cases })
-    }
-
-    pub fn get(&self, id: &str) -> Option<&Case> {
-        self.cases.iter().find(|c| c.id == id)
-    }
-}
-
-/// The case schema, compiled.
-fn case_schema() -> &'static jsonschema::Validator {
-    static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
-    SCHEMA.get_or_init(|| {
-        let json: Value = serde_json::from_str(CASE_SCHEMA).expect("embedded case schema is JSON");
-        state_reference::schema::compile(&json).expect("embedded case schema compiles")
-    })
-}
-
-/// A case from JSON that may come from anywhere (a bundle, an exported corpus): checked
-/// against the case schema, then read.
-pub fn check_case_value(value: &Value) -> Result<Case, String> {
-    if let Some(error) = case_schema().iter_errors(value).next() {
-        return Err(format!("at {}: {error}", error.instance_path()));
-    }
-    serde_json::from_value(value.clone()).map_err(|e| e.to_string())
-}
-
-fn load_case(path: &Path, schema: &jsonschema::Validator) -> Result<Case, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|e| LoadError::io(path, e))?;
-    let value: Value = serde_json::from_str(&text).map_err(|e| LoadError::json(path, e))?;
-    if let Some(error) = schema.iter_errors(&value).next() {
-        return Err(LoadError::invalid(
-            path,
-            error.instance_path().to_string(),
-            error.to_string(),
-        ));
-    }
-    let case: Case = serde_json::from_value(value).map_err(|e| LoadError::json(path, e))?;
-    let stem = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or_default();
-    if case.id != stem {
-        return Err(LoadError::invalid(
-            path,
-            "/id",
-            format!("id {:?} does not match the file name {stem:?}", case.id),
-        ));
-    }
-    Ok(case)
-}
-
-/// Loads `fixtures/tombstones.json`: IDs of removed cases, never to be reused.
-pub fn load_tombstones(path: &Path) -> Result<BTreeSet<String>, LoadError> {
-    #[derive(Deserialize)]
-    struct Tombstones {
-        tombstones: Vec<Tombstone>,
-    }
-    #[derive(Deserialize)]
-    struct Tombstone {
-        id: String,
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| LoadError::io(path, e))?;
-    let file: Tombstones = serde_json::from_str(&text).map_err(|e| LoadError::json(path, e))?;
-    Ok(file.tombstones.into_iter().map(|t| t.id).collect())
 }

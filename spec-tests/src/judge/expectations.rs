@@ -14,8 +14,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::suite::CaseResult;
-use crate::verdict::Verdict;
+use super::{CaseResult, Verdict};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,10 +68,12 @@ impl Expectations {
                 continue;
             };
             r.verdict = match std::mem::replace(&mut r.verdict, Verdict::Pass) {
-                Verdict::Fail { mismatches } => Verdict::ExpectedFailure {
-                    reason: entry.reason.clone(),
-                    mismatches,
-                },
+                Verdict::Fail { mismatches } | Verdict::Errored { mismatches } => {
+                    Verdict::ExpectedFailure {
+                        reason: entry.reason.clone(),
+                        mismatches,
+                    }
+                }
                 Verdict::Pass => Verdict::StaleExpectation {
                     reason: entry.reason.clone(),
                 },
@@ -86,7 +87,7 @@ impl Expectations {
         let expected = results
             .iter()
             .filter_map(|r| match &r.verdict {
-                Verdict::Fail { mismatches } => Some(Expected {
+                Verdict::Fail { mismatches } | Verdict::Errored { mismatches } => Some(Expected {
                     case: r.case.clone(),
                     profile: Some(r.profile.clone()),
                     reason: format!(
@@ -107,5 +108,73 @@ impl Expectations {
 
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corpus::case::Weight;
+    use crate::judge::outcome::Outcome;
+
+    fn result(case: &str, profile: &str, verdict: Verdict) -> CaseResult {
+        CaseResult {
+            case: case.into(),
+            profile: profile.into(),
+            weight: Weight::Required,
+            verdict,
+            outcome: Outcome::SetupError { reason: "-".into() },
+        }
+    }
+
+    #[test]
+    fn listed_failures_are_expected_and_listed_passes_are_stale() {
+        let e: Expectations = toml::from_str(
+            "[[expected]]\ncase = \"a\"\nreason = \"merges\"\n\n[[expected]]\ncase = \"b\"\nprofile = \"spec-1.0\"\nreason = \"crashes\"\n",
+        )
+        .unwrap();
+        let fail = || Verdict::Fail {
+            mismatches: vec!["x".into()],
+        };
+        let mut results = vec![
+            result("a", "ts-compat", fail()),
+            result("a", "spec-1.0", Verdict::Pass),
+            result(
+                "b",
+                "spec-1.0",
+                Verdict::Errored {
+                    mismatches: vec!["exited".into()],
+                },
+            ),
+            result("b", "ts-compat", fail()),
+            result("c", "spec-1.0", fail()),
+        ];
+        e.apply(&mut results);
+        let labels: Vec<&str> = results
+            .iter()
+            .map(|r| match r.verdict {
+                Verdict::ExpectedFailure { .. } => "xfail",
+                Verdict::StaleExpectation { .. } => "stale",
+                Verdict::Fail { .. } => "fail",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(labels, ["xfail", "stale", "xfail", "fail", "fail"]);
+        let written = Expectations::from_failures(&results);
+        let cases: Vec<(&str, &str)> = written
+            .expected
+            .iter()
+            .map(|e| (e.case.as_str(), e.profile.as_deref().unwrap_or("")))
+            .collect();
+        assert_eq!(
+            cases,
+            [
+                ("a", "ts-compat"),
+                ("b", "spec-1.0"),
+                ("b", "ts-compat"),
+                ("c", "spec-1.0")
+            ]
+        );
+        assert!(Expectations::load(std::path::Path::new("/nonexistent.toml")).is_err());
     }
 }

@@ -11,11 +11,11 @@
 
 use std::time::Duration;
 
+use crate::{Batch, Materializer, Mutant, Observation};
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use state_reference::{Batch, Materializer, Mutant, Observation};
 use tokio::sync::watch;
 
 /// How the subscriber follows the stream once it has caught up.
@@ -31,18 +31,22 @@ pub enum Live {
     Off,
 }
 
-/// What a subscription has reached so far.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+/// What a subscription has reached so far (the adapter protocol's `await` answer carries it).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Progress {
-    #[serde(flatten)]
-    pub observation: Observation,
     /// The last read reached the tail.
+    #[serde(default)]
     pub up_to_date: bool,
     /// The stream is closed and everything in it was read.
+    #[serde(default)]
     pub closed: bool,
-    /// Why the subscription stopped, if it stopped on an error.
-    pub error: Option<String>,
+    /// The state, txids, committed offset and halt flag.
+    #[serde(flatten)]
+    pub observation: Observation,
+    /// Why the subscription stopped, in the implementation's words (absent while it runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_reason: Option<String>,
 }
 
 /// What `await` waits for.
@@ -73,7 +77,7 @@ impl Until {
             }
             Until::Txid { txid } => p.observation.txids.iter().any(|t| t == txid),
             Until::Closed => p.closed,
-            Until::Stopped => p.error.is_some(),
+            Until::Stopped => p.stop_reason.is_some(),
         }
     }
 }
@@ -130,7 +134,7 @@ impl Subscription {
         let waited = tokio::time::timeout(
             timeout,
             self.progress
-                .wait_for(|p| until.reached_by(p) || p.error.is_some()),
+                .wait_for(|p| until.reached_by(p) || p.stop_reason.is_some()),
         )
         .await
         .is_ok();
@@ -239,7 +243,7 @@ impl Reader {
     }
 
     fn stop(&self, reason: String) {
-        self.progress.send_modify(|p| p.error = Some(reason));
+        self.progress.send_modify(|p| p.stop_reason = Some(reason));
     }
 
     /// Applies one read's messages and says where reading goes from here.
@@ -268,7 +272,7 @@ impl Reader {
             observation,
             up_to_date,
             closed,
-            error: None,
+            stop_reason: None,
         });
         if halted {
             return Err(ReadError::Stop(
@@ -427,5 +431,52 @@ pub async fn produce(http: &reqwest::Client, url: &str, messages: &[Value]) -> R
     match response.status().is_success() {
         true => Ok(()),
         false => Err(format!("the append answered {}", response.status())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(offset: &str, up_to_date: bool) -> Progress {
+        Progress {
+            up_to_date,
+            observation: Observation {
+                offset: Some(offset.into()),
+                txids: vec!["t1".into()],
+                ..Observation::default()
+            },
+            ..Progress::default()
+        }
+    }
+
+    #[test]
+    fn await_points_are_reached_only_when_they_hold() {
+        let tail = |o: &str| Until::UpToDate {
+            offset: Some(o.into()),
+        };
+        assert!(tail("0005").reached_by(&at("0005", true)));
+        assert!(tail("0005").reached_by(&at("0007", true)), "beyond counts");
+        assert!(!tail("0005").reached_by(&at("0003", true)), "short of it");
+        assert!(
+            !tail("0005").reached_by(&at("0005", false)),
+            "not up to date"
+        );
+        assert!(Until::Txid { txid: "t1".into() }.reached_by(&at("0001", false)));
+        assert!(!Until::Txid { txid: "t2".into() }.reached_by(&at("0001", true)));
+        assert!(!Until::Closed.reached_by(&at("0001", true)));
+        let stopped = Progress {
+            stop_reason: Some("404".into()),
+            ..Progress::default()
+        };
+        assert!(Until::Stopped.reached_by(&stopped));
+    }
+
+    #[test]
+    fn retries_back_off_to_a_bound() {
+        let waits: Vec<Duration> = (1..=10).map(backoff).collect();
+        assert!(waits.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(waits[0], Duration::from_millis(10));
+        assert_eq!(*waits.last().unwrap(), MAX_BACKOFF);
     }
 }

@@ -8,16 +8,20 @@
 //! server can replay what the stream served.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use state_reference::Profile;
 
-use crate::campaign::Bundle;
-use crate::case::{Case, Mode, check_case_value};
-use crate::live::{InProcess, run_recorded};
-use crate::verdict::{Strictness, mismatches};
+use super::case::{Case, Mode};
+use super::load::check_case_value;
+use crate::adapter::Implementation;
+use crate::campaign::bundle::Bundle;
+use crate::judge::{Strictness, mismatches};
+use crate::reference_adapter::Reference;
+use crate::run::execute::run_reference;
+use crate::run::live::run_recorded;
 
 /// Version of the exported directory format.
 pub const EXPORT_FORMAT: u32 = 1;
@@ -40,29 +44,53 @@ pub struct IndexEntry {
     pub transcript: Option<String>,
 }
 
-fn io(path: &Path, e: impl std::fmt::Display) -> String {
-    format!("{}: {e}", path.display())
+/// Why a corpus could not be written, read or promoted: the file, and what is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("{}: {reason}", path.display())]
+    File { path: PathBuf, reason: String },
+    #[error("{case}: the reference run failed: {reason}")]
+    ReferenceRun { case: String, reason: String },
+    #[error("{0}")]
+    Refused(String),
+}
+
+fn io(path: &Path, e: impl std::fmt::Display) -> ExportError {
+    ExportError::File {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    }
+}
+
+/// A case as pretty JSON text, newline-terminated.
+fn pretty(value: &impl Serialize) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
 }
 
 /// Writes `cases` under `dir` (see the module docs).
-pub fn write(dir: &Path, cases: &[&Case]) -> Result<usize, String> {
+pub fn write(dir: &Path, cases: &[&Case]) -> Result<usize, ExportError> {
     for sub in ["cases", "transcripts"] {
         std::fs::create_dir_all(dir.join(sub)).map_err(|e| io(&dir.join(sub), e))?;
     }
     let mut entries = Vec::new();
     for case in cases {
         let file = format!("cases/{}.json", case.id);
-        let text = serde_json::to_string_pretty(case).map_err(|e| e.to_string())? + "\n";
-        std::fs::write(dir.join(&file), text).map_err(|e| io(&dir.join(&file), e))?;
+        std::fs::write(dir.join(&file), pretty(case)).map_err(|e| io(&dir.join(&file), e))?;
         let transcript = match case.mode {
             Mode::Subscribe | Mode::Produce => {
                 let profile = Profile::default_profile();
-                let mut client = InProcess::new(&profile, case.collections.clone(), None);
-                let (_, exchanges) = run_recorded(case, &profile, &mut client)
-                    .map_err(|e| format!("{}: the reference run failed: {e}", case.id))?;
+                let mut reference = Reference::in_process(None);
+                let failed = |e: crate::adapter::process::AdapterFault| ExportError::ReferenceRun {
+                    case: case.id.clone(),
+                    reason: e.to_string(),
+                };
+                reference
+                    .open(&case.id, &profile, case.collections.as_deref())
+                    .map_err(failed)?;
+                let (_, exchanges) =
+                    run_recorded(case, &profile, &mut reference).map_err(failed)?;
                 let name = format!("transcripts/{}.json", case.id);
-                let text = serde_json::to_string_pretty(&exchanges).map_err(|e| e.to_string())?;
-                std::fs::write(dir.join(&name), text + "\n")
+                std::fs::write(dir.join(&name), pretty(&exchanges))
                     .map_err(|e| io(&dir.join(&name), e))?;
                 Some(name)
             }
@@ -80,14 +108,14 @@ pub fn write(dir: &Path, cases: &[&Case]) -> Result<usize, String> {
         suite: env!("CARGO_PKG_VERSION").into(),
         cases: entries,
     };
-    let text = serde_json::to_string_pretty(&index).map_err(|e| e.to_string())? + "\n";
-    std::fs::write(dir.join("index.json"), text).map_err(|e| io(&dir.join("index.json"), e))?;
+    std::fs::write(dir.join("index.json"), pretty(&index))
+        .map_err(|e| io(&dir.join("index.json"), e))?;
     Ok(cases.len())
 }
 
 /// Reads an exported directory completely (index, every case checked against the case
 /// schema) before anything runs.
-pub fn read(dir: &Path) -> Result<Vec<Case>, String> {
+pub fn read(dir: &Path) -> Result<Vec<Case>, ExportError> {
     let index_path = dir.join("index.json");
     let text = std::fs::read_to_string(&index_path).map_err(|e| io(&index_path, e))?;
     let value: Value = serde_json::from_str(&text).map_err(|e| io(&index_path, e))?;
@@ -126,7 +154,7 @@ pub fn verify(cases: &[Case]) -> Vec<String> {
                 out.push(format!("{} [{name}]: unknown profile", case.id));
                 continue;
             };
-            let outcome = crate::execute::run_reference(case, &profile, None);
+            let outcome = run_reference(case, &profile, None);
             for m in mismatches(case, name, &outcome, Strictness::WithRequirementIds) {
                 out.push(format!("{} [{name}]: {m}", case.id));
             }
@@ -142,7 +170,7 @@ pub fn promote(
     id: &str,
     cases_dir: &Path,
     tombstones: &BTreeSet<String>,
-) -> Result<std::path::PathBuf, String> {
+) -> Result<PathBuf, ExportError> {
     let well_formed = id.split('-').all(|part| {
         !part.is_empty()
             && part
@@ -150,16 +178,21 @@ pub fn promote(
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
     }) && id.starts_with(|c: char| c.is_ascii_lowercase());
     if !well_formed {
-        return Err(format!(
+        return Err(ExportError::Refused(format!(
             "`{id}` is not a case ID (lower-case words joined by `-`)"
-        ));
+        )));
     }
     if tombstones.contains(id) {
-        return Err(format!("`{id}` is tombstoned and may not be reused"));
+        return Err(ExportError::Refused(format!(
+            "`{id}` is tombstoned and may not be reused"
+        )));
     }
     let path = cases_dir.join(format!("{id}.json"));
     if path.exists() {
-        return Err(format!("{} exists already", path.display()));
+        return Err(ExportError::Refused(format!(
+            "{} exists already",
+            path.display()
+        )));
     }
     let mut case = bundle.case.clone();
     case.title = format!(
@@ -171,8 +204,8 @@ pub fn promote(
     if !case.tags.iter().any(|t| t == "promoted") {
         case.tags.push("promoted".into());
     }
-    check_case_value(&serde_json::to_value(&case).map_err(|e| e.to_string())?)?;
-    let text = serde_json::to_string_pretty(&case).map_err(|e| e.to_string())? + "\n";
-    std::fs::write(&path, text).map_err(|e| io(&path, e))?;
+    let value = serde_json::to_value(&case).map_err(|e| io(&path, e))?;
+    check_case_value(&value).map_err(|e| io(&path, e))?;
+    std::fs::write(&path, pretty(&case)).map_err(|e| io(&path, e))?;
     Ok(path)
 }

@@ -4,23 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
-
-use crate::report::REPORT_FORMAT;
-
-/// The part of a JSON report the matrix reads.
-#[derive(Deserialize)]
-struct Report {
-    format: u32,
-    results: Vec<Row>,
-}
-
-#[derive(Deserialize)]
-struct Row {
-    case: String,
-    profile: String,
-    verdict: String,
-}
+use super::{ReportError, RunReport};
+use crate::judge::Verdict;
 
 /// Case groups, by ID prefix, in the order rows appear.
 const GROUPS: &[(&str, &str)] = &[
@@ -35,6 +20,7 @@ const GROUPS: &[(&str, &str)] = &[
 struct Tally {
     pass: usize,
     fail: usize,
+    errored: usize,
     info: usize,
     na: usize,
     xfail: usize,
@@ -42,12 +28,13 @@ struct Tally {
 
 impl Tally {
     fn cell(self) -> String {
-        if self.pass + self.fail + self.info + self.xfail == 0 {
+        if self.pass + self.fail + self.errored + self.info + self.xfail == 0 {
             return "n/a".into();
         }
         let mut parts = vec![format!("{} pass", self.pass)];
         for (n, label) in [
             (self.fail, "fail"),
+            (self.errored, "errored"),
             (self.xfail, "known fail"),
             (self.info, "info"),
             (self.na, "n/a"),
@@ -60,25 +47,29 @@ impl Tally {
     }
 }
 
+/// A report the matrix cannot read, by its column name.
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {source}")]
+pub struct MatrixError {
+    pub name: String,
+    pub source: ReportError,
+}
+
 /// Renders the matrix for `(column name, report JSON text)` pairs; a column per report and
 /// profile.
-pub fn render(reports: &[(String, String)]) -> Result<String, String> {
+pub fn render(reports: &[(String, String)]) -> Result<String, MatrixError> {
     let mut columns: Vec<(String, BTreeMap<&str, Tally>)> = Vec::new();
     let mut parsed = Vec::new();
     for (name, text) in reports {
-        let report: Report =
-            serde_json::from_str(text).map_err(|e| format!("{name}: not a run report: {e}"))?;
-        if report.format != REPORT_FORMAT {
-            return Err(format!(
-                "{name}: report format {} (this binary reads {REPORT_FORMAT})",
-                report.format
-            ));
-        }
+        let report = RunReport::from_json(text).map_err(|source| MatrixError {
+            name: name.clone(),
+            source,
+        })?;
         parsed.push((name, report));
     }
     for (name, report) in &parsed {
         let mut by_profile: BTreeMap<&str, BTreeMap<&str, Tally>> = BTreeMap::new();
-        for row in &report.results {
+        for row in report.results.iter().map(|r| &r.result) {
             let Some((_, group)) = GROUPS.iter().find(|(p, _)| row.case.starts_with(p)) else {
                 continue;
             };
@@ -87,13 +78,13 @@ pub fn render(reports: &[(String, String)]) -> Result<String, String> {
                 .or_default()
                 .entry(group)
                 .or_default();
-            match row.verdict.as_str() {
-                "pass" => t.pass += 1,
-                "fail" | "stale-expectation" => t.fail += 1,
-                "informational" => t.info += 1,
-                "not-applicable" => t.na += 1,
-                "expected-failure" => t.xfail += 1,
-                _ => {}
+            match row.verdict {
+                Verdict::Pass => t.pass += 1,
+                Verdict::Fail { .. } | Verdict::StaleExpectation { .. } => t.fail += 1,
+                Verdict::Errored { .. } => t.errored += 1,
+                Verdict::Informational { .. } => t.info += 1,
+                Verdict::NotApplicable { .. } => t.na += 1,
+                Verdict::ExpectedFailure { .. } => t.xfail += 1,
             }
         }
         for (profile, tallies) in by_profile {

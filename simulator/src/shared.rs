@@ -1,0 +1,37 @@
+//! The state every request handler shares: the store, the configuration, the fault engine
+//! and the transcript.
+
+use std::sync::Arc;
+
+use crate::SimulatorConfig;
+use crate::fault::{Applied, Fault, FaultEngine};
+use crate::store::{ReadOptions, Store};
+use crate::transcript::Transcript;
+
+pub(crate) struct Shared {
+    pub store: Store,
+    pub config: SimulatorConfig,
+    pub faults: std::sync::Mutex<FaultEngine>,
+    pub transcript: Arc<Transcript>,
+}
+
+impl Shared {
+    pub fn faults(&self) -> std::sync::MutexGuard<'_, FaultEngine> {
+        self.faults
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn read_options(&self, applied: &Applied) -> ReadOptions {
+        ReadOptions {
+            max_bytes: self.config.page_bytes,
+            max_messages: applied.find(|f| match f {
+                Fault::Page { messages } => Some((*messages).max(1)),
+                _ => None,
+            }),
+            served_offsets: applied
+                .find(|f| (*f == Fault::ServedOffsets).then_some(()))
+                .is_some(),
+        }
+    }
+}

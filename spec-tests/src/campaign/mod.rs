@@ -1,0 +1,134 @@
+//! Campaigns of generated scenarios against an adapter, with the reference as the oracle
+//! ([`generate`], [`expect`]). A failing scenario is shrunk ([`shrink`]) and written as a
+//! self-contained repro bundle ([`bundle`]) that `replay` re-drives; [`determinism`] compares
+//! two runs of the same scenario.
+
+pub mod bundle;
+pub mod determinism;
+pub mod expect;
+pub mod generate;
+pub mod shrink;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use state_reference::Profile;
+
+use crate::adapter::AdapterSpec;
+use crate::corpus::case::Case;
+use crate::judge::CaseResult;
+use crate::run::{RunOptions, run_adapter_cases};
+use bundle::{Bundle, ShrinkStats, bundle_failure};
+use generate::{scenario, scenario_seed};
+
+/// The generated scenarios of a campaign.
+pub fn scenarios(seed: u64, count: u64) -> Vec<Case> {
+    (0..count)
+        .map(|i| scenario(scenario_seed(seed, i)))
+        .collect()
+}
+
+/// The seed a generated case was made from (its ID is `gen-SEEDHEX`).
+pub fn generated_seed(case: &Case) -> Option<u64> {
+    let hex = case.id.strip_prefix("gen-")?;
+    u64::from_str_radix(hex, 16).ok()
+}
+
+/// One case against `spec`, alone.
+pub fn run_one(case: &Case, profile: &Profile, spec: &AdapterSpec) -> Option<CaseResult> {
+    run_adapter_cases(&[case], profile, spec, RunOptions::default())
+        .into_iter()
+        .next()
+}
+
+/// One mutant in a generated self-test: the scenario that caught it, its bundle, and whether
+/// replaying the bundle alone reproduced the failure.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GeneratedCatch {
+    pub mutant: state_reference::Mutant,
+    /// `case@profile` of the first failing scenario.
+    pub caught_by: Option<String>,
+    pub bundle: Option<PathBuf>,
+    pub shrink: ShrinkStats,
+    pub replayed: bool,
+}
+
+impl GeneratedCatch {
+    pub fn ok(&self) -> bool {
+        self.caught_by.is_some() && self.replayed
+    }
+}
+
+/// Runs `count` scenarios of `seed` under `profile` against each mutant's adapter (from
+/// `adapter_for`), stopping at its first failure, which is shrunk, written to `dir` and
+/// replayed from the bundle alone. Mutants run `jobs` at a time.
+pub fn generated_self_test(
+    seed: u64,
+    count: u64,
+    profile: &str,
+    dir: &Path,
+    jobs: usize,
+    adapter_for: &(dyn Fn(state_reference::Mutant) -> AdapterSpec + Sync),
+) -> Vec<GeneratedCatch> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let cases = scenarios(seed, count);
+    let refs: Vec<&Case> = cases.iter().collect();
+    let Ok(reference) = Profile::preset(profile) else {
+        return Vec::new();
+    };
+    let next = AtomicUsize::new(0);
+    let out = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1) {
+            scope.spawn(|| {
+                while let Some(&mutant) =
+                    state_reference::Mutant::ALL.get(next.fetch_add(1, Ordering::Relaxed))
+                {
+                    let spec = adapter_for(mutant);
+                    let options = RunOptions {
+                        jobs: 4,
+                        fail_fast: true,
+                        on_result: None,
+                    };
+                    let results = run_adapter_cases(&refs, &reference, &spec, options);
+                    let first = results.iter().find(|r| r.verdict.is_failure());
+                    let mut catch = GeneratedCatch {
+                        mutant,
+                        caught_by: first.map(|r| format!("{}@{}", r.case, r.profile)),
+                        bundle: None,
+                        shrink: ShrinkStats::default(),
+                        replayed: false,
+                    };
+                    if let Some(case) = first.and_then(|r| cases.iter().find(|c| c.id == r.case)) {
+                        let seed = generated_seed(case);
+                        let bundle = bundle_failure(case, seed, &reference, &spec, 300);
+                        catch.shrink = bundle.shrink;
+                        if let Ok(path) = bundle.write(&dir.join(mutant.name())) {
+                            catch.replayed = Bundle::load(&path).is_ok_and(|b| {
+                                Profile::preset(&b.profile).is_ok_and(|p| {
+                                    run_one(&b.case, &p, &spec)
+                                        .is_some_and(|r| r.verdict.is_failure())
+                                })
+                            });
+                            catch.bundle = Some(path);
+                        }
+                    }
+                    out.lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push(catch);
+                }
+            });
+        }
+    });
+    let mut out = out
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    out.sort_by_key(|c| {
+        state_reference::Mutant::ALL
+            .iter()
+            .position(|m| *m == c.mutant)
+    });
+    out
+}

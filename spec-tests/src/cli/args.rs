@@ -1,0 +1,213 @@
+//! The command line: clap types only.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "state-conformance",
+    version,
+    about = "Conformance suite for the Durable Streams State Protocol"
+)]
+pub struct Cli {
+    /// The fixtures directory (requirements, case schema, cases).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub fixtures: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the corpus against the bundled reference implementation.
+    Run(Box<RunArgs>),
+    /// List the cases a filter selects.
+    List(FilterArgs),
+    /// Show one case as JSON, with the reference's outcome under each of its profiles.
+    Show { id: String },
+    /// Which cases cover each requirement; fails if a MUST or SHOULD has none.
+    Coverage {
+        /// Print every requirement, not only the uncovered ones.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Run the corpus against every mutant of the reference; fails unless each is caught.
+    SelfTest {
+        /// Mutants run at once (live cases mostly wait on the network, so more than cores).
+        #[arg(long, default_value_t = 18)]
+        jobs: usize,
+        /// Use N generated scenarios (of --seed) instead of the corpus: each mutant must be
+        /// caught, shrunk to a bundle (under --bundles), and reproduced by replaying it.
+        #[arg(long, value_name = "N")]
+        random: Option<u64>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, value_name = "DIR", default_value = "repro/self-test")]
+        bundles: PathBuf,
+    },
+    /// Lint a stream: every message of a stream URL (read from its beginning) or of a JSON
+    /// dump (an array of messages), judged as written and as served (with the
+    /// `headers.offset` servers add to change messages).
+    Check {
+        /// `http(s)://...` (a stream) or a file.
+        target: String,
+        #[arg(long, default_value = "spec-1.0-strict")]
+        profile: String,
+    },
+    /// Materialize a file and print the canonical state: a case file, or a JSON array of messages.
+    Materialize {
+        file: PathBuf,
+        #[arg(long, default_value = state_reference::profile::DEFAULT_PROFILE)]
+        profile: String,
+    },
+    /// Validate a message file (one message, or a JSON array of messages, each judged).
+    Validate {
+        file: PathBuf,
+        #[arg(long, default_value = state_reference::profile::DEFAULT_PROFILE)]
+        profile: String,
+    },
+    /// Render implementations x case groups (Markdown) from saved `run --report-json` files.
+    Matrix {
+        /// NAME=REPORT.json, one per implementation (a column per profile in each report).
+        #[arg(required = true, value_name = "NAME=REPORT")]
+        reports: Vec<String>,
+    },
+    /// Re-drive an implementation from a repro bundle alone (exit 1 if it still fails).
+    Replay {
+        bundle: PathBuf,
+        /// The adapter command, after `--`; the one recorded in the bundle when absent.
+        #[arg(last = true, value_name = "ADAPTER")]
+        adapter: Vec<String>,
+    },
+    /// Corpora as standalone JSON: export, generate, verify, promote.
+    #[command(subcommand)]
+    Fixtures(FixturesCommand),
+    /// Serve the bundled reference adapter on stdin/stdout (what `run` starts by default).
+    #[command(hide = true)]
+    ReferenceAdapter {
+        #[arg(long, value_name = "NAME")]
+        mutant: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum FixturesCommand {
+    /// Write the corpus (cases, index, reference transcripts of live cases) to DIR.
+    Export { dir: PathBuf },
+    /// Write COUNT generated scenarios, expectations from the reference, to DIR.
+    Generate {
+        #[arg(long)]
+        seed: u64,
+        #[arg(long)]
+        count: u64,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Re-check an exported or generated directory with the reference (exit 1 on any
+    /// disagreement).
+    Verify { dir: PathBuf },
+    /// Turn a repro bundle into a named case of the corpus.
+    Promote {
+        bundle: PathBuf,
+        #[arg(long)]
+        id: String,
+    },
+}
+
+#[derive(Args, Clone, Default)]
+pub struct FilterArgs {
+    /// Case ID glob (repeatable), e.g. 'mat-reset-*'.
+    #[arg(long = "case", value_name = "GLOB")]
+    pub cases: Vec<String>,
+    /// Only cases with this tag (repeatable).
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
+    /// Only cases of this level (repeatable): MUST, SHOULD, MAY, silent, ...
+    #[arg(long = "level")]
+    pub levels: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Profile to run under (repeatable; `all` for every preset).
+    #[arg(long = "profile", default_value = state_reference::profile::DEFAULT_PROFILE)]
+    pub profiles: Vec<String>,
+    /// Run a deliberately broken reference (see `self-test`).
+    #[arg(long, value_name = "NAME")]
+    pub mutant: Option<String>,
+    /// Also print informational outcomes (where the spec is silent).
+    #[arg(long)]
+    pub verbose: bool,
+    /// Cases run at once, each job with its own adapter process.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// Stop starting cases after the first unexpected failure.
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Run only shard K of N (1-based): every Nth selected case, for splitting across CI jobs.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<(usize, usize)>,
+    /// No progress bar (it is shown only on a terminal anyway).
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Run N generated scenarios (seeded by --seed) instead of the corpus.
+    #[arg(long, value_name = "N")]
+    pub random: Option<u64>,
+    /// The campaign's seed: the same seed makes the same scenarios on any machine.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// With --random: run the corpus as well.
+    #[arg(long, requires = "random")]
+    pub with_corpus: bool,
+    /// With --random: run every scenario twice and report any difference, and whether the
+    /// simulator or the implementation caused it.
+    #[arg(long, requires = "random")]
+    pub check_determinism: bool,
+    /// Where a failing generated scenario's repro bundle is written (after shrinking).
+    #[arg(long, value_name = "DIR", default_value = "repro")]
+    pub bundles: PathBuf,
+    /// The most candidate runs shrinking one failure may take.
+    #[arg(long, default_value_t = 300)]
+    pub shrink_budget: usize,
+    /// How many failing scenarios are shrunk into bundles (the first ones, in case order).
+    #[arg(long, default_value_t = 3)]
+    pub max_bundles: usize,
+    /// Check every adapter answer against the protocol's JSON Schema.
+    #[arg(long)]
+    pub check_protocol: bool,
+    /// The longest one adapter command may take, in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    pub adapter_timeout_ms: u64,
+    /// Write the result model (JSON) here.
+    #[arg(long, value_name = "PATH")]
+    pub report_json: Option<PathBuf>,
+    /// Write JUnit XML here.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// Write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY).
+    #[arg(long, value_name = "PATH")]
+    pub markdown: Option<PathBuf>,
+    /// Known failures (TOML); listed failures are expected, listed passes are stale.
+    #[arg(long, value_name = "PATH")]
+    pub expectations: Option<PathBuf>,
+    /// Write the current failures as an expectations file.
+    #[arg(long, value_name = "PATH")]
+    pub write_expectations: Option<PathBuf>,
+    /// The adapter command (argv, no shell), after `--`; the bundled reference adapter when
+    /// absent.
+    #[arg(last = true, value_name = "ADAPTER")]
+    pub adapter: Vec<String>,
+}
+
+fn parse_shard(text: &str) -> Result<(usize, usize), String> {
+    let parsed = text
+        .split_once('/')
+        .and_then(|(k, n)| Some((k.parse::<usize>().ok()?, n.parse::<usize>().ok()?)));
+    match parsed {
+        Some((k, n)) if (1..=n).contains(&k) => Ok((k, n)),
+        _ => Err(format!("`{text}` is not K/N with 1 <= K <= N (e.g. 2/4)")),
+    }
+}

@@ -1,0 +1,51 @@
+//! `fixtures export|generate|verify|promote`.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use spec_tests::campaign::bundle::Bundle;
+use spec_tests::corpus::Suite;
+use spec_tests::corpus::case::Case;
+use spec_tests::corpus::export as io;
+use spec_tests::corpus::load::load_tombstones;
+
+use super::Exit;
+use super::args::FixturesCommand;
+
+pub fn dispatch(fixtures: &Path, command: FixturesCommand) -> Result<Exit> {
+    match command {
+        FixturesCommand::Export { dir } => {
+            let suite = Suite::load(fixtures).context("cannot load the fixtures")?;
+            let cases: Vec<&Case> = suite.corpus.cases.iter().collect();
+            let n = io::write(&dir, &cases)?;
+            println!("{n} cases written to {}", dir.display());
+        }
+        FixturesCommand::Generate { seed, count, out } => {
+            let cases = spec_tests::campaign::scenarios(seed, count);
+            let refs: Vec<&Case> = cases.iter().collect();
+            let n = io::write(&out, &refs)?;
+            println!("{n} generated cases written to {}", out.display());
+        }
+        FixturesCommand::Verify { dir } => {
+            let cases = io::read(&dir)?;
+            let problems = io::verify(&cases);
+            for p in &problems {
+                println!("DISAGREES {p}");
+            }
+            println!(
+                "{} cases in {}: {} disagreement(s) with the reference",
+                cases.len(),
+                dir.display(),
+                problems.len()
+            );
+            return Ok(Exit::when_ok(problems.is_empty()));
+        }
+        FixturesCommand::Promote { bundle, id } => {
+            let bundle = Bundle::load(&bundle)?;
+            let tombstones = load_tombstones(&fixtures.join("tombstones.json"))?;
+            let path = io::promote(&bundle, &id, &fixtures.join("cases"), &tombstones)?;
+            println!("wrote {}", path.display());
+        }
+    }
+    Ok(Exit::Pass)
+}

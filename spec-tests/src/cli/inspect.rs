@@ -1,0 +1,180 @@
+//! The subcommands that look at things: `list`, `show`, `coverage`, `check`, `materialize`,
+//! `validate` and `matrix`.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+use spec_tests::corpus::case::Case;
+use spec_tests::corpus::{self, Filter, Suite};
+use spec_tests::run::execute::run_reference;
+use state_reference::{Batch, Materializer, Message, ParseRules, Profile};
+
+use super::{Exit, profile_named};
+
+pub fn list(suite: &Suite, filter: &Filter) -> Result<Exit> {
+    for case in suite.select(filter) {
+        let profiles: Vec<&str> = case.profiles.keys().map(String::as_str).collect();
+        println!(
+            "{:<48} {:<11} {:<10} {}  [{}]",
+            case.id,
+            case.mode.name(),
+            case.level,
+            case.title,
+            profiles.join(", ")
+        );
+    }
+    Ok(Exit::Pass)
+}
+
+pub fn show(suite: &Suite, id: &str) -> Result<Exit> {
+    let case = suite
+        .corpus
+        .get(id)
+        .with_context(|| format!("no case with id `{id}`"))?;
+    println!("{}", serde_json::to_string_pretty(case)?);
+    for profile in case.profiles.keys() {
+        let p = profile_named(profile)?;
+        let outcome = run_reference(case, &p, None);
+        println!(
+            "\nreference outcome under {profile}:\n{}",
+            serde_json::to_string_pretty(&outcome)?
+        );
+    }
+    Ok(Exit::Pass)
+}
+
+pub fn coverage(suite: &Suite, all: bool) -> Result<Exit> {
+    let rows = corpus::coverage(suite);
+    for row in &rows {
+        if all || row.cases.is_empty() {
+            println!(
+                "{:<32} {:<10} {:>3} case(s) {}",
+                row.id,
+                row.level,
+                row.cases.len(),
+                row.cases.join(" ")
+            );
+        }
+    }
+    let uncovered = corpus::uncovered(suite);
+    let covered = rows.iter().filter(|r| !r.cases.is_empty()).count();
+    println!("{covered} of {} requirements have a case", rows.len());
+    if uncovered.is_empty() {
+        println!("every MUST and SHOULD has a case");
+        Ok(Exit::Pass)
+    } else {
+        println!(
+            "MUST/SHOULD requirements without a case: {}",
+            uncovered.join(", ")
+        );
+        Ok(Exit::Fail)
+    }
+}
+
+pub fn matrix(reports: &[String]) -> Result<Exit> {
+    let mut inputs = Vec::new();
+    for arg in reports {
+        let (name, path) = arg
+            .split_once('=')
+            .with_context(|| format!("`{arg}` is not NAME=REPORT.json"))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
+        inputs.push((name.to_owned(), text));
+    }
+    print!("{}", spec_tests::report::matrix::render(&inputs)?);
+    Ok(Exit::Pass)
+}
+
+/// Lints a stream URL or a dump; fails when a message is invalid as written.
+pub fn check(target: &str, profile: &Profile) -> Result<Exit> {
+    let linted = spec_tests::lint::lint(target, profile)?;
+    let show = |v: &Option<String>| {
+        v.as_ref()
+            .map_or("valid".to_owned(), |r| format!("invalid: {r}"))
+    };
+    for (i, l) in linted.iter().enumerate() {
+        println!(
+            "#{i}\n  as written: {}\n  as served:  {}",
+            show(&l.as_written),
+            show(&l.as_served)
+        );
+    }
+    let written = linted.iter().filter(|l| l.as_written.is_some()).count();
+    let served = linted.iter().filter(|l| l.as_served.is_some()).count();
+    println!(
+        "{} messages under {}: {written} invalid as written, {served} invalid as served",
+        linted.len(),
+        profile.name
+    );
+    Ok(Exit::when_ok(written == 0))
+}
+
+fn read_json(file: &Path) -> Result<Value> {
+    let text = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    serde_json::from_slice(&text).with_context(|| format!("{} is not valid JSON", file.display()))
+}
+
+pub fn materialize(file: &Path, profile: &Profile) -> Result<Exit> {
+    let value = read_json(file)?;
+    let mut m = Materializer::new(profile.clone());
+    let batches = match value {
+        Value::Array(items) => vec![Batch {
+            items,
+            offset: None,
+            up_to_date: true,
+        }],
+        Value::Object(_) => {
+            let case: Case = serde_json::from_value(value).with_context(|| {
+                format!(
+                    "{} is neither a case file nor a JSON array of messages",
+                    file.display()
+                )
+            })?;
+            if let Some(collections) = &case.collections {
+                m = m.with_collections(collections)?;
+            }
+            case.batches
+                .into_iter()
+                .map(|b| Batch {
+                    items: b.items,
+                    offset: Some(b.offset),
+                    up_to_date: b.up_to_date,
+                })
+                .collect()
+        }
+        _ => bail!(
+            "{}: expected a case file or a JSON array of messages",
+            file.display()
+        ),
+    };
+    for batch in batches {
+        m.apply_batch(batch);
+    }
+    for d in m.diagnostics() {
+        eprintln!(
+            "rejected batch {} item {}: {} at {}: {}",
+            d.batch, d.index, d.requirement, d.path, d.reason
+        );
+    }
+    println!("{}", serde_json::to_string_pretty(&m.observe())?);
+    Ok(Exit::Pass)
+}
+
+pub fn validate(file: &Path, profile: &Profile) -> Result<Exit> {
+    let rules = ParseRules::from_profile(profile);
+    let messages = match read_json(file)? {
+        Value::Array(items) => items,
+        one => vec![one],
+    };
+    let mut invalid = 0;
+    for (i, message) in messages.into_iter().enumerate() {
+        match Message::parse(message, &rules) {
+            Ok(_) => println!("#{i}: valid"),
+            Err(r) => {
+                invalid += 1;
+                println!("#{i}: invalid: {r}");
+            }
+        }
+    }
+    Ok(Exit::when_ok(invalid == 0))
+}

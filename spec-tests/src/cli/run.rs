@@ -1,0 +1,245 @@
+//! `run`, `replay` and `self-test`: parse into a library config, call, print, pick the exit.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use spec_tests::adapter::AdapterSpec;
+use spec_tests::campaign::bundle::Bundle;
+use spec_tests::corpus::Suite;
+use spec_tests::judge::CaseResult;
+use spec_tests::judge::expectations::Expectations;
+use spec_tests::report::console;
+use spec_tests::run::pipeline::{self, Campaign, RunConfig};
+use spec_tests::run::{RunOptions, run_adapter_cases, self_test as mutants};
+use state_reference::{Mutant, Profile};
+
+use super::args::RunArgs;
+use super::{Exit, filter, mutant_named, profile_named};
+
+pub fn run(suite: &Suite, args: RunArgs) -> Result<Exit> {
+    let profiles: Vec<Profile> = if args.profiles.iter().any(|p| p == "all") {
+        Profile::presets()
+    } else {
+        args.profiles
+            .iter()
+            .map(|p| profile_named(p))
+            .collect::<Result<_>>()?
+    };
+    let mutant = args.mutant.as_deref().map(mutant_named).transpose()?;
+    let timeout = Duration::from_millis(args.adapter_timeout_ms);
+    let adapter = match (args.adapter.is_empty(), mutant) {
+        (true, m) => AdapterSpec {
+            timeout,
+            check_protocol: args.check_protocol,
+            ..AdapterSpec::bundled_reference(m)?
+        },
+        (false, None) => AdapterSpec {
+            argv: args.adapter.clone(),
+            timeout,
+            check_protocol: args.check_protocol,
+        },
+        (false, Some(_)) => bail!("--mutant applies to the bundled reference adapter only"),
+    };
+    let expectations = args
+        .expectations
+        .as_deref()
+        .map(Expectations::load)
+        .transpose()?;
+    let campaign = args.random.map(|count| Campaign {
+        count,
+        seed: args.seed,
+        with_corpus: args.with_corpus,
+        check_determinism: args.check_determinism,
+        bundles: args.bundles.clone(),
+        shrink_budget: args.shrink_budget,
+        max_bundles: args.max_bundles,
+    });
+    let bar = console::progress_bar(0, args.no_progress);
+    let on_planned = |runs: usize| bar.set_length(runs as u64);
+    let on_result = |r: &CaseResult| {
+        bar.inc(1);
+        if r.verdict.fails_run() {
+            bar.set_message(format!("last failure: {}", r.case));
+        }
+    };
+    let output = pipeline::run(
+        suite,
+        RunConfig {
+            profiles,
+            adapter,
+            mutant,
+            filter: filter(&args.filter),
+            campaign,
+            shard: args.shard,
+            jobs: usize::from(args.jobs),
+            fail_fast: args.fail_fast,
+            expectations,
+            on_planned: Some(&on_planned),
+            on_result: Some(&on_result),
+        },
+    )?;
+    bar.finish_and_clear();
+    if let Some(differed) = &output.nondeterministic {
+        for (case, profile, difference) in differed {
+            println!("NONDETERMINISTIC {case} [{profile}]: {difference:?}");
+        }
+    }
+    for b in &output.bundles {
+        println!(
+            "shrunk {} [{}] from size {} to {} in {} runs: state-conformance replay {}",
+            b.case,
+            b.profile,
+            b.size_before,
+            b.size_after,
+            b.runs,
+            b.path.display()
+        );
+    }
+    if output.bundles_skipped {
+        println!(
+            "(further failing scenarios not shrunk: --max-bundles {})",
+            args.max_bundles
+        );
+    }
+    let report = &output.report;
+    console::print_grouped(report, args.verbose);
+    write_file(args.report_json.as_deref(), || report.to_json())?;
+    write_file(args.junit.as_deref(), || report.to_junit())?;
+    write_file(args.markdown.as_deref(), || report.to_markdown())?;
+    if let Some(path) = &args.write_expectations {
+        let results: Vec<CaseResult> = report.results.iter().map(|r| r.result.clone()).collect();
+        write_file(Some(path), || {
+            Expectations::from_failures(&results).to_toml()
+        })?;
+    }
+    console::print_summary(report, output.cases_selected);
+    if !output.bundles.is_empty() {
+        println!(
+            "{} repro bundle(s) in {}",
+            output.bundles.len(),
+            args.bundles.display()
+        );
+    }
+    if let Some(differed) = &output.nondeterministic {
+        println!(
+            "{} scenario run(s) differed between two runs",
+            differed.len()
+        );
+    }
+    Ok(Exit::when_ok(output.ok()))
+}
+
+fn write_file(path: Option<&Path>, render: impl FnOnce() -> String) -> Result<()> {
+    match path {
+        Some(p) => {
+            std::fs::write(p, render()).with_context(|| format!("cannot write {}", p.display()))
+        }
+        None => Ok(()),
+    }
+}
+
+pub fn replay(path: &Path, argv: Vec<String>) -> Result<Exit> {
+    let bundle = Bundle::load(path)?;
+    let profile = profile_named(&bundle.profile)?;
+    let mut adapter = AdapterSpec::bundled_reference(None)?;
+    match (
+        argv.is_empty(),
+        AdapterSpec::is_bundled_reference(&bundle.adapter),
+    ) {
+        (false, _) => adapter.argv = argv,
+        // The bundled reference (or a mutant of it) of whatever machine wrote the bundle:
+        // this binary's own.
+        (true, true) => adapter.argv.extend(bundle.adapter.iter().skip(2).cloned()),
+        (true, false) => adapter.argv.clone_from(&bundle.adapter),
+    }
+    let result = run_adapter_cases(&[&bundle.case], &profile, &adapter, RunOptions::default());
+    let Some(r) = result.first() else {
+        bail!("the bundle's case does not apply to {}", bundle.profile);
+    };
+    println!(
+        "case {} [{}] against {}",
+        bundle.case.id,
+        bundle.profile,
+        adapter.argv.join(" ")
+    );
+    if r.verdict.is_failure() {
+        println!("reproduced:");
+        for m in r.verdict.mismatches() {
+            println!("  {m}");
+        }
+        Ok(Exit::Fail)
+    } else {
+        println!("did not reproduce: {:?}", r.verdict);
+        Ok(Exit::Pass)
+    }
+}
+
+pub fn self_test(suite: &Suite, jobs: usize) -> Result<Exit> {
+    let reports = mutants::self_test_adapters(suite, jobs)?;
+    let mut escaped = 0;
+    for r in &reports {
+        match r.caught_by.first() {
+            Some(first) => {
+                let more = r.caught_by.len() - 1;
+                println!(
+                    "caught   {:<28} breaks {:<26} by {first} (+{more} more)",
+                    r.mutant.name(),
+                    r.breaks
+                );
+            }
+            None => {
+                escaped += 1;
+                println!(
+                    "ESCAPED  {:<28} breaks {:<26} no required case fails",
+                    r.mutant.name(),
+                    r.breaks
+                );
+            }
+        }
+    }
+    println!("{} passed, {escaped} failed", reports.len() - escaped);
+    Ok(Exit::when_ok(escaped == 0))
+}
+
+pub fn generated_self_test(seed: u64, count: u64, dir: &Path, jobs: usize) -> Result<Exit> {
+    // This binary's own path must be known before any mutant's adapter is made from it.
+    AdapterSpec::bundled_reference(None)?;
+    let adapter_for = |m: Mutant| {
+        AdapterSpec::bundled_reference(Some(m)).expect("this binary's own path was just read")
+    };
+    let catches = spec_tests::campaign::generated_self_test(
+        seed,
+        count,
+        state_reference::profile::DEFAULT_PROFILE,
+        dir,
+        jobs,
+        &adapter_for,
+    );
+    let mut failed = 0;
+    for c in &catches {
+        failed += usize::from(!c.ok());
+        println!(
+            "{} {:<28} by {} (shrunk {} -> {} in {} runs; replay {}: {})",
+            if c.ok() { "caught  " } else { "ESCAPED " },
+            c.mutant.name(),
+            c.caught_by.as_deref().unwrap_or("no scenario"),
+            c.shrink.size_before,
+            c.shrink.size_after,
+            c.shrink.runs,
+            c.bundle
+                .as_ref()
+                .map_or("-".into(), |p| p.display().to_string()),
+            if c.replayed {
+                "reproduced"
+            } else {
+                "not reproduced"
+            }
+        );
+    }
+    println!(
+        "{} passed, {failed} failed ({count} scenarios of seed {seed})",
+        catches.len() - failed
+    );
+    Ok(Exit::when_ok(failed == 0))
+}

@@ -1,0 +1,122 @@
+//! The corpus as loaded from a fixtures directory: the requirements catalogue, the cases,
+//! selection by filter, and requirement coverage.
+
+pub mod case;
+pub mod catalogue;
+pub mod export;
+pub mod load;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use wildmatch::WildMatch;
+
+use crate::error::LoadError;
+use case::Case;
+use catalogue::Catalogue;
+use load::{Corpus, load_tombstones};
+
+/// The fixtures directory: `$STATE_CONFORMANCE_FIXTURES`, else `./fixtures` when it exists,
+/// else the one this binary was built from.
+pub fn default_fixtures_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("STATE_CONFORMANCE_FIXTURES") {
+        return PathBuf::from(dir);
+    }
+    let local = PathBuf::from("fixtures");
+    if local.join("requirements.json").is_file() {
+        return local;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("fixtures")
+}
+
+pub struct Suite {
+    pub catalogue: Catalogue,
+    pub corpus: Corpus,
+}
+
+impl Suite {
+    pub fn load(fixtures: &Path) -> Result<Suite, LoadError> {
+        let catalogue = Catalogue::load(&fixtures.join("requirements.json"))?;
+        let tombstones = load_tombstones(&fixtures.join("tombstones.json"))?;
+        let corpus = Corpus::load(&fixtures.join("cases"), &catalogue, &tombstones)?;
+        Ok(Suite { catalogue, corpus })
+    }
+
+    /// Cases matching the filter, in ID order.
+    pub fn select<'s>(&'s self, filter: &Filter) -> Vec<&'s Case> {
+        self.corpus
+            .cases
+            .iter()
+            .filter(|c| filter.matches(c))
+            .collect()
+    }
+}
+
+/// Which cases to run: ID globs, tags, requirement levels (all must match when given).
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub case_globs: Vec<String>,
+    pub tags: Vec<String>,
+    pub levels: Vec<String>,
+}
+
+impl Filter {
+    pub fn matches(&self, case: &Case) -> bool {
+        (self.case_globs.is_empty()
+            || self
+                .case_globs
+                .iter()
+                .any(|g| WildMatch::new(g).matches(&case.id)))
+            && (self.tags.is_empty() || self.tags.iter().any(|t| case.tags.contains(t)))
+            && (self.levels.is_empty()
+                || self
+                    .levels
+                    .iter()
+                    .any(|l| l.eq_ignore_ascii_case(&case.level)))
+    }
+}
+
+/// Requirement coverage: which cases cite each requirement.
+#[derive(Debug, Clone, Serialize)]
+pub struct Coverage {
+    pub id: String,
+    pub level: String,
+    pub cases: Vec<String>,
+}
+
+pub fn coverage(suite: &Suite) -> Vec<Coverage> {
+    suite
+        .catalogue
+        .iter()
+        .map(|r| Coverage {
+            id: r.id.clone(),
+            level: r.level.clone(),
+            cases: suite
+                .corpus
+                .cases
+                .iter()
+                .filter(|c| c.requirements.contains(&r.id))
+                .map(|c| c.id.clone())
+                .collect(),
+        })
+        .collect()
+}
+
+/// MUST / SHOULD (and their negations) requirements that no case cites.
+pub fn uncovered(suite: &Suite) -> Vec<String> {
+    let covered: BTreeSet<&String> = suite
+        .corpus
+        .cases
+        .iter()
+        .flat_map(|c| &c.requirements)
+        .collect();
+    suite
+        .catalogue
+        .iter()
+        .filter(|r| r.needs_case() && !covered.contains(&r.id))
+        .map(|r| r.id.clone())
+        .collect()
+}

@@ -1,0 +1,334 @@
+//! Judging: an [`Outcome`] against a case's expectations under one profile gives a
+//! [`Verdict`]. The hand-written expectations and the reference agree (a test holds them to
+//! it), so a case run against the reference in process is also judged here.
+//!
+//! - [`outcome`]: what an implementation did (a leaf type).
+//! - [`diff`]: differences in words.
+//! - [`live`]: subscribe and produce comparisons.
+//! - [`expectations`]: known-failure files.
+
+pub mod diff;
+pub mod expectations;
+pub mod live;
+pub mod outcome;
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::corpus::case::{Case, Mode, Weight};
+use diff::first_divergence;
+use outcome::{Outcome, Validated};
+
+/// One case run under one profile.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CaseResult {
+    pub case: String,
+    pub profile: String,
+    pub weight: Weight,
+    #[serde(flatten)]
+    pub verdict: Verdict,
+    pub outcome: Outcome,
+}
+
+impl CaseResult {
+    pub fn new(
+        case: &Case,
+        profile: &state_reference::Profile,
+        weight: Weight,
+        outcome: Outcome,
+        verdict: Verdict,
+    ) -> CaseResult {
+        CaseResult {
+            case: case.id.clone(),
+            profile: profile.name.clone(),
+            weight,
+            verdict,
+            outcome,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "verdict", rename_all = "kebab-case")]
+pub enum Verdict {
+    Pass,
+    /// A required expectation was not met.
+    Fail {
+        mismatches: Vec<String>,
+    },
+    /// A required case could not be judged: the adapter broke (crashed, hung, answered
+    /// garbage, refused a command) or the runner could not set the case up.
+    Errored {
+        mismatches: Vec<String>,
+    },
+    /// The spec is silent and the implementation chose differently from the profile: recorded.
+    Informational {
+        mismatches: Vec<String>,
+    },
+    /// The implementation lacks a capability the case needs.
+    NotApplicable {
+        reason: String,
+    },
+    /// A failure listed in the expectations file, with its reason.
+    ExpectedFailure {
+        reason: String,
+        mismatches: Vec<String>,
+    },
+    /// Listed in the expectations file, but it passed: the list is out of date.
+    StaleExpectation {
+        reason: String,
+    },
+}
+
+impl Verdict {
+    /// A required case the implementation did not pass: failed or errored.
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Verdict::Fail { .. } | Verdict::Errored { .. })
+    }
+
+    /// Whether this verdict fails a run (unexpected failures, errors, stale expectations).
+    pub fn fails_run(&self) -> bool {
+        self.is_failure() || matches!(self, Verdict::StaleExpectation { .. })
+    }
+
+    /// What went wrong, for failed, errored, informational and expected-failure verdicts.
+    pub fn mismatches(&self) -> &[String] {
+        match self {
+            Verdict::Fail { mismatches }
+            | Verdict::Errored { mismatches }
+            | Verdict::Informational { mismatches }
+            | Verdict::ExpectedFailure { mismatches, .. } => mismatches,
+            _ => &[],
+        }
+    }
+}
+
+/// How closely to compare: the reference names the requirement behind each rejection;
+/// foreign implementations are only held to *which* items they rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strictness {
+    WithRequirementIds,
+    ItemsOnly,
+}
+
+pub fn judge(case: &Case, profile: &str, outcome: &Outcome, strictness: Strictness) -> Verdict {
+    let mismatches = mismatches(case, profile, outcome, strictness);
+    match (mismatches.is_empty(), case.weight(profile)) {
+        (true, _) => Verdict::Pass,
+        (false, Some(Weight::Informational)) => Verdict::Informational { mismatches },
+        (false, _) if outcome.errored() => Verdict::Errored { mismatches },
+        (false, _) => Verdict::Fail { mismatches },
+    }
+}
+
+/// Every way the outcome differs from the expectation, in words; empty when it matches.
+pub fn mismatches(
+    case: &Case,
+    profile: &str,
+    outcome: &Outcome,
+    strictness: Strictness,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    match (case.mode, outcome) {
+        (_, Outcome::SetupError { reason }) => {
+            out.push(format!("case could not be set up: {reason}"));
+        }
+        (
+            _,
+            Outcome::AdapterFault {
+                reason,
+                stderr_tail,
+            },
+        ) => {
+            out.push(reason.clone());
+            if !stderr_tail.is_empty() {
+                out.push(format!("adapter stderr (last lines):\n{stderr_tail}"));
+            }
+        }
+        (
+            Mode::Validate,
+            Outcome::Validate(Validated {
+                valid,
+                requirement,
+                reason,
+            }),
+        ) => {
+            let expected = case.validate_expectation(profile);
+            if expected.valid != *valid {
+                let said = if *valid {
+                    "valid".to_owned()
+                } else {
+                    format!("invalid ({})", reason.as_deref().unwrap_or("no reason"))
+                };
+                out.push(format!(
+                    "expected {}, observed {said}",
+                    if expected.valid { "valid" } else { "invalid" }
+                ));
+            } else if strictness == Strictness::WithRequirementIds
+                && !expected.valid
+                && expected.requirement.is_some()
+                && expected.requirement != *requirement
+            {
+                out.push(format!(
+                    "rejected for {}, expected {}",
+                    requirement.as_deref().unwrap_or("no requirement"),
+                    expected.requirement.as_deref().unwrap_or_default()
+                ));
+            }
+        }
+        (
+            Mode::Materialize,
+            Outcome::Materialize {
+                after_batch,
+                rejected,
+            },
+        ) => {
+            let expected = case.materialize_expectation(profile);
+            let Some(last) = after_batch.last() else {
+                out.push("no batch was applied".into());
+                return out;
+            };
+            if let Some(d) = first_divergence(&expected.state, &last.state) {
+                out.push(format!("final state: {d}"));
+            }
+            let observed_txids: BTreeSet<&String> = last.txids.iter().collect();
+            let expected_txids: BTreeSet<&String> = expected.txids.iter().collect();
+            if observed_txids != expected_txids {
+                out.push(format!(
+                    "txids: expected {expected_txids:?}, observed {observed_txids:?}"
+                ));
+            }
+            if expected.offset != last.offset {
+                out.push(format!(
+                    "offset: expected {:?}, observed {:?}",
+                    expected.offset, last.offset
+                ));
+            }
+            if expected.halted != last.halted {
+                out.push(format!(
+                    "halted: expected {}, observed {}",
+                    expected.halted, last.halted
+                ));
+            }
+            let key = |batch, index, req: &str| match strictness {
+                Strictness::WithRequirementIds => format!("batch {batch} item {index} ({req})"),
+                Strictness::ItemsOnly => format!("batch {batch} item {index}"),
+            };
+            let want: Vec<String> = expected
+                .rejected
+                .iter()
+                .map(|r| key(r.batch, r.index, &r.requirement))
+                .collect();
+            let got: Vec<String> = rejected
+                .iter()
+                .map(|r| key(r.batch, r.index, &r.requirement))
+                .collect();
+            if want != got {
+                out.push(format!(
+                    "rejected: expected [{}], observed [{}]",
+                    want.join(", "),
+                    got.join(", ")
+                ));
+            }
+            for cp in &expected.checkpoints {
+                let Some(seen) = after_batch.get(cp.after_batch) else {
+                    out.push(format!(
+                        "checkpoint after batch {}: no such batch",
+                        cp.after_batch
+                    ));
+                    continue;
+                };
+                if let Some(d) = first_divergence(&cp.state, &seen.state) {
+                    out.push(format!("state after batch {}: {d}", cp.after_batch));
+                }
+                if let Some(txids) = &cp.txids {
+                    let want: BTreeSet<&String> = txids.iter().collect();
+                    let got: BTreeSet<&String> = seen.txids.iter().collect();
+                    if want != got {
+                        out.push(format!(
+                            "txids after batch {}: expected {want:?}, observed {got:?}",
+                            cp.after_batch
+                        ));
+                    }
+                }
+            }
+        }
+        (
+            Mode::Subscribe,
+            Outcome::Subscribe {
+                checkpoints,
+                unfired,
+                ..
+            },
+        ) => {
+            live::subscribe_mismatches(case, checkpoints, strictness, &mut out);
+            // A generated plan may aim at a request the scenario never makes: not a failure.
+            let generated = case
+                .tags
+                .iter()
+                .any(|t| t == crate::campaign::generate::GENERATED_TAG);
+            for rule in unfired.iter().filter(|_| !generated) {
+                out.push(format!(
+                    "the fault {rule} never fired: the reader never made the request it targets"
+                ));
+            }
+        }
+        (Mode::Produce, Outcome::Produce { landed, .. }) => {
+            live::produce_mismatches(case, profile, landed, &mut out);
+        }
+        (mode, _) => out.push(format!("outcome does not match the case's mode {mode:?}")),
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corpus::case::Weight;
+    use serde_json::json;
+
+    fn case(weight: Weight) -> Case {
+        serde_json::from_value(json!({
+            "id": "mat-x", "title": "t", "requirements": ["SP-6-ORDER"], "level": "MUST",
+            "tags": [], "mode": "materialize", "profiles": {"spec-1.0": weight},
+            "batches": [{"items": [], "offset": "1", "upToDate": true}],
+            "expect": {"state": {"user": {"u1": {"id": "u1"}}}}
+        }))
+        .unwrap()
+    }
+
+    fn observed(state: serde_json::Value) -> Outcome {
+        Outcome::Materialize {
+            after_batch: vec![state_reference::Observation {
+                state: serde_json::from_value(state).unwrap(),
+                txids: vec![],
+                offset: Some("1".into()),
+                halted: false,
+            }],
+            rejected: vec![],
+        }
+    }
+
+    #[test]
+    fn verdicts_follow_weight_and_who_broke() {
+        let right = observed(json!({"user": {"u1": {"id": "u1"}}}));
+        let wrong = observed(json!({"user": {"u1": {"id": "u1", "n": 1}}}));
+        let crash = Outcome::AdapterFault {
+            reason: "the adapter exited".into(),
+            stderr_tail: String::new(),
+        };
+        let judge_of = |w, o: &Outcome| judge(&case(w), "spec-1.0", o, Strictness::ItemsOnly);
+        assert_eq!(judge_of(Weight::Required, &right), Verdict::Pass);
+        let fail = judge_of(Weight::Required, &wrong);
+        assert!(matches!(fail, Verdict::Fail { .. }) && fail.fails_run());
+        assert!(
+            fail.mismatches()[0].contains("first difference at user/u1"),
+            "{fail:?}"
+        );
+        let errored = judge_of(Weight::Required, &crash);
+        assert!(matches!(errored, Verdict::Errored { .. }) && errored.is_failure());
+        let info = judge_of(Weight::Informational, &wrong);
+        assert!(matches!(info, Verdict::Informational { .. }) && !info.fails_run());
+    }
+}

@@ -1,0 +1,93 @@
+//! What an implementation did with a case: a leaf type, produced by `run` (against the
+//! reference or an adapter) and read by the judge, the reports and repro bundles.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use state_reference::Observation;
+
+use crate::adapter::protocol::Awaited;
+use crate::corpus::case::RejectedItem;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "kebab-case")]
+pub enum Outcome {
+    Materialize {
+        /// The observation after each batch, in order; the last one is the final state.
+        after_batch: Vec<Observation>,
+        rejected: Vec<RejectedItem>,
+    },
+    Validate(Validated),
+    Subscribe {
+        checkpoints: Vec<CheckpointRun>,
+        /// Fault rules that never fired.
+        unfired: Vec<String>,
+        /// The simulator's last exchanges, a line each.
+        transcript: Vec<String>,
+    },
+    Produce {
+        landed: Vec<Landed>,
+        transcript: Vec<String>,
+    },
+    /// The case could not be set up (the runner's side: a simulator that did not start, a
+    /// stream that could not be created).
+    SetupError {
+        reason: String,
+    },
+    /// The adapter failed (crashed, hung, answered garbage); its stderr tail is kept.
+    AdapterFault {
+        reason: String,
+        stderr_tail: String,
+    },
+}
+
+impl Outcome {
+    /// The simulator's last exchanges, for live cases.
+    pub fn transcript(&self) -> &[String] {
+        match self {
+            Outcome::Subscribe { transcript, .. } | Outcome::Produce { transcript, .. } => {
+                transcript
+            }
+            _ => &[],
+        }
+    }
+
+    /// Whether the implementation or the runner broke, rather than answered.
+    pub fn errored(&self) -> bool {
+        matches!(
+            self,
+            Outcome::SetupError { .. } | Outcome::AdapterFault { .. }
+        )
+    }
+}
+
+/// A validate verdict: whether the message is valid, and (for the reference only) the
+/// requirement a rejection names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Validated {
+    pub valid: bool,
+    pub requirement: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// A checkpoint as run: what the implementation said and what the reference holds there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckpointRun {
+    /// The step's index in the case.
+    pub step: usize,
+    pub answer: Awaited,
+    /// The stream's tail when the answer came (absent once the stream is gone).
+    pub tail: Option<String>,
+    /// The reference's observation at the reported offset, or why there is none. Taken when
+    /// the answer came, since the stream goes on changing (appends, compaction, deletion).
+    pub reference: Result<Observation, String>,
+}
+
+/// One message that landed in a produce case, with the reference's verdict on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Landed {
+    pub message: Value,
+    /// `REQUIREMENT: reason` when the message is invalid under the profile, as written.
+    pub invalid: Option<String>,
+}

@@ -1,0 +1,229 @@
+//! The reference behind the [`Implementation`] interface: the reference materializer,
+//! validator, client and producer of `state-reference`. In process it is the oracle every
+//! case is judged against; [`serve`] puts the very same object behind the adapter protocol
+//! on stdin/stdout (`state-conformance reference-adapter [--mutant NAME]`), where the runner
+//! drives it as a child process exactly like a foreign implementation.
+
+mod serve;
+
+use std::time::Duration;
+
+use state_reference::client::{self, Live, Subscription, Until};
+use state_reference::{Batch, Collection, Materializer, Message, Mutant, Observation};
+use state_reference::{ParseRules, ProduceOp, Profile};
+
+pub use serve::serve;
+
+use crate::adapter::implementation::{Implementation, ValidateInput};
+use crate::adapter::process::AdapterFault;
+use crate::adapter::protocol::Awaited;
+use crate::corpus::case::{BatchInput, RejectedItem};
+use crate::judge::outcome::Validated;
+
+/// The open case: its profile, its collections, its consumer and its subscription.
+struct Session {
+    profile: Profile,
+    collections: Option<Vec<Collection>>,
+    materializer: Materializer,
+    subscription: Option<Subscription>,
+}
+
+/// The tokio runtime and HTTP client live commands use, made on the first one.
+struct Net {
+    /// Owned when this process serves the protocol; borrowed from the runner in process.
+    _owned: Option<tokio::runtime::Runtime>,
+    handle: tokio::runtime::Handle,
+    http: reqwest::Client,
+}
+
+/// The reference (optionally a mutant of it) as an implementation under test.
+pub struct Reference {
+    mutant: Option<Mutant>,
+    session: Option<Session>,
+    /// In process: the runner's runtime; `None`: a runtime of its own, made when needed.
+    shared_runtime: Option<tokio::runtime::Handle>,
+    net: Option<Net>,
+}
+
+fn refused(command: &str, error: impl std::fmt::Display) -> AdapterFault {
+    AdapterFault::Refused {
+        command: command.into(),
+        error: error.to_string(),
+    }
+}
+
+impl Reference {
+    /// The reference in the runner's process, on the runner's runtime.
+    pub fn in_process(mutant: Option<Mutant>) -> Reference {
+        Reference {
+            mutant,
+            session: None,
+            shared_runtime: Some(crate::runtime::runtime().handle().clone()),
+            net: None,
+        }
+    }
+
+    /// The reference in a process of its own (the adapter server).
+    fn standalone(mutant: Option<Mutant>) -> Reference {
+        Reference {
+            mutant,
+            session: None,
+            shared_runtime: None,
+            net: None,
+        }
+    }
+
+    fn net(&mut self, command: &str) -> Result<&Net, AdapterFault> {
+        if self.net.is_none() {
+            let (owned, handle) = match &self.shared_runtime {
+                Some(handle) => (None, handle.clone()),
+                None => {
+                    let runtime = tokio::runtime::Builder::new_multi_thread()
+                        .worker_threads(1)
+                        .enable_all()
+                        .build()
+                        .map_err(|e| refused(command, format!("cannot start a runtime: {e}")))?;
+                    let handle = runtime.handle().clone();
+                    (Some(runtime), handle)
+                }
+            };
+            let http = reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .build()
+                .map_err(|e| refused(command, format!("cannot build an HTTP client: {e}")))?;
+            self.net = Some(Net {
+                _owned: owned,
+                handle,
+                http,
+            });
+        }
+        self.net
+            .as_ref()
+            .ok_or_else(|| refused(command, "no runtime"))
+    }
+
+    fn session(&mut self, command: &str) -> Result<&mut Session, AdapterFault> {
+        self.session
+            .as_mut()
+            .ok_or_else(|| refused(command, "no case is open"))
+    }
+}
+
+impl Implementation for Reference {
+    fn open(
+        &mut self,
+        _case: &str,
+        profile: &Profile,
+        collections: Option<&[Collection]>,
+    ) -> Result<(), AdapterFault> {
+        self.session = None; // stops a subscription still running
+        let materializer = Materializer::consumer(profile, collections, self.mutant)
+            .map_err(|e| refused("open", e))?;
+        self.session = Some(Session {
+            profile: profile.clone(),
+            collections: collections.map(<[Collection]>::to_vec),
+            materializer,
+            subscription: None,
+        });
+        Ok(())
+    }
+
+    fn apply(
+        &mut self,
+        index: usize,
+        batch: &BatchInput,
+    ) -> Result<Vec<RejectedItem>, AdapterFault> {
+        let m = &mut self.session("apply")?.materializer;
+        let diagnostics = m.apply_batch(Batch {
+            items: batch.items.clone(),
+            offset: Some(batch.offset.clone()),
+            up_to_date: batch.up_to_date,
+        });
+        Ok(diagnostics
+            .iter()
+            .map(|d| RejectedItem {
+                batch: index,
+                index: d.index,
+                requirement: d.requirement.to_owned(),
+                reason: Some(format!(
+                    "at {}: {}",
+                    if d.path.is_empty() { "/" } else { &d.path },
+                    d.reason
+                )),
+            })
+            .collect())
+    }
+
+    fn state(&mut self) -> Result<Observation, AdapterFault> {
+        Ok(self.session("state")?.materializer.observe())
+    }
+
+    fn validate(&mut self, input: ValidateInput<'_>) -> Result<Validated, AdapterFault> {
+        let profile = match &self.session {
+            Some(s) => s.profile.clone(),
+            None => Profile::default_profile(),
+        };
+        let rules = ParseRules::from_profile(&profile).with_mutant(self.mutant);
+        let parsed = match input {
+            ValidateInput::Raw(raw) => Message::parse_bytes(raw.as_bytes(), &rules),
+            ValidateInput::Message(message) => Message::parse(message.clone(), &rules),
+        };
+        Ok(match parsed {
+            Ok(_) => Validated {
+                valid: true,
+                requirement: None,
+                reason: None,
+            },
+            Err(r) => Validated {
+                valid: false,
+                requirement: Some(r.requirement.to_owned()),
+                reason: Some(r.to_string()),
+            },
+        })
+    }
+
+    fn subscribe(&mut self, url: &str, live: Live) -> Result<(), AdapterFault> {
+        let mutant = self.mutant;
+        let (handle, http) = {
+            let net = self.net("subscribe")?;
+            (net.handle.clone(), net.http.clone())
+        };
+        let session = self.session("subscribe")?;
+        let (profile, collections) = (session.profile.clone(), session.collections.clone());
+        let fresh = Box::new(move || {
+            Materializer::consumer(&profile, collections.as_deref(), mutant)
+                .unwrap_or_else(|_| Materializer::new(profile.clone()))
+        });
+        session.subscription = Some(Subscription::start(
+            &handle,
+            http,
+            url.to_owned(),
+            live,
+            fresh,
+            mutant,
+        ));
+        Ok(())
+    }
+
+    fn wait(&mut self, until: &Until, timeout: Duration) -> Result<Awaited, AdapterFault> {
+        let handle = self.net("await")?.handle.clone();
+        let subscription = self
+            .session("await")?
+            .subscription
+            .as_mut()
+            .ok_or_else(|| refused("await", "await needs a subscription"))?;
+        let (reached, progress) = handle.block_on(subscription.wait(until, timeout));
+        Ok(Awaited { reached, progress })
+    }
+
+    fn produce(&mut self, url: &str, ops: &[ProduceOp]) -> Result<(), AdapterFault> {
+        let collections = self.session("produce")?.collections.clone();
+        let messages =
+            state_reference::producer::build_ops(collections.as_deref().unwrap_or_default(), ops)
+                .map_err(|e| refused("produce", e))?;
+        let net = self.net("produce")?;
+        net.handle
+            .block_on(client::produce(&net.http, url, &messages))
+            .map_err(|e| refused("produce", e))
+    }
+}

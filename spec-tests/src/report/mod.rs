@@ -1,0 +1,163 @@
+//! Every output of a run comes from one result model, [`RunReport`], which reads back from
+//! its JSON (`matrix` and repro bundles use it): the console ([`console`]), JSON, JUnit XML
+//! ([`junit`]), Markdown fit for a CI job summary ([`markdown`]) and the implementation
+//! matrix ([`matrix`]).
+
+pub mod console;
+pub mod junit;
+pub mod markdown;
+pub mod matrix;
+
+use serde::{Deserialize, Serialize};
+
+use crate::corpus::case::Case;
+use crate::judge::{CaseResult, Verdict};
+
+/// Version of the JSON result model; bumped on any incompatible change. Format 2 added the
+/// `errored` verdict and count; format 1 reports still read.
+pub const REPORT_FORMAT: u32 = 2;
+const OLDEST_READABLE_FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub passed: usize,
+    pub failed: usize,
+    /// Required cases the adapter or the runner broke on (apart from `failed`).
+    #[serde(default)]
+    pub errored: usize,
+    pub informational: usize,
+    pub not_applicable: usize,
+    pub expected_failures: usize,
+    pub stale_expectations: usize,
+}
+
+impl Summary {
+    pub fn of(results: &[CaseResult]) -> Summary {
+        let mut s = Summary::default();
+        for r in results {
+            match r.verdict {
+                Verdict::Pass => s.passed += 1,
+                Verdict::Fail { .. } => s.failed += 1,
+                Verdict::Errored { .. } => s.errored += 1,
+                Verdict::Informational { .. } => s.informational += 1,
+                Verdict::NotApplicable { .. } => s.not_applicable += 1,
+                Verdict::ExpectedFailure { .. } => s.expected_failures += 1,
+                Verdict::StaleExpectation { .. } => s.stale_expectations += 1,
+            }
+        }
+        s
+    }
+
+    /// The run fails on unexpected failures and stale expectations.
+    pub fn ok(&self) -> bool {
+        self.failed == 0 && self.errored == 0 && self.stale_expectations == 0
+    }
+}
+
+/// One result with the case's title and requirements, as reports show it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportedResult {
+    pub title: String,
+    pub requirements: Vec<String>,
+    pub rerun: String,
+    #[serde(flatten)]
+    pub result: CaseResult,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunReport {
+    pub format: u32,
+    pub suite: String,
+    pub adapter: Vec<String>,
+    pub profiles: Vec<String>,
+    pub summary: Summary,
+    pub results: Vec<ReportedResult>,
+}
+
+impl RunReport {
+    /// The report of `results`, run from `cases` (where titles and requirements come from).
+    pub fn new(
+        cases: &[&Case],
+        adapter: Vec<String>,
+        profiles: Vec<String>,
+        results: Vec<CaseResult>,
+        rerun_suffix: &str,
+    ) -> RunReport {
+        let summary = Summary::of(&results);
+        let results = results
+            .into_iter()
+            .map(|r| {
+                let case = cases.iter().find(|c| c.id == r.case);
+                ReportedResult {
+                    title: case.map(|c| c.title.clone()).unwrap_or_default(),
+                    requirements: case.map(|c| c.requirements.clone()).unwrap_or_default(),
+                    rerun: format!(
+                        "state-conformance run --profile {} --case {}{rerun_suffix}",
+                        r.profile, r.case
+                    ),
+                    result: r,
+                }
+            })
+            .collect();
+        RunReport {
+            format: REPORT_FORMAT,
+            suite: format!("state-conformance {}", env!("CARGO_PKG_VERSION")),
+            adapter,
+            profiles,
+            summary,
+            results,
+        }
+    }
+}
+
+/// How a result fails a run, for the outputs that list failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    Failed,
+    Errored,
+    Stale,
+}
+
+/// The problem a verdict is, if it fails the run, with what it says in lines.
+pub fn problem(verdict: &Verdict) -> Option<(Problem, Vec<String>)> {
+    match verdict {
+        Verdict::Fail { mismatches } => Some((Problem::Failed, mismatches.clone())),
+        Verdict::Errored { mismatches } => Some((Problem::Errored, mismatches.clone())),
+        Verdict::StaleExpectation { reason } => Some((
+            Problem::Stale,
+            vec![format!("listed as failing ({reason}) but passed")],
+        )),
+        _ => None,
+    }
+}
+
+/// A saved report that cannot be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("not a run report: {0}")]
+    NotAReport(#[from] serde_json::Error),
+    #[error("report format {0} (this binary reads {OLDEST_READABLE_FORMAT} to {REPORT_FORMAT})")]
+    Format(u32),
+}
+
+impl RunReport {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Reads a report written by `to_json` (this format or an older readable one).
+    pub fn from_json(text: &str) -> Result<RunReport, ReportError> {
+        #[derive(Deserialize)]
+        struct Versioned {
+            format: u32,
+        }
+        let Versioned { format } = serde_json::from_str(text)?;
+        if !(OLDEST_READABLE_FORMAT..=REPORT_FORMAT).contains(&format) {
+            return Err(ReportError::Format(format));
+        }
+        Ok(serde_json::from_str(text)?)
+    }
+}

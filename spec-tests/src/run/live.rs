@@ -1,0 +1,212 @@
+//! Subscribe and produce cases: each runs on a fresh simulator, its steps in order, with the
+//! reference as the oracle at every checkpoint (the state the reference materializer reaches
+//! on the stream as it stands, at the offset the implementation reports).
+
+use std::time::Duration;
+
+use serde_json::Value;
+use state_reference::Profile;
+use state_reference::client::{Live, Until};
+use stream_simulator::fault::{FaultPlan, Rule};
+use stream_simulator::transcript::Exchange;
+use stream_simulator::{Simulator, SimulatorHandle};
+
+use super::oracle::{lint, state_at};
+use crate::adapter::Implementation;
+use crate::adapter::process::AdapterFault;
+use crate::corpus::case::{Case, Mode, Step};
+use crate::judge::outcome::{CheckpointRun, Outcome};
+use crate::runtime::runtime;
+
+/// How long an `await` waits by default before the implementation is said not to get there.
+pub const DEFAULT_AWAIT: Duration = Duration::from_secs(5);
+/// The simulator's long-poll timeout in cases: short, so idle clients cycle often.
+const LONG_POLL: Duration = Duration::from_millis(500);
+/// SSE connections end after this, so every SSE case also sees a clean reconnect or two.
+const SSE_LIFETIME: Duration = Duration::from_secs(2);
+/// Transcript lines kept in an outcome.
+const TRANSCRIPT_LINES: usize = 40;
+
+/// Runs a subscribe or produce case's steps against `client` on a fresh simulator.
+pub fn run(
+    case: &Case,
+    profile: &Profile,
+    client: &mut dyn Implementation,
+) -> Result<Outcome, AdapterFault> {
+    run_inner(case, profile, client, &mut Vec::new())
+}
+
+/// [`run`], also returning every exchange the simulator recorded (for exported fixtures).
+pub fn run_recorded(
+    case: &Case,
+    profile: &Profile,
+    client: &mut dyn Implementation,
+) -> Result<(Outcome, Vec<Exchange>), AdapterFault> {
+    let mut exchanges = Vec::new();
+    let outcome = run_inner(case, profile, client, &mut exchanges)?;
+    Ok((outcome, exchanges))
+}
+
+fn run_inner(
+    case: &Case,
+    profile: &Profile,
+    client: &mut dyn Implementation,
+    recorded: &mut Vec<Exchange>,
+) -> Result<Outcome, AdapterFault> {
+    let sim = match runtime().block_on(
+        Simulator::builder()
+            .long_poll_timeout(LONG_POLL)
+            .sse_lifetime(SSE_LIFETIME)
+            .spawn(),
+    ) {
+        Ok(sim) => sim,
+        Err(e) => return Ok(setup_error(format!("cannot start a simulator: {e}"))),
+    };
+    let path = format!("/cases/{}", case.id);
+    let url = format!("{}{path}", sim.url());
+    if let Err(e) = sim.create_json_stream(&path) {
+        return Ok(setup_error(format!(
+            "cannot create the stream: {}",
+            e.reason
+        )));
+    }
+    let served = served_offsets(case);
+    let mut checkpoints = Vec::new();
+    for (i, step) in case.steps.iter().enumerate() {
+        match step {
+            Step::Append { items } => {
+                let body = Value::Array(items.clone()).to_string();
+                if let Err(e) = sim.append_json(&path, &body) {
+                    return Ok(setup_error(format!(
+                        "step {i}: the append failed: {}",
+                        e.reason
+                    )));
+                }
+            }
+            Step::Faults { rules } => {
+                let rules = rules
+                    .iter()
+                    .map(|r| Rule {
+                        stream: r.stream.clone().or_else(|| Some(path.clone())),
+                        ..r.clone()
+                    })
+                    .collect();
+                sim.set_fault_plan(FaultPlan { seed: 0, rules });
+            }
+            Step::Act { act } => {
+                if let Err(e) = sim.act(&path, act) {
+                    return Ok(setup_error(format!(
+                        "step {i}: the action failed: {}",
+                        e.reason
+                    )));
+                }
+            }
+            Step::Subscribe => client.subscribe(&url, case.live.unwrap_or(Live::Auto))?,
+            Step::Await(wait) => {
+                let tail_now = || sim.log(&path, false).ok().map(|l| l.meta.tail.to_string());
+                let until = match &wait.until {
+                    Until::UpToDate { .. } => Until::UpToDate { offset: tail_now() },
+                    other => other.clone(),
+                };
+                let timeout = wait.timeout_ms.map_or(DEFAULT_AWAIT, Duration::from_millis);
+                let answer = client.wait(&until, timeout)?;
+                // Faults may append (a compaction's snapshot) while the reader reads: the tail
+                // that counts is the one after the answer.
+                let tail = tail_now();
+                let reference = match sim.log(&path, served) {
+                    Ok(log) => state_at(
+                        &log,
+                        answer.progress.observation.offset.as_deref(),
+                        profile,
+                        case.collections.as_deref(),
+                    ),
+                    Err(e) => Err(format!("the stream is gone ({})", e.reason)),
+                };
+                checkpoints.push(CheckpointRun {
+                    step: i,
+                    answer,
+                    tail,
+                    reference,
+                });
+            }
+            Step::Produce { ops } => client.produce(&url, ops)?,
+        }
+    }
+    *recorded = sim.transcript();
+    let transcript = summarize(recorded);
+    let unfired = unfired_rules(case, &sim);
+    Ok(match case.mode {
+        Mode::Produce => Outcome::Produce {
+            landed: match sim.log(&path, false) {
+                Ok(log) => lint(&log, profile),
+                Err(e) => return Ok(setup_error(format!("the stream is gone: {}", e.reason))),
+            },
+            transcript,
+        },
+        _ => Outcome::Subscribe {
+            checkpoints,
+            unfired,
+            transcript,
+        },
+    })
+}
+
+fn setup_error(reason: String) -> Outcome {
+    Outcome::SetupError { reason }
+}
+
+/// Whether the case's faults serve messages with `headers.offset` (the oracle then reads
+/// them that way too).
+fn served_offsets(case: &Case) -> bool {
+    case.steps.iter().any(|s| match s {
+        Step::Faults { rules } => rules
+            .iter()
+            .any(|r| r.fault == stream_simulator::fault::Fault::ServedOffsets),
+        _ => false,
+    })
+}
+
+/// The case's fault rules that never fired (as JSON): the implementation never made the
+/// request they target, so the case did not test what it says.
+fn unfired_rules(case: &Case, sim: &SimulatorHandle) -> Vec<String> {
+    let fired: Vec<stream_simulator::fault::Fault> = sim
+        .transcript()
+        .into_iter()
+        .flat_map(|x| x.faults)
+        .collect();
+    case.steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Faults { rules } => Some(rules),
+            _ => None,
+        })
+        .flatten()
+        .filter(|r| !fired.contains(&r.fault))
+        .map(|r| serde_json::to_string(r).unwrap_or_default())
+        .collect()
+}
+
+/// The last exchanges, a line each.
+fn summarize(exchanges: &[Exchange]) -> Vec<String> {
+    let skip = exchanges.len().saturating_sub(TRANSCRIPT_LINES);
+    exchanges[skip..]
+        .iter()
+        .map(|x| {
+            let mut line = format!("#{} {} {} -> {}", x.seq, x.method, x.uri, x.status);
+            for f in &x.faults {
+                let name = serde_json::to_value(f)
+                    .ok()
+                    .and_then(|v| v.get("fault").and_then(Value::as_str).map(str::to_owned))
+                    .unwrap_or_default();
+                line.push_str(&format!(" [{name}]"));
+            }
+            if let Some(cut) = &x.cut {
+                line.push_str(&format!(
+                    " (cut: {} after {} bytes)",
+                    cut.how, cut.after_bytes
+                ));
+            }
+            line
+        })
+        .collect()
+}

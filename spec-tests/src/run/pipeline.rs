@@ -1,0 +1,275 @@
+//! The `run` command as a library call: a [`RunConfig`] (what the command line asked for,
+//! already parsed) in, a [`RunOutput`] (the report, the bundles written, the runs that
+//! differed) out. The CLI only prints it and picks the exit code.
+
+use std::path::PathBuf;
+
+use state_reference::{Mutant, Profile};
+
+use super::pool::{RunOptions, run_adapter_cases};
+use crate::adapter::AdapterSpec;
+use crate::campaign::bundle::bundle_failure;
+use crate::campaign::determinism::{Difference, compare_runs};
+use crate::campaign::{generated_seed, scenarios};
+use crate::corpus::case::Case;
+use crate::corpus::{Filter, Suite};
+use crate::judge::CaseResult;
+use crate::judge::expectations::Expectations;
+use crate::report::RunReport;
+
+/// What to run, and how.
+pub struct RunConfig<'a> {
+    pub profiles: Vec<Profile>,
+    pub adapter: AdapterSpec,
+    /// Set when the adapter is a mutant of the bundled reference (for re-run commands).
+    pub mutant: Option<Mutant>,
+    pub filter: Filter,
+    /// Generated scenarios (`--random N --seed S`), alone or with the corpus.
+    pub campaign: Option<Campaign>,
+    /// `(k, n)`: every nth selected case from the kth (1-based).
+    pub shard: Option<(usize, usize)>,
+    pub jobs: usize,
+    pub fail_fast: bool,
+    pub expectations: Option<Expectations>,
+    /// Told how many case runs the selection makes, before the first starts.
+    pub on_planned: Option<&'a dyn Fn(usize)>,
+    /// Told of each result as it comes.
+    pub on_result: Option<&'a (dyn Fn(&CaseResult) + Sync)>,
+}
+
+/// A campaign of generated scenarios.
+#[derive(Debug, Clone)]
+pub struct Campaign {
+    pub count: u64,
+    pub seed: u64,
+    pub with_corpus: bool,
+    pub check_determinism: bool,
+    /// Where failing scenarios' repro bundles go, after shrinking.
+    pub bundles: PathBuf,
+    pub shrink_budget: usize,
+    pub max_bundles: usize,
+}
+
+/// A failing scenario shrunk into a bundle.
+#[derive(Debug, Clone)]
+pub struct BundleWritten {
+    pub case: String,
+    pub profile: String,
+    pub size_before: usize,
+    pub size_after: usize,
+    pub runs: usize,
+    pub path: PathBuf,
+}
+
+/// What a run produced.
+pub struct RunOutput {
+    pub report: RunReport,
+    pub cases_selected: usize,
+    pub bundles: Vec<BundleWritten>,
+    /// Further failing scenarios not shrunk (`max_bundles` reached).
+    pub bundles_skipped: bool,
+    /// `Some` when determinism was checked: each scenario run that differed.
+    pub nondeterministic: Option<Vec<(String, String, Difference)>>,
+}
+
+impl RunOutput {
+    /// Every required case passed (or failed as expected) and every run was deterministic.
+    pub fn ok(&self) -> bool {
+        self.report.summary.ok() && self.nondeterministic.as_ref().is_none_or(Vec::is_empty)
+    }
+}
+
+/// Why a run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("the filter selects no case")]
+    NothingSelected,
+    #[error("cannot write a bundle to {}: {source}", dir.display())]
+    Bundle {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Runs the selection under every profile and builds the report.
+pub fn run(suite: &Suite, config: RunConfig<'_>) -> Result<RunOutput, RunError> {
+    let generated = match &config.campaign {
+        Some(c) => scenarios(c.seed, c.count),
+        None => Vec::new(),
+    };
+    let mut cases = match &config.campaign {
+        Some(c) if !c.with_corpus => Vec::new(),
+        _ => suite.select(&config.filter),
+    };
+    cases.extend(generated.iter().filter(|c| config.filter.matches(c)));
+    if let Some((k, n)) = config.shard {
+        cases = shard(cases, k, n);
+    }
+    if cases.is_empty() {
+        return Err(RunError::NothingSelected);
+    }
+    if let Some(planned) = config.on_planned {
+        let runs = config
+            .profiles
+            .iter()
+            .map(|p| cases.iter().filter(|c| c.weight(&p.name).is_some()).count());
+        planned(runs.sum());
+    }
+    let options = RunOptions {
+        jobs: config.jobs,
+        fail_fast: config.fail_fast,
+        on_result: config.on_result,
+    };
+    let mut results = Vec::new();
+    for profile in &config.profiles {
+        results.extend(run_adapter_cases(&cases, profile, &config.adapter, options));
+        if config.fail_fast && results.iter().any(|r| r.verdict.fails_run()) {
+            break;
+        }
+    }
+    let mut output = RunOutput {
+        report: RunReport::new(&[], Vec::new(), Vec::new(), Vec::new(), ""),
+        cases_selected: cases.len(),
+        bundles: Vec::new(),
+        bundles_skipped: false,
+        nondeterministic: None,
+    };
+    if let Some(campaign) = &config.campaign {
+        if campaign.check_determinism {
+            output.nondeterministic = Some(determinism(&cases, &results, &config));
+        }
+        (output.bundles, output.bundles_skipped) =
+            bundle_failures(&cases, &results, &config.adapter, campaign)?;
+    }
+    if let Some(e) = &config.expectations {
+        e.apply(&mut results);
+    }
+    let names = config.profiles.iter().map(|p| p.name.clone()).collect();
+    output.report = RunReport::new(
+        &cases,
+        config.adapter.argv.clone(),
+        names,
+        results,
+        &rerun_suffix(&config),
+    );
+    Ok(output)
+}
+
+/// Every `n`th case from the `k`th (1-based).
+fn shard(cases: Vec<&Case>, k: usize, n: usize) -> Vec<&Case> {
+    cases
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| i % n == k - 1)
+        .map(|(_, c)| c)
+        .collect()
+}
+
+/// What a re-run command adds after `--case ID`: the campaign, the mutant or the adapter.
+fn rerun_suffix(config: &RunConfig<'_>) -> String {
+    let campaign = match &config.campaign {
+        Some(c) => format!(" --seed {} --random {}", c.seed, c.count),
+        None => String::new(),
+    };
+    match (
+        config.mutant,
+        AdapterSpec::is_bundled_reference(&config.adapter.argv),
+    ) {
+        (Some(m), _) => format!("{campaign} --mutant {}", m.name()),
+        (None, false) => format!("{campaign} -- {}", config.adapter.argv.join(" ")),
+        (None, true) => campaign,
+    }
+}
+
+/// Shrinks each failed generated scenario and writes its bundle, the first `max_bundles`.
+fn bundle_failures(
+    cases: &[&Case],
+    results: &[CaseResult],
+    adapter: &AdapterSpec,
+    campaign: &Campaign,
+) -> Result<(Vec<BundleWritten>, bool), RunError> {
+    let mut written = Vec::new();
+    for r in results.iter().filter(|r| r.verdict.is_failure()) {
+        let Some(case) = cases.iter().find(|c| c.id == r.case) else {
+            continue;
+        };
+        let Some(seed) = generated_seed(case) else {
+            continue;
+        };
+        if written.len() == campaign.max_bundles {
+            return Ok((written, true));
+        }
+        let Ok(profile) = Profile::preset(&r.profile) else {
+            continue;
+        };
+        let bundle = bundle_failure(case, Some(seed), &profile, adapter, campaign.shrink_budget);
+        let path = bundle
+            .write(&campaign.bundles)
+            .map_err(|source| RunError::Bundle {
+                dir: campaign.bundles.clone(),
+                source,
+            })?;
+        written.push(BundleWritten {
+            case: r.case.clone(),
+            profile: r.profile.clone(),
+            size_before: bundle.shrink.size_before,
+            size_after: bundle.shrink.size_after,
+            runs: bundle.shrink.runs,
+            path,
+        });
+    }
+    Ok((written, false))
+}
+
+/// Runs the generated cases a second time and lists the runs that differed.
+fn determinism(
+    cases: &[&Case],
+    first: &[CaseResult],
+    config: &RunConfig<'_>,
+) -> Vec<(String, String, Difference)> {
+    let generated: Vec<&Case> = cases
+        .iter()
+        .copied()
+        .filter(|c| generated_seed(c).is_some())
+        .collect();
+    let options = RunOptions {
+        jobs: config.jobs,
+        ..RunOptions::default()
+    };
+    let mut differed = Vec::new();
+    for profile in &config.profiles {
+        for again in run_adapter_cases(&generated, profile, &config.adapter, options) {
+            let Some(before) = first
+                .iter()
+                .find(|r| r.case == again.case && r.profile == again.profile)
+            else {
+                continue;
+            };
+            let difference = compare_runs(&before.outcome, &again.outcome);
+            if difference != Difference::None {
+                differed.push((again.case, again.profile, difference));
+            }
+        }
+    }
+    differed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_partition_the_selection() {
+        let cases: Vec<Case> = scenarios(3, 10);
+        let refs: Vec<&Case> = cases.iter().collect();
+        let mut seen: Vec<&str> = (1..=3)
+            .flat_map(|k| shard(refs.clone(), k, 3))
+            .map(|c| c.id.as_str())
+            .collect();
+        assert_eq!(shard(refs.clone(), 2, 3).len(), 3);
+        seen.sort_unstable();
+        let mut all: Vec<&str> = refs.iter().map(|c| c.id.as_str()).collect();
+        all.sort_unstable();
+        assert_eq!(seen, all);
+    }
+}

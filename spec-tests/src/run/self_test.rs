@@ -1,0 +1,112 @@
+//! Self-tests: every mutant of the reference must fail at least one required case.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde::Serialize;
+use state_reference::{Mutant, Profile};
+
+use super::pool::{RunOptions, run_adapter_cases, run_reference_cases};
+use crate::adapter::AdapterSpec;
+use crate::corpus::case::Case;
+use crate::corpus::{Filter, Suite};
+use crate::judge::CaseResult;
+
+/// A mutant and the required cases that caught it.
+#[derive(Debug, Clone, Serialize)]
+pub struct MutantReport {
+    pub mutant: Mutant,
+    pub breaks: &'static str,
+    /// `case@profile` of every required case that failed against the mutant.
+    pub caught_by: Vec<String>,
+}
+
+/// For each mutant, the required cases that fail when `run(cases, profile, mutant)` runs
+/// the corpus under every preset.
+fn mutant_reports<E: Send>(
+    suite: &Suite,
+    jobs: usize,
+    run: impl Fn(&[&Case], &Profile, Mutant) -> Result<Vec<CaseResult>, E> + Sync,
+) -> Result<Vec<MutantReport>, E> {
+    let cases = suite.select(&Filter::default());
+    // Mutants run side by side: live cases spend most of their time waiting on the network.
+    let next = AtomicUsize::new(0);
+    let reports = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, Mutant::ALL.len()) {
+            scope.spawn(|| {
+                while let Some(&mutant) = Mutant::ALL.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let report = one_mutant(&cases, mutant, &run);
+                    reports
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push(report);
+                }
+            });
+        }
+    });
+    let mut reports: Vec<MutantReport> = reports
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .into_iter()
+        .collect::<Result<_, E>>()?;
+    reports.sort_by_key(|r| Mutant::ALL.iter().position(|m| *m == r.mutant));
+    Ok(reports)
+}
+
+fn one_mutant<E>(
+    cases: &[&Case],
+    mutant: Mutant,
+    run: &impl Fn(&[&Case], &Profile, Mutant) -> Result<Vec<CaseResult>, E>,
+) -> Result<MutantReport, E> {
+    let mut caught_by = Vec::new();
+    for profile in Profile::presets() {
+        let failed = run(cases, &profile, mutant)?
+            .into_iter()
+            .filter(|r| r.verdict.is_failure());
+        caught_by.extend(failed.map(|r| format!("{}@{}", r.case, r.profile)));
+    }
+    Ok(MutantReport {
+        mutant,
+        breaks: mutant.breaks(),
+        caught_by,
+    })
+}
+
+/// Cases of one mutant run at once in a self-test: a caught mutant's failing live cases each
+/// wait out their `await` timeout, so they are best overlapped.
+const SELF_TEST_CASE_JOBS: RunOptions<'static> = RunOptions {
+    jobs: 4,
+    fail_fast: false,
+    on_result: None,
+};
+
+/// Runs every case under every preset against each mutant of the bundled reference adapter,
+/// each a separate process driven like a foreign implementation.
+pub fn self_test_adapters(suite: &Suite, jobs: usize) -> std::io::Result<Vec<MutantReport>> {
+    mutant_reports(suite, jobs, |cases, profile, mutant| {
+        Ok(run_adapter_cases(
+            cases,
+            profile,
+            &AdapterSpec::bundled_reference(Some(mutant))?,
+            SELF_TEST_CASE_JOBS,
+        ))
+    })
+}
+
+/// Runs every case under every preset against each mutant, in process (fast; the library's
+/// own test of the corpus).
+pub fn self_test(suite: &Suite, jobs: usize) -> Vec<MutantReport> {
+    let reports = mutant_reports(suite, jobs, |cases, profile, mutant| {
+        Ok::<_, std::convert::Infallible>(run_reference_cases(
+            cases,
+            profile,
+            Some(mutant),
+            SELF_TEST_CASE_JOBS,
+        ))
+    });
+    match reports {
+        Ok(reports) => reports,
+        Err(never) => match never {},
+    }
+}
