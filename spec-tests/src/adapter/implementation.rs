@@ -1,16 +1,16 @@
 //! The one interface every case runs through, whatever its mode: the reference in process
-//! (the oracle, `crate::reference_adapter`) and any adapter process ([`ThroughAdapter`])
+//! (the oracle, the reference adapter module) and any adapter process ([`ThroughAdapter`])
 //! implement it, so a case is executed by the same code against both.
 
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use state_reference::{Collection, Observation, ProduceOp, Profile};
 
 use super::process::{AdapterFault, AdapterProcess};
 use super::protocol::{Applied, Awaited, Command, Live, Until, Validity, decode};
 use crate::corpus::case::{BatchInput, RejectedItem};
-use crate::judge::outcome::Validated;
 
 /// What a validate case hands the implementation: a JSON message, or text that may not be
 /// JSON at all.
@@ -18,6 +18,15 @@ use crate::judge::outcome::Validated;
 pub enum ValidateInput<'a> {
     Message(&'a Value),
     Raw(&'a str),
+}
+
+/// A validate verdict: whether the message is valid, and (for the reference only) the
+/// requirement a rejection names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Validated {
+    pub valid: bool,
+    pub requirement: Option<String>,
+    pub reason: Option<String>,
 }
 
 /// An implementation under test (or the reference), one open case at a time.

@@ -22,8 +22,7 @@ use state_reference::client::{Live, Until};
 use super::expect::fill_expectations;
 use crate::corpus::case::{AwaitStep, BatchInput, Case, Expectation, Mode, Step, Weight};
 
-/// The tag every generated case carries.
-pub const GENERATED_TAG: &str = "generated";
+pub use crate::corpus::case::GENERATED_TAG;
 
 /// The seed of the `index`th scenario of a campaign seeded with `seed` (splitmix64), so a
 /// scenario can be re-made from its own seed alone.

@@ -6,8 +6,8 @@ use anyhow::{Context, Result};
 use spec_tests::campaign::bundle::Bundle;
 use spec_tests::corpus::Suite;
 use spec_tests::corpus::case::Case;
-use spec_tests::corpus::export as io;
 use spec_tests::corpus::load::load_tombstones;
+use spec_tests::export as io;
 
 use super::Exit;
 use super::args::FixturesCommand;

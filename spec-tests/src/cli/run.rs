@@ -9,8 +9,8 @@ use spec_tests::campaign::bundle::Bundle;
 use spec_tests::corpus::Suite;
 use spec_tests::judge::CaseResult;
 use spec_tests::judge::expectations::Expectations;
+use spec_tests::pipeline::{self, Campaign, RunConfig};
 use spec_tests::report::console;
-use spec_tests::run::pipeline::{self, Campaign, RunConfig};
 use spec_tests::run::{RunOptions, run_adapter_cases, self_test as mutants};
 use state_reference::{Mutant, Profile};
 

@@ -8,6 +8,9 @@ use serde_json::Value;
 use state_reference::Collection;
 use state_reference::client::{Live, Until};
 
+/// The tag every generated case carries.
+pub const GENERATED_TAG: &str = "generated";
+
 /// What a case exercises, and what an implementation can do (an adapter declares the modes
 /// it supports as its capabilities; cases of other modes are not applicable to it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

@@ -3,7 +3,6 @@
 
 pub mod case;
 pub mod catalogue;
-pub mod export;
 pub mod load;
 
 use std::collections::BTreeSet;

@@ -267,7 +267,7 @@ pub fn mismatches(
             let generated = case
                 .tags
                 .iter()
-                .any(|t| t == crate::campaign::generate::GENERATED_TAG);
+                .any(|t| t == crate::corpus::case::GENERATED_TAG);
             for rule in unfired.iter().filter(|_| !generated) {
                 out.push(format!(
                     "the fault {rule} never fired: the reader never made the request it targets"

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use state_reference::Observation;
 
+pub use crate::adapter::implementation::Validated;
 use crate::adapter::protocol::Awaited;
 use crate::corpus::case::RejectedItem;
 
@@ -58,15 +59,6 @@ impl Outcome {
             Outcome::SetupError { .. } | Outcome::AdapterFault { .. }
         )
     }
-}
-
-/// A validate verdict: whether the message is valid, and (for the reference only) the
-/// requirement a rejection names.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Validated {
-    pub valid: bool,
-    pub requirement: Option<String>,
-    pub reason: Option<String>,
 }
 
 /// A checkpoint as run: what the implementation said and what the reference holds there.

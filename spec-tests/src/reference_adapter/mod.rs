@@ -14,11 +14,10 @@ use state_reference::{ParseRules, ProduceOp, Profile};
 
 pub use serve::serve;
 
-use crate::adapter::implementation::{Implementation, ValidateInput};
+use crate::adapter::implementation::{Implementation, ValidateInput, Validated};
 use crate::adapter::process::AdapterFault;
 use crate::adapter::protocol::Awaited;
 use crate::corpus::case::{BatchInput, RejectedItem};
-use crate::judge::outcome::Validated;
 
 /// The open case: its profile, its collections, its consumer and its subscription.
 struct Session {

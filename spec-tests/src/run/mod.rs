@@ -1,12 +1,10 @@
 //! Running cases: one case through an implementation ([`execute`], with [`live`] for the
 //! subscribe and produce cases that need a simulator and [`oracle`] for the reference's side
-//! of them), many on a pool of workers ([`pool`]), the whole `run` command ([`pipeline`]),
-//! and the mutant self-tests ([`self_test`]).
+//! of them), many on a pool of workers ([`pool`]), and the mutant self-tests ([`self_test`]).
 
 pub mod execute;
 pub mod live;
 pub mod oracle;
-pub mod pipeline;
 pub mod pool;
 pub mod self_test;
 

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use state_reference::{Mutant, Profile};
 
-use super::pool::{RunOptions, run_adapter_cases};
 use crate::adapter::AdapterSpec;
 use crate::campaign::bundle::bundle_failure;
 use crate::campaign::determinism::{Difference, compare_runs};
@@ -16,6 +15,7 @@ use crate::corpus::{Filter, Suite};
 use crate::judge::CaseResult;
 use crate::judge::expectations::Expectations;
 use crate::report::RunReport;
+use crate::run::{RunOptions, run_adapter_cases};
 
 /// What to run, and how.
 pub struct RunConfig<'a> {

@@ -14,10 +14,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use state_reference::Profile;
 
-use super::case::{Case, Mode};
-use super::load::check_case_value;
 use crate::adapter::Implementation;
 use crate::campaign::bundle::Bundle;
+use crate::corpus::case::{Case, Mode};
+use crate::corpus::load::check_case_value;
 use crate::judge::{Strictness, mismatches};
 use crate::reference_adapter::Reference;
 use crate::run::execute::run_reference;
