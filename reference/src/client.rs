@@ -254,11 +254,24 @@ impl Reader {
         if let Some(cursor) = at.cursor {
             self.cursor = Some(cursor);
         }
-        self.m.apply_batch(Batch {
-            items,
-            offset: Some(next.clone()),
-            up_to_date: at.up_to_date,
-        });
+        if self.mutant == Some(Mutant::StopsOnNonObjectValue)
+            && let Some(item) = items.iter().find(|i| non_object_change(i))
+        {
+            return Err(ReadError::Stop(format!(
+                "collections require object values: {item}"
+            )));
+        }
+        let rejected = !self
+            .m
+            .apply_batch(Batch {
+                items,
+                offset: Some(next.clone()),
+                up_to_date: at.up_to_date,
+            })
+            .is_empty();
+        if rejected && self.mutant == Some(Mutant::StopsOnInvalidItem) {
+            return Err(ReadError::Stop("a message was rejected".into()));
+        }
         let observation = self.m.observe();
         let committed = observation.offset.clone().unwrap_or_else(|| next.clone());
         // A reset naming an offset restarts reading there (STATE-PROTOCOL §4.2.2).
@@ -293,7 +306,11 @@ impl Reader {
         let mut url = format!("{}?offset={}", self.url, self.offset);
         if self.caught_up && matches!(self.live, Live::LongPoll | Live::Auto) {
             url.push_str("&live=long-poll");
-            if let Some(cursor) = &self.cursor {
+            if let Some(cursor) = self
+                .cursor
+                .as_ref()
+                .filter(|_| self.mutant != Some(Mutant::NoCursorEcho))
+            {
                 url.push_str(&format!("&cursor={cursor}"));
             }
         }
@@ -331,7 +348,18 @@ impl Reader {
                     let items: Vec<Value> = serde_json::from_str(&event.data).map_err(|e| {
                         ReadError::Stop(format!("an SSE data event is not a JSON array: {e}"))
                     })?;
-                    pending.extend(items);
+                    if self.mutant == Some(Mutant::SseDataBeforeControl) {
+                        // Applied now, committed (offset) only with the control event.
+                        self.m.apply_batch(Batch {
+                            items,
+                            offset: None,
+                            up_to_date: false,
+                        });
+                        let seen = self.m.observe();
+                        self.progress.send_modify(|p| p.observation = seen);
+                    } else {
+                        pending.extend(items);
+                    }
                 }
                 "control" => {
                     let control: SseControl = serde_json::from_str(&event.data).map_err(|e| {
@@ -378,6 +406,12 @@ struct SseControl {
     up_to_date: bool,
     #[serde(default)]
     stream_closed: bool,
+}
+
+/// An insert or update whose value is present and not a JSON object.
+fn non_object_change(item: &Value) -> bool {
+    let op = item.pointer("/headers/operation").and_then(Value::as_str);
+    matches!(op, Some("insert" | "update")) && item.get("value").is_some_and(|v| !v.is_object())
 }
 
 fn transport(_: reqwest::Error) -> ReadError {

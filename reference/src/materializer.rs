@@ -597,6 +597,15 @@ impl Materializer {
     fn apply_control(&mut self, control: ControlMessage) -> Step {
         match control.control {
             Control::Reset if self.mutant == Some(Mutant::ResetIgnored) => {}
+            Control::Reset if self.mutant == Some(Mutant::ResetKeepsOtherTypes) => {
+                if let Some(first) = self.working.keys().min().cloned() {
+                    if self.recording_undo() {
+                        let state = self.working.clone();
+                        self.undo.push(Undo::Clear { state, txids: None });
+                    }
+                    self.working.remove(&first);
+                }
+            }
             Control::Reset => {
                 // A reset starts over: an open snapshot belonged to the state it discards.
                 self.snapshot_mark = None;

@@ -144,6 +144,7 @@ pub(crate) struct ParseDefects {
     pub missing_value_as_null: bool,
     pub accept_empty_key: bool,
     pub unknown_operation_as_insert: bool,
+    pub both_kinds_as_change: bool,
 }
 
 impl ParseRules {
@@ -165,6 +166,7 @@ impl ParseRules {
             missing_value_as_null: mutant == Some(Mutant::MissingValueAccepted),
             accept_empty_key: mutant == Some(Mutant::EmptyKeyAccepted),
             unknown_operation_as_insert: mutant == Some(Mutant::UnknownOperationAsInsert),
+            both_kinds_as_change: mutant == Some(Mutant::BothKindsAsChange),
         };
         self
     }
@@ -221,6 +223,9 @@ impl Message {
             None => return reject(headers_req, "/headers", "the message has no headers"),
         };
         match (headers.remove("operation"), headers.remove("control")) {
+            (Some(operation), Some(_)) if rules.defects.both_kinds_as_change => {
+                parse_change(obj, headers, operation, rules).map(Message::Change)
+            }
             (Some(_), Some(_)) => reject(
                 req::ONE_KIND,
                 "/headers",

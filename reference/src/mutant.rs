@@ -2,8 +2,8 @@
 //!
 //! The suite is only as good as the bugs it catches: `self-test` (and the `mutants` test)
 //! runs the corpus against every mutant and requires at least one required case to fail.
-//! A mutant changes exactly one behaviour and names the requirement it breaks. The last three
-//! break the reference's HTTP client (`client.rs`), not the materializer.
+//! A mutant changes exactly one behaviour and names the requirement it breaks. Those marked
+//! "Client" break the reference's HTTP client (`client.rs`), not the materializer.
 
 use serde::Serialize;
 
@@ -42,6 +42,10 @@ pub enum Mutant {
     NonObjectValuesRejected,
     /// An insert or update whose value is null deletes the entity.
     NullValueAsDelete,
+    /// A message with both `operation` and `control` is applied as a change.
+    BothKindsAsChange,
+    /// A reset clears only one entity type (the first in key order); the others stay.
+    ResetKeepsOtherTypes,
     /// Client: a read's Stream-Next-Offset is committed when its headers arrive, so a body
     /// lost in transit is skipped.
     CommitBeforeBody,
@@ -49,10 +53,18 @@ pub enum Mutant {
     GivesUpOnTransportErrors,
     /// Client: Stream-Closed is not taken as the end of the stream; it keeps polling.
     ClosedNotEof,
+    /// Client: the subscription stops at the first message the consumer rejects.
+    StopsOnInvalidItem,
+    /// Client: the subscription stops on a change whose value is not a JSON object.
+    StopsOnNonObjectValue,
+    /// Client: SSE data is applied as it arrives, before the control event that commits it.
+    SseDataBeforeControl,
+    /// Client: long-polls never echo the server's Stream-Cursor.
+    NoCursorEcho,
 }
 
 impl Mutant {
-    pub const ALL: [Mutant; 18] = [
+    pub const ALL: [Mutant; 24] = [
         Mutant::UpdateMerges,
         Mutant::ResetIgnored,
         Mutant::ResetOffsetIgnored,
@@ -68,9 +80,15 @@ impl Mutant {
         Mutant::UnknownTypeStored,
         Mutant::NonObjectValuesRejected,
         Mutant::NullValueAsDelete,
+        Mutant::BothKindsAsChange,
+        Mutant::ResetKeepsOtherTypes,
         Mutant::CommitBeforeBody,
         Mutant::GivesUpOnTransportErrors,
         Mutant::ClosedNotEof,
+        Mutant::StopsOnInvalidItem,
+        Mutant::StopsOnNonObjectValue,
+        Mutant::SseDataBeforeControl,
+        Mutant::NoCursorEcho,
     ];
 
     pub fn name(self) -> &'static str {
@@ -93,6 +111,12 @@ impl Mutant {
             Mutant::CommitBeforeBody => "commit-before-body",
             Mutant::GivesUpOnTransportErrors => "gives-up-on-transport-errors",
             Mutant::ClosedNotEof => "closed-not-eof",
+            Mutant::BothKindsAsChange => "both-kinds-as-change",
+            Mutant::ResetKeepsOtherTypes => "reset-keeps-other-types",
+            Mutant::StopsOnInvalidItem => "stops-on-invalid-item",
+            Mutant::StopsOnNonObjectValue => "stops-on-non-object-value",
+            Mutant::SseDataBeforeControl => "sse-data-before-control",
+            Mutant::NoCursorEcho => "no-cursor-echo",
         }
     }
 
@@ -117,6 +141,12 @@ impl Mutant {
             Mutant::CommitBeforeBody => "DS-8-NEXT-OFFSET",
             Mutant::GivesUpOnTransportErrors => "DS-8-RESUME",
             Mutant::ClosedNotEof => "DS-5.7-EOF",
+            Mutant::BothKindsAsChange => req::ONE_KIND,
+            Mutant::ResetKeepsOtherTypes => "SP-4.2.2-RESET-CLEAR",
+            Mutant::StopsOnInvalidItem => "SP-7-NO-BLOCK-OTHER-TYPES",
+            Mutant::StopsOnNonObjectValue => "SP-5.1-VALUE-JSON",
+            Mutant::SseDataBeforeControl => "DS-5.8-RECONNECT",
+            Mutant::NoCursorEcho => "DS-10.1-CURSOR-ECHO",
         }
     }
 

@@ -148,3 +148,54 @@ fn profiles_doc_covers_every_field_and_open_question() {
         );
     }
 }
+
+/// Every derived case tells, over the wire, what its materialize source tells in process:
+/// the reference's state and txids after each non-empty batch are the same, under every
+/// profile, and the reference's own client reaches each checkpoint at the stream's tail.
+#[test]
+fn derived_cases_agree_with_their_source_batch_by_batch() {
+    use spec_tests::corpus::derive::{PREFIXES, is_derived};
+    use spec_tests::judge::outcome::Outcome;
+    let suite = Suite::load(&suite::default_fixtures_dir()).unwrap();
+    let derived: Vec<_> = suite
+        .corpus
+        .cases
+        .iter()
+        .filter(|c| is_derived(c))
+        .collect();
+    assert!(derived.len() >= 120, "only {} derived cases", derived.len());
+    for case in derived {
+        let name = PREFIXES
+            .iter()
+            .find_map(|(p, _)| case.id.strip_prefix(p))
+            .unwrap();
+        let source = suite.corpus.get(&format!("mat-{name}")).unwrap();
+        for profile in case.profiles.keys() {
+            let profile = state_reference::Profile::preset(profile).unwrap();
+            let Outcome::Materialize { after_batch, .. } = run_reference(source, &profile, None)
+            else {
+                panic!("{}: not a materialize outcome", source.id)
+            };
+            let expected: Vec<_> = source
+                .batches
+                .iter()
+                .zip(&after_batch)
+                .filter(|(b, _)| !b.items.is_empty())
+                .map(|(_, o)| (o.state.clone(), o.txids.clone()))
+                .collect();
+            let Outcome::Subscribe { checkpoints, .. } = run_reference(case, &profile, None) else {
+                panic!("{}: not a subscribe outcome", case.id)
+            };
+            let observed: Vec<_> = checkpoints
+                .iter()
+                .map(|c| {
+                    let r = c.reference.as_ref().unwrap();
+                    assert_eq!(c.answer.progress.observation.offset, c.tail, "{}", case.id);
+                    assert_eq!(c.answer.progress.observation.state, r.state, "{}", case.id);
+                    (r.state.clone(), r.txids.clone())
+                })
+                .collect();
+            assert_eq!(observed, expected, "{} under {}", case.id, profile.name);
+        }
+    }
+}

@@ -81,6 +81,13 @@ pub fn scenario(seed: u64) -> Case {
         Mode::Subscribe => g.subscribe(&mut case),
         Mode::Produce => g.produce(&mut case),
     }
+    case.requirements = super::cite::requirements_of(&case);
+    if super::cite::rests_on_open_question(&case) {
+        case.level = "silent".into();
+        case.profiles
+            .values_mut()
+            .for_each(|w| *w = Weight::Informational);
+    }
     fill_expectations(&mut case);
     case
 }
@@ -104,10 +111,12 @@ impl Gen {
     }
 
     fn value(&mut self, key: &str) -> Value {
-        match self.rng.random_range(0..20) {
+        match self.rng.random_range(0..22) {
             0 => json!(self.rng.random_range(0..100)),
             1 => Value::Null,
             2 => json!(["a", self.rng.random_range(0..9)]),
+            20 => json!(format!("s{}", self.rng.random_range(0..9))),
+            21 => json!(self.rng.random_bool(0.5)),
             3..=7 => json!({"id": key, "m": self.rng.random_range(0..100)}),
             _ => json!({"id": key, "n": self.rng.random_range(0..100)}),
         }
@@ -145,7 +154,7 @@ impl Gen {
         let t = *self.pick(types);
         let key = self.key();
         let txid = json!(format!("tx{}", self.rng.random_range(0..6)));
-        match self.rng.random_range(0..8) {
+        match self.rng.random_range(0..12) {
             0 => json!({"type": t, "key": key, "headers": {"operation": "insert", "txid": txid}}),
             1 => {
                 json!({"type": t, "key": "", "value": {"id": ""}, "headers": {"operation": "insert"}})
@@ -163,6 +172,12 @@ impl Gen {
             6 => {
                 json!({"type": t, "key": key, "value": {"id": key}, "headers": {"operation": "insert", "control": "reset"}})
             }
+            7 => json!({"type": t, "key": key, "value": {"id": key}}),
+            8 => json!({"type": t, "key": key, "value": {"id": key}, "headers": "insert"}),
+            9 => {
+                json!([{"type": t, "key": key, "value": {"id": key}, "headers": {"operation": "insert"}}])
+            }
+            10 => Value::Null,
             _ => json!(self.rng.random_range(0..9)),
         }
     }
@@ -246,7 +261,7 @@ impl Gen {
                 case.steps.push(Step::Subscribe);
             }
             let n = self.rng.random_range(1..=5);
-            let items = (0..n).map(|_| self.message(0.0, &types)).collect();
+            let items = (0..n).map(|_| self.message(0.1, &types)).collect();
             case.steps.push(Step::Append { items });
             if self.rng.random_bool(0.15) {
                 let act = match self.rng.random_range(0..3) {

@@ -4,6 +4,7 @@
 //! two runs of the same scenario.
 
 pub mod bundle;
+pub mod cite;
 pub mod determinism;
 pub mod expect;
 pub mod generate;

@@ -49,17 +49,23 @@ pub fn coverage(suite: &Suite, all: bool) -> Result<Exit> {
     for row in &rows {
         if all || row.cases.is_empty() {
             println!(
-                "{:<32} {:<10} {:>3} case(s) {}",
+                "{:<32} {:<10} {:>3} case(s) ({} in process, {} over the wire) {}",
                 row.id,
                 row.level,
                 row.cases.len(),
+                row.in_process,
+                row.over_the_wire,
                 row.cases.join(" ")
             );
         }
     }
     let uncovered = corpus::uncovered(suite);
     let covered = rows.iter().filter(|r| !r.cases.is_empty()).count();
-    println!("{covered} of {} requirements have a case", rows.len());
+    let wire = rows.iter().filter(|r| r.over_the_wire > 0).count();
+    println!(
+        "{covered} of {} requirements have a case; {wire} of them a case over the wire",
+        rows.len()
+    );
     if uncovered.is_empty() {
         println!("every MUST and SHOULD has a case");
         Ok(Exit::Pass)

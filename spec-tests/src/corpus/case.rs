@@ -56,6 +56,17 @@ pub enum Step {
     },
     /// The implementation starts reading the stream from its beginning.
     Subscribe,
+    /// Waits until the simulator has answered the reader `count` requests of `kind` (with
+    /// `status`, when given), at most `timeout_ms`: a gate, so that a fault lands where the
+    /// case means it to on every run rather than by timing luck.
+    Requests {
+        kind: stream_simulator::fault::RequestKind,
+        count: usize,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout_ms: Option<u64>,
+    },
     /// Waits for the implementation to be up to date with the stream's tail (or to have seen
     /// `txid`), then compares its state with the reference's at the offset it reports.
     Await(AwaitStep),

@@ -3,6 +3,7 @@
 
 pub mod case;
 pub mod catalogue;
+pub mod derive;
 pub mod load;
 
 use std::collections::BTreeSet;
@@ -40,7 +41,10 @@ impl Suite {
     pub fn load(fixtures: &Path) -> Result<Suite, LoadError> {
         let catalogue = Catalogue::load(&fixtures.join("requirements.json"))?;
         let tombstones = load_tombstones(&fixtures.join("tombstones.json"))?;
-        let corpus = Corpus::load(&fixtures.join("cases"), &catalogue, &tombstones)?;
+        let mut corpus = Corpus::load(&fixtures.join("cases"), &catalogue, &tombstones)?;
+        let derived = derive::over_the_wire(&corpus.cases);
+        corpus.cases.extend(derived);
+        corpus.cases.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(Suite { catalogue, corpus })
     }
 
@@ -84,22 +88,34 @@ pub struct Coverage {
     pub id: String,
     pub level: String,
     pub cases: Vec<String>,
+    /// How many of `cases` run in process (materialize, validate) and how many over the
+    /// wire (subscribe, produce; derived cases included).
+    pub in_process: usize,
+    pub over_the_wire: usize,
 }
 
 pub fn coverage(suite: &Suite) -> Vec<Coverage> {
     suite
         .catalogue
         .iter()
-        .map(|r| Coverage {
-            id: r.id.clone(),
-            level: r.level.clone(),
-            cases: suite
+        .map(|r| {
+            let citing: Vec<&Case> = suite
                 .corpus
                 .cases
                 .iter()
                 .filter(|c| c.requirements.contains(&r.id))
-                .map(|c| c.id.clone())
-                .collect(),
+                .collect();
+            let wire = citing
+                .iter()
+                .filter(|c| matches!(c.mode, case::Mode::Subscribe | case::Mode::Produce))
+                .count();
+            Coverage {
+                id: r.id.clone(),
+                level: r.level.clone(),
+                cases: citing.iter().map(|c| c.id.clone()).collect(),
+                in_process: citing.len() - wire,
+                over_the_wire: wire,
+            }
         })
         .collect()
 }

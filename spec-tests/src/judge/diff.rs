@@ -10,6 +10,18 @@ type StateMap = BTreeMap<String, BTreeMap<String, Value>>;
 
 /// The first type/key (in sorted order) where two states differ, described for a human.
 pub fn first_divergence(expected: &StateMap, observed: &StateMap) -> Option<String> {
+    first_divergent(expected, observed).map(|d| d.described)
+}
+
+/// Where two states first differ: the type, the key, and the difference in words.
+pub struct Divergence {
+    pub entity_type: String,
+    pub key: String,
+    pub described: String,
+}
+
+/// The first type/key (in sorted order) where two states differ.
+pub fn first_divergent(expected: &StateMap, observed: &StateMap) -> Option<Divergence> {
     let types: BTreeSet<&String> = expected.keys().chain(observed.keys()).collect();
     for t in types {
         let empty = BTreeMap::new();
@@ -22,11 +34,15 @@ pub fn first_divergence(expected: &StateMap, observed: &StateMap) -> Option<Stri
             let (ev, ov) = (e.get(k).map(canonical_value), o.get(k).map(canonical_value));
             if ev != ov {
                 let show = |v: Option<Value>| v.map_or("absent".to_owned(), |v| v.to_string());
-                return Some(format!(
-                    "first difference at {t}/{k}: expected {}, observed {}",
-                    show(ev),
-                    show(ov)
-                ));
+                return Some(Divergence {
+                    entity_type: t.clone(),
+                    key: k.clone(),
+                    described: format!(
+                        "first difference at {t}/{k}: expected {}, observed {}",
+                        show(ev),
+                        show(ov)
+                    ),
+                });
             }
         }
     }

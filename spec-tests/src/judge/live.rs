@@ -2,18 +2,22 @@
 //! (and the hand-written expectations), and what a producer landed.
 
 use super::Strictness;
-use super::diff::{first_divergence, subset_difference, txid_set};
+use super::diff::{first_divergence, first_divergent, subset_difference, txid_set};
 use super::outcome::{CheckpointRun, Landed};
 use crate::corpus::case::{Case, Step};
+use crate::corpus::derive::appended_batches;
 use state_reference::client::Until;
+use state_reference::{Batch, Materializer, Profile};
 
 /// Each checkpoint: reached as expected; then at the stream's tail, with the reference's state
 /// and txids at the reported offset (and, for the reference's own run, the hand-written ones).
 pub fn subscribe_mismatches(
     case: &Case,
+    profile: &str,
     runs: &[CheckpointRun],
     strictness: Strictness,
     out: &mut Vec<String>,
+    silent: &mut Vec<String>,
 ) {
     let steps = case.steps.iter().enumerate().filter_map(|(i, s)| match s {
         Step::Await(a) => Some((i, a)),
@@ -45,6 +49,9 @@ pub fn subscribe_mismatches(
                 true => format!("step {i}: expected the subscription {what}; it did not get there{error}, and stopped at offset {:?}", got.progress.observation.offset),
                 false => format!("step {i}: expected the subscription not {what}, but it claims so"),
             });
+            if want.reached && got.progress.stop_reason.is_some() {
+                out.extend(skipped_item(case, profile, i));
+            }
             continue;
         }
         if !want.reached || want.until == Until::Stopped {
@@ -64,19 +71,33 @@ pub fn subscribe_mismatches(
                 got.progress.observation.offset
             )),
             Ok(reference) => {
-                if let Some(d) = first_divergence(&reference.state, &got.progress.observation.state)
+                if let Some(d) = first_divergent(&reference.state, &got.progress.observation.state)
                 {
                     out.push(format!(
-                        "step {i}: state at offset {:?}: {d}",
-                        got.progress.observation.offset
+                        "step {i}: state at offset {:?}: {}",
+                        got.progress.observation.offset, d.described
+                    ));
+                    out.extend(super::explain::explain(
+                        case,
+                        profile,
+                        &d.entity_type,
+                        &d.key,
+                        Some(i),
                     ));
                 }
-                if txid_set(&reference.txids) != txid_set(&got.progress.observation.txids) {
-                    out.push(format!(
-                        "step {i}: txids: expected {:?}, observed {:?}",
-                        txid_set(&reference.txids),
-                        txid_set(&got.progress.observation.txids)
-                    ));
+                let (want_txids, got_txids) = (
+                    txid_set(&reference.txids),
+                    txid_set(&got.progress.observation.txids),
+                );
+                if want_txids != got_txids {
+                    let line =
+                        format!("step {i}: txids: expected {want_txids:?}, observed {got_txids:?}");
+                    match kept_across_reset(case, &want_txids, &got_txids) {
+                        true => silent.push(format!(
+                            "{line} (kept across a reset: whether a reset clears txids is open, OQ-RESET-SCOPE; the profile clears them)"
+                        )),
+                        false => out.push(line),
+                    }
                 }
             }
         }
@@ -96,6 +117,68 @@ pub fn subscribe_mismatches(
             }
         }
     }
+}
+
+/// For a subscription that stopped before step `step`: the first item appended before it
+/// that the reference skips under `profile`, since a consumer is to go on past such an item.
+fn skipped_item(case: &Case, profile: &str, step: usize) -> Option<String> {
+    let profile = Profile::preset(profile).ok()?;
+    let mut m = Materializer::consumer(&profile, case.collections.as_deref(), None).ok()?;
+    for (append, (at, items)) in appended_batches(case).enumerate() {
+        if at > step {
+            break;
+        }
+        let batch = Batch {
+            items: items.to_vec(),
+            offset: None,
+            up_to_date: true,
+        };
+        if let Some(d) = m.apply_batch(batch).first() {
+            return Some(format!(
+                "append {append} item {} is one the {} profile skips ({}: {}); a consumer goes on \
+                 past it, other types unblocked (SP-7-NO-BLOCK-OTHER-TYPES, OQ-INVALID-HALTS): {}",
+                d.index,
+                profile.name,
+                d.requirement,
+                d.reason,
+                items
+                    .get(d.index)
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    None
+}
+
+/// Whether the observed txids are the expected ones plus txids the case's messages carried
+/// before a reset: a reader that keeps txids across a reset, where the spec is silent.
+fn kept_across_reset(
+    case: &Case,
+    want: &std::collections::BTreeSet<&String>,
+    got: &std::collections::BTreeSet<&String>,
+) -> bool {
+    let reset = case.steps.iter().any(|s| match s {
+        Step::Append { items } => items
+            .iter()
+            .any(|i| i.pointer("/headers/control").is_some_and(|c| c == "reset")),
+        Step::Act { act } => matches!(act, stream_simulator::store::Action::Reset { .. }),
+        Step::Faults { rules } => rules.iter().any(|r| {
+            matches!(
+                &r.fault,
+                stream_simulator::fault::Fault::Act {
+                    act: stream_simulator::store::Action::Reset { .. }
+                }
+            )
+        }),
+        _ => false,
+    });
+    let carried = |t: &str| {
+        appended_batches(case)
+            .flat_map(|(_, items)| items)
+            .any(|i| i.pointer("/headers/txid").is_some_and(|x| x == t))
+    };
+    reset && want.is_subset(got) && got.difference(want).all(|t| carried(t))
 }
 
 /// What landed: every message valid as written, and the expected messages in order (each

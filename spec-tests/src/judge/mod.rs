@@ -9,6 +9,7 @@
 
 pub mod diff;
 pub mod expectations;
+pub mod explain;
 pub mod live;
 pub mod outcome;
 
@@ -17,7 +18,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use crate::corpus::case::{Case, Mode, Weight};
-use diff::first_divergence;
+use diff::first_divergent;
 use outcome::{Outcome, Validated};
 
 /// One case run under one profile.
@@ -113,12 +114,49 @@ pub enum Strictness {
 }
 
 pub fn judge(case: &Case, profile: &str, outcome: &Outcome, strictness: Strictness) -> Verdict {
-    let mismatches = mismatches(case, profile, outcome, strictness);
+    let (required, silent) = differences(case, profile, outcome, strictness);
+    // Differences only on what the spec leaves open are recorded, never failed.
+    if required.is_empty() && !silent.is_empty() {
+        return Verdict::Informational { mismatches: silent };
+    }
+    let mismatches = [required, silent].concat();
     match (mismatches.is_empty(), case.weight(profile)) {
+        (true, _) if catch_up_never_made(case, outcome) => Verdict::NotApplicable {
+            reason: "the reader made no catch-up request (it may open SSE at -1, which the \
+                     protocol allows), so the case's catch-up fault could not fire"
+                .into(),
+        },
         (true, _) => Verdict::Pass,
         (false, Some(Weight::Informational)) => Verdict::Informational { mismatches },
         (false, _) if outcome.errored() => Verdict::Errored { mismatches },
         (false, _) => Verdict::Fail { mismatches },
+    }
+}
+
+fn is_generated(case: &Case) -> bool {
+    case.tags
+        .iter()
+        .any(|t| t == crate::corpus::case::GENERATED_TAG)
+}
+
+/// An unfired rule aimed at catch-up requests, in an SSE case: a reader may open SSE at the
+/// beginning without any catch-up request, and the case then cannot test it.
+fn skips_catch_up(case: &Case, rule: &str) -> bool {
+    case.live == Some(state_reference::client::Live::Sse)
+        && serde_json::from_str::<stream_simulator::fault::Rule>(rule)
+            .is_ok_and(|r| r.kind == stream_simulator::fault::RequestKind::CatchUp)
+}
+
+/// Whether a subscribe case's catch-up fault could not fire because the reader never made a
+/// catch-up request.
+fn catch_up_never_made(case: &Case, outcome: &Outcome) -> bool {
+    // A generated plan may aim at requests a scenario never makes, whoever reads it.
+    if is_generated(case) {
+        return false;
+    }
+    match outcome {
+        Outcome::Subscribe { unfired, .. } => unfired.iter().any(|r| skips_catch_up(case, r)),
+        _ => false,
     }
 }
 
@@ -129,7 +167,19 @@ pub fn mismatches(
     outcome: &Outcome,
     strictness: Strictness,
 ) -> Vec<String> {
-    let mut out = Vec::new();
+    let (required, silent) = differences(case, profile, outcome, strictness);
+    [required, silent].concat()
+}
+
+/// The differences a verdict rests on, and those only on questions the spec leaves open
+/// (which make a case informational at most).
+fn differences(
+    case: &Case,
+    profile: &str,
+    outcome: &Outcome,
+    strictness: Strictness,
+) -> (Vec<String>, Vec<String>) {
+    let (mut out, mut silent) = (Vec::new(), Vec::new());
     match (case.mode, outcome) {
         (_, Outcome::SetupError { reason }) => {
             out.push(format!("case could not be set up: {reason}"));
@@ -187,10 +237,17 @@ pub fn mismatches(
             let expected = case.materialize_expectation(profile);
             let Some(last) = after_batch.last() else {
                 out.push("no batch was applied".into());
-                return out;
+                return (out, silent);
             };
-            if let Some(d) = first_divergence(&expected.state, &last.state) {
-                out.push(format!("final state: {d}"));
+            if let Some(d) = first_divergent(&expected.state, &last.state) {
+                out.push(format!("final state: {}", d.described));
+                out.extend(explain::explain(
+                    case,
+                    profile,
+                    &d.entity_type,
+                    &d.key,
+                    None,
+                ));
             }
             let observed_txids: BTreeSet<&String> = last.txids.iter().collect();
             let expected_txids: BTreeSet<&String> = expected.txids.iter().collect();
@@ -239,8 +296,18 @@ pub fn mismatches(
                     ));
                     continue;
                 };
-                if let Some(d) = first_divergence(&cp.state, &seen.state) {
-                    out.push(format!("state after batch {}: {d}", cp.after_batch));
+                if let Some(d) = first_divergent(&cp.state, &seen.state) {
+                    out.push(format!(
+                        "state after batch {}: {}",
+                        cp.after_batch, d.described
+                    ));
+                    out.extend(explain::explain(
+                        case,
+                        profile,
+                        &d.entity_type,
+                        &d.key,
+                        Some(cp.after_batch),
+                    ));
                 }
                 if let Some(txids) = &cp.txids {
                     let want: BTreeSet<&String> = txids.iter().collect();
@@ -259,16 +326,31 @@ pub fn mismatches(
             Outcome::Subscribe {
                 checkpoints,
                 unfired,
+                requests,
                 ..
             },
         ) => {
-            live::subscribe_mismatches(case, checkpoints, strictness, &mut out);
-            // A generated plan may aim at a request the scenario never makes: not a failure.
-            let generated = case
-                .tags
+            live::subscribe_mismatches(
+                case,
+                profile,
+                checkpoints,
+                strictness,
+                &mut out,
+                &mut silent,
+            );
+            // A case answers for the request rules it cites.
+            for v in requests
                 .iter()
-                .any(|t| t == crate::corpus::case::GENERATED_TAG);
-            for rule in unfired.iter().filter(|_| !generated) {
+                .filter(|v| case.requirements.contains(&v.requirement))
+            {
+                out.push(format!("{}: {}", v.requirement, v.detail));
+            }
+            // A generated plan may aim at a request the scenario never makes: not a failure.
+            let generated = is_generated(case);
+            let unfired = unfired
+                .iter()
+                .filter(|r| !generated && !skips_catch_up(case, r));
+            for rule in unfired {
                 out.push(format!(
                     "the fault {rule} never fired: the reader never made the request it targets"
                 ));
@@ -279,7 +361,7 @@ pub fn mismatches(
         }
         (mode, _) => out.push(format!("outcome does not match the case's mode {mode:?}")),
     }
-    out
+    (out, silent)
 }
 
 #[cfg(test)]

@@ -22,6 +22,10 @@ pub enum Outcome {
         checkpoints: Vec<CheckpointRun>,
         /// Fault rules that never fired.
         unfired: Vec<String>,
+        /// Base-protocol rules the reader's own requests broke, seen in the transcript
+        /// (judged where a case cites the rule).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        requests: Vec<RequestViolation>,
         /// The simulator's last exchanges, a line each.
         transcript: Vec<String>,
     },
@@ -73,6 +77,13 @@ pub struct CheckpointRun {
     /// The reference's observation at the reported offset, or why there is none. Taken when
     /// the answer came, since the stream goes on changing (appends, compaction, deletion).
     pub reference: Result<Observation, String>,
+}
+
+/// A rule a reader's request broke, and how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestViolation {
+    pub requirement: String,
+    pub detail: String,
 }
 
 /// One message that landed in a produce case, with the reference's verdict on it.

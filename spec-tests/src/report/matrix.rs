@@ -13,7 +13,10 @@ const GROUPS: &[(&str, &str)] = &[
     ("mat-", "materialize"),
     ("sub-lp-", "subscribe (long-poll)"),
     ("sub-sse-", "subscribe (SSE)"),
+    ("sub-off-", "subscribe (catch-up only)"),
     ("prod-", "produce"),
+    ("wire-lp-", "materialize over the wire (long-poll)"),
+    ("wire-sse-", "materialize over the wire (SSE)"),
 ];
 
 #[derive(Default, Clone, Copy)]

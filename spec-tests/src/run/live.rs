@@ -7,15 +7,15 @@ use std::time::Duration;
 use serde_json::Value;
 use state_reference::Profile;
 use state_reference::client::{Live, Until};
-use stream_simulator::fault::{FaultPlan, Rule};
+use stream_simulator::Simulator;
+use stream_simulator::fault::{Fault, FaultPlan, RequestKind, Rule};
 use stream_simulator::transcript::Exchange;
-use stream_simulator::{Simulator, SimulatorHandle};
 
 use super::oracle::{lint, state_at};
 use crate::adapter::Implementation;
 use crate::adapter::process::AdapterFault;
 use crate::corpus::case::{Case, Mode, Step};
-use crate::judge::outcome::{CheckpointRun, Outcome};
+use crate::judge::outcome::{CheckpointRun, Outcome, RequestViolation};
 use crate::runtime::runtime;
 
 /// How long an `await` waits by default before the implementation is said not to get there.
@@ -24,6 +24,8 @@ pub const DEFAULT_AWAIT: Duration = Duration::from_secs(5);
 const LONG_POLL: Duration = Duration::from_millis(500);
 /// SSE connections end after this, so every SSE case also sees a clean reconnect or two.
 const SSE_LIFETIME: Duration = Duration::from_secs(2);
+/// The cursor-echo requirement (PROTOCOL §10.1).
+pub const CURSOR_ECHO: &str = "DS-10.1-CURSOR-ECHO";
 /// Transcript lines kept in an outcome.
 const TRANSCRIPT_LINES: usize = 40;
 
@@ -102,6 +104,15 @@ fn run_inner(
                 }
             }
             Step::Subscribe => client.subscribe(&url, case.live.unwrap_or(Live::Auto))?,
+            Step::Requests {
+                kind,
+                count,
+                status,
+                timeout_ms,
+            } => {
+                let timeout = timeout_ms.map_or(DEFAULT_AWAIT, Duration::from_millis);
+                await_served(&sim, &path, *kind, *status, *count, timeout);
+            }
             Step::Await(wait) => {
                 let tail_now = || sim.log(&path, false).ok().map(|l| l.meta.tail.to_string());
                 let until = match &wait.until {
@@ -134,7 +145,7 @@ fn run_inner(
     }
     *recorded = sim.transcript();
     let transcript = summarize(recorded);
-    let unfired = unfired_rules(case, &sim);
+    let unfired = unfired_rules(case, recorded);
     Ok(match case.mode {
         Mode::Produce => Outcome::Produce {
             landed: match sim.log(&path, false) {
@@ -146,6 +157,7 @@ fn run_inner(
         _ => Outcome::Subscribe {
             checkpoints,
             unfired,
+            requests: cursor_not_echoed(recorded, &path),
             transcript,
         },
     })
@@ -166,14 +178,52 @@ fn served_offsets(case: &Case) -> bool {
     })
 }
 
+/// Waits (polling the transcript, at most `timeout`) until `count` requests of `kind` to the
+/// stream at `path` were answered (with `status`, when given). A reader that never makes
+/// them is not waited for past the timeout: the case's checks then say what did not happen.
+fn await_served(
+    sim: &stream_simulator::SimulatorHandle,
+    path: &str,
+    kind: RequestKind,
+    status: Option<u16>,
+    count: usize,
+    timeout: Duration,
+) {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let answered = sim
+            .transcript()
+            .iter()
+            .filter(|x| x.method == "GET" && x.uri.starts_with(path) && x.finished)
+            .filter(|x| request_kind(&x.uri) == kind && status.is_none_or(|s| s == x.status))
+            .count();
+        if answered >= count || std::time::Instant::now() >= deadline {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The kind of a read, from its URI, as fault rules classify it.
+fn request_kind(uri: &str) -> RequestKind {
+    let query = uri.split_once('?').map_or("", |(_, q)| q);
+    match query.split('&').find_map(|kv| kv.strip_prefix("live=")) {
+        None => RequestKind::CatchUp,
+        Some("long-poll") => RequestKind::LongPoll,
+        Some("sse") => RequestKind::Sse,
+        Some(_) => RequestKind::Any,
+    }
+}
+
 /// The case's fault rules that never fired (as JSON): the implementation never made the
-/// request they target, so the case did not test what it says.
-fn unfired_rules(case: &Case, sim: &SimulatorHandle) -> Vec<String> {
-    let fired: Vec<stream_simulator::fault::Fault> = sim
-        .transcript()
-        .into_iter()
-        .flat_map(|x| x.faults)
-        .collect();
+/// request they target, so the case did not test what it says. An `empty-long-poll` fires
+/// only when it served a 204: a long-poll it met that answered otherwise tested nothing.
+fn unfired_rules(case: &Case, exchanges: &[Exchange]) -> Vec<String> {
+    let fired = |fault: &Fault| {
+        exchanges.iter().any(|x| {
+            x.faults.contains(fault) && (*fault != Fault::EmptyLongPoll || x.status == 204)
+        })
+    };
     case.steps
         .iter()
         .filter_map(|s| match s {
@@ -181,9 +231,48 @@ fn unfired_rules(case: &Case, sim: &SimulatorHandle) -> Vec<String> {
             _ => None,
         })
         .flatten()
-        .filter(|r| !fired.contains(&r.fault))
+        .filter(|r| !fired(&r.fault))
         .map(|r| serde_json::to_string(r).unwrap_or_default())
         .collect()
+}
+
+/// PROTOCOL §10.1: every long-poll carries, as `cursor`, the last `Stream-Cursor` of a
+/// complete response on this stream. The first long-poll that does not, if any.
+fn cursor_not_echoed(exchanges: &[Exchange], path: &str) -> Vec<RequestViolation> {
+    let mut last: Option<(u64, &str)> = None;
+    for x in exchanges
+        .iter()
+        .filter(|x| x.method == "GET" && x.uri.starts_with(path))
+    {
+        let query = x.uri.split_once('?').map_or("", |(_, q)| q);
+        let param = |name: &str| {
+            query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+        };
+        if param("live") == Some("long-poll")
+            && let Some((seq, cursor)) = last
+            && param("cursor") != Some(cursor)
+        {
+            return vec![RequestViolation {
+                requirement: CURSOR_ECHO.into(),
+                detail: format!(
+                    "exchange #{} ({}) does not echo the cursor {cursor:?} the server sent on #{seq}",
+                    x.seq, x.uri
+                ),
+            }];
+        }
+        // A response cut short (or refused) is one the reader rightly discards, cursor and all.
+        let complete = matches!(x.status, 200 | 204) && x.cut.is_none();
+        let sent = x
+            .response_headers
+            .iter()
+            .find(|(k, _)| k == "stream-cursor");
+        if let Some((_, cursor)) = sent.filter(|_| complete) {
+            last = Some((x.seq, cursor));
+        }
+    }
+    Vec::new()
 }
 
 /// The last exchanges, a line each.

@@ -1,0 +1,141 @@
+//! Why the reference holds what it holds at one type/key: the message and the rule that last
+//! wrote, removed, cleared or refused it. Found by replaying the case's messages through the
+//! reference one at a time, so a failure can name the requirement behind the expected value
+//! and the message that set it, not only where two states differ.
+
+use serde_json::Value;
+use state_reference::{Batch, Materializer, Message, Operation, ParseRules, Profile};
+
+use crate::corpus::case::{Case, Mode, Step};
+
+/// Cases with more messages than this are not replayed one by one (an explanation is a
+/// courtesy; the verdict never depends on it).
+const MAX_REPLAYED: usize = 2_000;
+
+/// The messages of `case` up to `until` (a batch index for materialize cases, a step index
+/// for live ones; everything when `None`), each with a label for people.
+fn messages(case: &Case, until: Option<usize>) -> Vec<(String, &Value)> {
+    match case.mode {
+        Mode::Materialize => case
+            .batches
+            .iter()
+            .enumerate()
+            .take(until.map_or(usize::MAX, |b| b + 1))
+            .flat_map(|(b, batch)| {
+                batch
+                    .items
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, item)| (format!("batch {b} item {i}"), item))
+            })
+            .collect(),
+        _ => {
+            let appends = case
+                .steps
+                .iter()
+                .enumerate()
+                .take_while(|(i, _)| until.is_none_or(|u| *i < u));
+            appends
+                .filter_map(|(_, s)| match s {
+                    Step::Append { items } => Some(items),
+                    _ => None,
+                })
+                .enumerate()
+                .flat_map(|(a, items)| {
+                    items
+                        .iter()
+                        .enumerate()
+                        .map(move |(i, item)| (format!("append {a} item {i}"), item))
+                })
+                .collect()
+        }
+    }
+}
+
+/// Whether the stream changes other than through its messages (simulator actions), which a
+/// replay of the messages alone would not see.
+fn acted_on(case: &Case) -> bool {
+    case.steps.iter().any(|s| match s {
+        Step::Act { .. } => true,
+        Step::Faults { rules } => rules
+            .iter()
+            .any(|r| matches!(r.fault, stream_simulator::fault::Fault::Act { .. })),
+        _ => false,
+    })
+}
+
+fn names(item: &Value, entity_type: &str, key: &str) -> bool {
+    item.get("type").and_then(Value::as_str) == Some(entity_type)
+        && item.get("key").and_then(Value::as_str) == Some(key)
+}
+
+/// The rule a valid message applied, by what it is.
+fn rule_of(item: &Value, rules: &ParseRules) -> String {
+    match Message::parse(item.clone(), rules) {
+        Ok(Message::Change(c)) => match c.operation {
+            Operation::Insert => "an insert (SP-6-INSERT)".into(),
+            Operation::Delete => "a delete (SP-6-DELETE)".into(),
+            Operation::Update => "an update (SP-6-UPDATE)".into(),
+            Operation::Upsert => "an upsert (OQ-UPSERT)".into(),
+        },
+        Ok(Message::Control(_)) => "a reset (SP-4.2.2-RESET-CLEAR)".into(),
+        Err(_) => "a message".into(),
+    }
+}
+
+/// One line on where the reference's value at `entity_type`/`key` comes from, as of `until`.
+pub fn explain(
+    case: &Case,
+    profile: &str,
+    entity_type: &str,
+    key: &str,
+    until: Option<usize>,
+) -> Option<String> {
+    if acted_on(case) {
+        return None;
+    }
+    let messages = messages(case, until);
+    if messages.len() > MAX_REPLAYED {
+        return None;
+    }
+    let profile = Profile::preset(profile).ok()?;
+    let rules = ParseRules::from_profile(&profile);
+    let mut m = Materializer::consumer(&profile, case.collections.as_deref(), None).ok()?;
+    let value_at = |m: &Materializer| {
+        m.observe()
+            .state
+            .get(entity_type)
+            .and_then(|t| t.get(key))
+            .cloned()
+    };
+    let (mut before, mut last) = (None, None);
+    for (label, item) in messages {
+        let batch = Batch {
+            items: vec![item.clone()],
+            offset: None,
+            up_to_date: true,
+        };
+        if let Some(d) = m.apply_batch(batch).first()
+            && names(item, entity_type, key)
+        {
+            last = Some(format!(
+                "the reference refused {label} ({}: {}): {item}",
+                d.requirement, d.reason
+            ));
+            continue;
+        }
+        let now = value_at(&m);
+        if now != before {
+            let what = match &now {
+                Some(_) => "set",
+                None => "removed",
+            };
+            last = Some(format!(
+                "in the reference, {entity_type}/{key} was last {what} by {label}, {}: {item}",
+                rule_of(item, &rules)
+            ));
+            before = now;
+        }
+    }
+    last
+}
