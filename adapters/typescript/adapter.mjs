@@ -185,13 +185,19 @@ function reached(s, cmd) {
   return false;
 }
 
+const ERROR_SETTLE_MS = 1000;
+
 async function wait(cmd) {
   const s = session;
   if (!s?.db) throw new Error("await needs a subscription");
   const deadline = Date.now() + cmd.timeoutMs;
-  // An error does not end the wait (except for `stopped`): StreamDB may go on reading after
-  // preload() rejects, and what it then shows is the observation.
+  // An error does not end the wait at once (except for `stopped`): StreamDB may go on reading
+  // after preload() rejects, and what it then shows is the observation. Once it has shown an
+  // error and nothing has moved for ERROR_SETTLE_MS, the wait ends.
+  let moved = { at: Date.now(), offset: s.last.offset };
   while (!reached(s, cmd) && Date.now() < deadline) {
+    if (s.last.offset !== moved.offset) moved = { at: Date.now(), offset: s.last.offset };
+    if (stopped(s) !== null && Date.now() - moved.at > ERROR_SETTLE_MS) break;
     await new Promise((r) => setTimeout(r, 5));
   }
   return { reached: reached(s, cmd), ...snapshot(s) };

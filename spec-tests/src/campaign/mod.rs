@@ -35,6 +35,19 @@ pub fn generated_seed(case: &Case) -> Option<u64> {
     u64::from_str_radix(hex, 16).ok()
 }
 
+/// Replays the bundle at `path` against `spec` (a live one up to [`LIVE_REPLAYS`] times);
+/// the attempt that reproduced its failure.
+fn replay(path: &Path, spec: &AdapterSpec) -> Option<usize> {
+    let bundle = Bundle::load(path).ok()?;
+    let profile = Profile::preset(&bundle.profile).ok()?;
+    let attempts = match bundle.case.mode {
+        crate::corpus::case::Mode::Subscribe => LIVE_REPLAYS,
+        _ => 1,
+    };
+    (1..=attempts)
+        .find(|_| run_one(&bundle.case, &profile, spec).is_some_and(|r| r.verdict.is_failure()))
+}
+
 /// One case against `spec`, alone.
 pub fn run_one(case: &Case, profile: &Profile, spec: &AdapterSpec) -> Option<CaseResult> {
     run_adapter_cases(&[case], profile, spec, RunOptions::default())
@@ -52,14 +65,19 @@ pub struct GeneratedCatch {
     pub caught_by: Option<String>,
     pub bundle: Option<PathBuf>,
     pub shrink: ShrinkStats,
-    pub replayed: bool,
+    /// The replay attempt (1-based) that reproduced the failure, if one did.
+    pub replayed: Option<usize>,
 }
 
 impl GeneratedCatch {
     pub fn ok(&self) -> bool {
-        self.caught_by.is_some() && self.replayed
+        self.caught_by.is_some() && self.replayed.is_some()
     }
 }
+
+/// Replays of a live bundle before it is said not to reproduce: a live failure can depend on
+/// how reads interleave with a loaded machine, as the shrinker's double confirmation allows.
+const LIVE_REPLAYS: usize = 3;
 
 /// Runs `count` scenarios of `seed` under `profile` against each mutant's adapter (from
 /// `adapter_for`), stopping at its first failure, which is shrunk, written to `dir` and
@@ -100,19 +118,14 @@ pub fn generated_self_test(
                         caught_by: first.map(|r| format!("{}@{}", r.case, r.profile)),
                         bundle: None,
                         shrink: ShrinkStats::default(),
-                        replayed: false,
+                        replayed: None,
                     };
                     if let Some(case) = first.and_then(|r| cases.iter().find(|c| c.id == r.case)) {
                         let seed = generated_seed(case);
                         let bundle = bundle_failure(case, seed, &reference, &spec, 300);
                         catch.shrink = bundle.shrink;
                         if let Ok(path) = bundle.write(&dir.join(mutant.name())) {
-                            catch.replayed = Bundle::load(&path).is_ok_and(|b| {
-                                Profile::preset(&b.profile).is_ok_and(|p| {
-                                    run_one(&b.case, &p, &spec)
-                                        .is_some_and(|r| r.verdict.is_failure())
-                                })
-                            });
+                            catch.replayed = replay(&path, &spec);
                             catch.bundle = Some(path);
                         }
                     }

@@ -230,10 +230,10 @@ pub fn generated_self_test(seed: u64, count: u64, dir: &Path, jobs: usize) -> Re
             c.bundle
                 .as_ref()
                 .map_or("-".into(), |p| p.display().to_string()),
-            if c.replayed {
-                "reproduced"
-            } else {
-                "not reproduced"
+            match c.replayed {
+                Some(1) => "reproduced".to_owned(),
+                Some(k) => format!("reproduced on attempt {k}"),
+                None => "not reproduced".to_owned(),
             }
         );
     }

@@ -14,6 +14,7 @@ use stream_simulator::transcript::Exchange;
 use super::oracle::{lint, state_at};
 use crate::adapter::Implementation;
 use crate::adapter::process::AdapterFault;
+use crate::adapter::protocol::Awaited;
 use crate::corpus::case::{Case, Mode, Step};
 use crate::judge::outcome::{CheckpointRun, Outcome, RequestViolation};
 use crate::runtime::runtime;
@@ -26,6 +27,9 @@ const LONG_POLL: Duration = Duration::from_millis(500);
 const SSE_LIFETIME: Duration = Duration::from_secs(2);
 /// The cursor-echo requirement (PROTOCOL §10.1).
 pub const CURSOR_ECHO: &str = "DS-10.1-CURSOR-ECHO";
+/// How long an `await` waits once an earlier checkpoint of the case was missed (a stalled
+/// reader would otherwise cost the full timeout at every later checkpoint).
+const AFTER_A_MISS: Duration = Duration::from_millis(250);
 /// Transcript lines kept in an outcome.
 const TRANSCRIPT_LINES: usize = 40;
 
@@ -74,6 +78,9 @@ fn run_inner(
     }
     let served = served_offsets(case);
     let mut checkpoints = Vec::new();
+    // Whether a checkpoint that had to be reached was not, and where a stopped subscription
+    // stopped: the case has failed, and later checkpoints only add detail.
+    let (mut missed, mut stopped) = (false, None);
     for (i, step) in case.steps.iter().enumerate() {
         match step {
             Step::Append { items } => {
@@ -103,7 +110,10 @@ fn run_inner(
                     )));
                 }
             }
-            Step::Subscribe => client.subscribe(&url, case.live.unwrap_or(Live::Auto))?,
+            Step::Subscribe => {
+                stopped = None;
+                client.subscribe(&url, case.live.unwrap_or(Live::Auto))?;
+            }
             Step::Requests {
                 kind,
                 count,
@@ -119,8 +129,22 @@ fn run_inner(
                     Until::UpToDate { .. } => Until::UpToDate { offset: tail_now() },
                     other => other.clone(),
                 };
-                let timeout = wait.timeout_ms.map_or(DEFAULT_AWAIT, Duration::from_millis);
-                let answer = client.wait(&until, timeout)?;
+                let mut timeout = wait.timeout_ms.map_or(DEFAULT_AWAIT, Duration::from_millis);
+                if missed {
+                    timeout = timeout.min(AFTER_A_MISS);
+                }
+                let answer = match &stopped {
+                    // A subscription that stopped stays where it stopped: no need to ask.
+                    Some(progress) => Awaited {
+                        reached: until.reached_by(progress),
+                        progress: progress.clone(),
+                    },
+                    None => client.wait(&until, timeout)?,
+                };
+                missed |= wait.reached && !answer.reached;
+                if answer.progress.stop_reason.is_some() {
+                    stopped = Some(answer.progress.clone());
+                }
                 // Faults may append (a compaction's snapshot) while the reader reads: the tail
                 // that counts is the one after the answer.
                 let tail = tail_now();
