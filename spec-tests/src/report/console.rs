@@ -97,20 +97,16 @@ fn transcript_tail(transcript: &[String]) -> Vec<String> {
 
 /// The closing lines: the adapter, the profiles, and the counts.
 pub fn print_summary(report: &RunReport, cases_selected: usize) {
-    let s = &report.summary;
     println!("adapter: {}", report.adapter.join(" "));
     println!(
         "profiles: {}; cases selected: {cases_selected}",
         report.profiles.join(", ")
     );
-    println!(
-        "{} passed, {} failed, {} errored, {} informational, {} not applicable, {} expected failures, {} stale expectations",
-        s.passed,
-        s.failed,
-        s.errored,
-        s.informational,
-        s.not_applicable,
-        s.expected_failures,
-        s.stale_expectations
-    );
+    let counts: Vec<String> = report
+        .summary
+        .counts()
+        .iter()
+        .map(|(label, n)| format!("{n} {label}"))
+        .collect();
+    println!("{}", counts.join(", "));
 }

@@ -49,6 +49,19 @@ impl Summary {
         s
     }
 
+    /// Every count with its label, in the order reports show them.
+    pub fn counts(&self) -> [(&'static str, usize); 7] {
+        [
+            ("passed", self.passed),
+            ("failed", self.failed),
+            ("errored", self.errored),
+            ("informational", self.informational),
+            ("not applicable", self.not_applicable),
+            ("expected failures", self.expected_failures),
+            ("stale expectations", self.stale_expectations),
+        ]
+    }
+
     /// The run fails on unexpected failures and stale expectations.
     pub fn ok(&self) -> bool {
         self.failed == 0 && self.errored == 0 && self.stale_expectations == 0
