@@ -68,9 +68,13 @@ pub enum Fault {
     Act { act: crate::store::Action },
 }
 
-/// When a rule fires.
+/// The longest delay a rule may ask for, in ms (base and jitter each): anything longer is a
+/// mistake in the plan, not a fault worth waiting for.
+pub const MAX_DELAY_MS: u64 = 600_000;
+
+/// When a rule fires. Reading a rule checks it (see [`Rule::check`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", try_from = "UncheckedRule")]
 pub struct Rule {
     /// The stream path it applies to; every stream when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -85,6 +89,38 @@ pub struct Rule {
     pub times: Option<u64>,
     #[serde(flatten)]
     pub fault: Fault,
+}
+
+/// A rule as written, before [`Rule::check`].
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UncheckedRule {
+    #[serde(default)]
+    stream: Option<String>,
+    #[serde(default = "any_kind")]
+    kind: RequestKind,
+    #[serde(default = "first")]
+    nth: u64,
+    #[serde(default)]
+    times: Option<u64>,
+    #[serde(flatten)]
+    fault: Fault,
+}
+
+impl TryFrom<UncheckedRule> for Rule {
+    type Error = String;
+
+    fn try_from(r: UncheckedRule) -> Result<Rule, String> {
+        let rule = Rule {
+            stream: r.stream,
+            kind: r.kind,
+            nth: r.nth,
+            times: r.times,
+            fault: r.fault,
+        };
+        rule.check()?;
+        Ok(rule)
+    }
 }
 
 fn any_kind() -> RequestKind {
@@ -131,6 +167,39 @@ impl Rule {
         self.nth = nth;
         self.times = Some(times);
         self
+    }
+
+    /// A rule that can fire and whose fault can happen: `nth` and `times` count from 1,
+    /// delays are bounded by [`MAX_DELAY_MS`], an injected status is a final status
+    /// (200 to 599), a page holds at least one message. The message names the field.
+    pub fn check(&self) -> Result<(), String> {
+        if self.nth == 0 {
+            return Err("`nth` must be at least 1 (the first matching request is 1)".into());
+        }
+        if self.times == Some(0) {
+            return Err("`times` must be at least 1 (leave it out for every later request)".into());
+        }
+        match self.fault {
+            Fault::Delay { ms, jitter_ms } => {
+                for (field, v) in [("ms", ms), ("jitterMs", jitter_ms)] {
+                    if v > MAX_DELAY_MS {
+                        return Err(format!(
+                            "delay `{field}` is {v}; at most {MAX_DELAY_MS} (10 minutes)"
+                        ));
+                    }
+                }
+            }
+            Fault::Status { status, .. } if !(200..=599).contains(&status) => {
+                return Err(format!(
+                    "`status` is {status}; an injected status must be a final one, 200 to 599"
+                ));
+            }
+            Fault::Page { messages: 0 } => {
+                return Err("page `messages` must be at least 1".into());
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     fn matches(&self, path: &str, kind: RequestKind) -> bool {
@@ -238,6 +307,45 @@ mod tests {
         .map(|(p, k)| !engine.on_request(p, k).faults.is_empty())
         .collect();
         assert_eq!(fired, [false, false, false, true, true, false]);
+    }
+
+    #[test]
+    fn rules_that_cannot_fire_or_happen_are_refused_naming_the_field() {
+        let read = |json: &str| {
+            serde_json::from_str::<FaultPlan>(json)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        for (rule, field) in [
+            (
+                r#"{"fault": "delay", "ms": 18446744073709551615, "jitterMs": 0}"#,
+                "`ms`",
+            ),
+            (
+                r#"{"fault": "delay", "ms": 1, "jitterMs": 600001}"#,
+                "`jitterMs`",
+            ),
+            (r#"{"fault": "reset-before-headers", "nth": 0}"#, "`nth`"),
+            (
+                r#"{"fault": "reset-before-headers", "times": 0}"#,
+                "`times`",
+            ),
+            (r#"{"fault": "status", "status": 0}"#, "`status`"),
+            (r#"{"fault": "status", "status": 101}"#, "`status`"),
+            (r#"{"fault": "status", "status": 1000}"#, "`status`"),
+            (r#"{"fault": "page", "messages": 0}"#, "`messages`"),
+        ] {
+            let err = read(&format!(r#"{{"rules": [{rule}]}}"#)).unwrap_err();
+            assert!(err.contains(field), "{rule}: {err}");
+        }
+        for ok in [
+            r#"{"fault": "delay", "ms": 600000, "jitterMs": 600000}"#,
+            r#"{"fault": "status", "status": 200}"#,
+            r#"{"fault": "status", "status": 599, "retryAfter": 2}"#,
+            r#"{"fault": "reset-before-headers", "nth": 1, "times": 1}"#,
+        ] {
+            assert_eq!(read(&format!(r#"{{"rules": [{ok}]}}"#)), Ok(()), "{ok}");
+        }
     }
 
     #[test]

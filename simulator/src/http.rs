@@ -42,6 +42,19 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// A header whose value must be text when present: a value that is not visible ASCII is
+/// refused rather than taken as absent (a non-ASCII `Stream-Seq` would otherwise skip the
+/// ordering check).
+fn text_header<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, Refusal> {
+    match headers.get(name) {
+        None => Ok(None),
+        Some(v) => v
+            .to_str()
+            .map(Some)
+            .map_err(|_| Refusal::new(400, format!("{name} must be visible ASCII"))),
+    }
+}
+
 /// `Stream-Closed` counts only when exactly `true`, case-insensitively (§4.1).
 fn closed_flag(headers: &HeaderMap) -> bool {
     header(headers, "stream-closed").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
@@ -221,9 +234,9 @@ fn producer(headers: &HeaderMap) -> Result<Option<ProducerHeaders>, Refusal> {
         )),
     };
     match (
-        header(headers, "producer-id"),
-        header(headers, "producer-epoch"),
-        header(headers, "producer-seq"),
+        text_header(headers, "producer-id")?,
+        text_header(headers, "producer-epoch")?,
+        text_header(headers, "producer-seq")?,
     ) {
         (None, None, None) => Ok(None),
         (Some(id), Some(epoch), Some(seq)) if !id.is_empty() => Ok(Some(ProducerHeaders {
@@ -242,7 +255,7 @@ fn append(shared: &Shared, path: &str, headers: &HeaderMap, body: Bytes) -> Resu
     let req = AppendRequest {
         content_type: header(headers, "content-type").map(str::to_owned),
         close: closed_flag(headers),
-        stream_seq: header(headers, "stream-seq").map(str::to_owned),
+        stream_seq: text_header(headers, "stream-seq")?.map(str::to_owned),
         producer: producer(headers)?,
         body,
     };

@@ -24,6 +24,7 @@ pub mod fault;
 mod http;
 pub mod offset;
 mod reply;
+mod serve;
 mod shaping;
 mod shared;
 pub mod store;
@@ -52,6 +53,10 @@ pub struct SimulatorConfig {
     pub fault_plan: fault::FaultPlan,
     /// How many exchanges the transcript keeps (0 turns recording off).
     pub transcript_capacity: usize,
+    /// The most connections open at once; further ones are closed at once (and logged).
+    pub max_connections: usize,
+    /// How long a client may take to send a request's head before the connection is closed.
+    pub header_read_timeout: Duration,
 }
 
 impl Default for SimulatorConfig {
@@ -64,6 +69,8 @@ impl Default for SimulatorConfig {
             body_limit: 64 << 20,
             fault_plan: fault::FaultPlan::default(),
             transcript_capacity: 10_000,
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -119,6 +126,16 @@ impl Simulator {
         self
     }
 
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.config.max_connections = connections.max(1);
+        self
+    }
+
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.config.header_read_timeout = timeout;
+        self
+    }
+
     /// Binds and serves in the background of the current tokio runtime.
     pub async fn spawn(self) -> std::io::Result<SimulatorHandle> {
         let listener = tokio::net::TcpListener::bind(self.config.bind).await?;
@@ -131,13 +148,11 @@ impl Simulator {
         });
         let (stop, stopped) = oneshot::channel::<()>();
         let app = http::router(shared.clone());
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
+        let limits = serve::Limits {
+            max_connections: shared.config.max_connections,
+            header_read_timeout: shared.config.header_read_timeout,
+        };
+        let task = tokio::spawn(serve::serve(listener, app, limits, stopped));
         Ok(SimulatorHandle {
             addr,
             shared,
@@ -223,7 +238,8 @@ impl SimulatorHandle {
         self.shared.store.log(path, served_offsets)
     }
 
-    /// Stops accepting connections and waits for open ones to finish.
+    /// Stops accepting connections and closes the open ones (an SSE reader sees its
+    /// connection end).
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());

@@ -13,6 +13,7 @@ use futures_util::StreamExt;
 use serde_json::value::RawValue;
 
 use crate::fault::{Applied, Fault};
+use crate::serve::Abort;
 use crate::transcript::{Cut, Exchange, RecordedBody, Transcript};
 
 /// Where the body stops.
@@ -74,17 +75,28 @@ pub(crate) async fn shape(
         false => (axum::body::to_bytes(body, usize::MAX).await.ok(), None),
     };
     let stop = stop_for(&applied, whole.as_deref());
-    let reset = matches!(stop, Some(Stop::BreakAfterBytes(0, _)));
+    // A break before the first body byte, or any break of a response that has no body to
+    // break (a 204, a HEAD), drops the connection before the headers: hyper would otherwise
+    // send such a response whole without ever polling its body.
+    let body_less = request.method == "HEAD" || whole.as_ref().is_some_and(Bytes::is_empty);
+    let reset = match stop {
+        Some(Stop::BreakAfterBytes(at, how)) if at == 0 || body_less => Some(how),
+        _ => None,
+    };
     let seq = transcript.begin(Exchange {
         seq: 0,
         method: request.method,
         uri: request.uri,
         request_headers: request.headers,
         request_body: RecordedBody::of(&request.body),
-        status: if reset { 0 } else { parts.status.as_u16() },
+        status: if reset.is_some() {
+            0
+        } else {
+            parts.status.as_u16()
+        },
         response_headers: match reset {
-            true => Vec::new(),
-            false => parts
+            Some(_) => Vec::new(),
+            None => parts
                 .headers
                 .iter()
                 .map(|(k, v)| {
@@ -100,6 +112,18 @@ pub(crate) async fn shape(
         cut: None,
         finished: false,
     });
+    if let Some(how) = reset {
+        transcript.finish(
+            seq,
+            Some(Cut {
+                how,
+                after_bytes: 0,
+            }),
+        );
+        let mut dropped = Response::new(Body::empty());
+        dropped.extensions_mut().insert(Abort(how));
+        return dropped;
+    }
     if let (None, Some(bytes)) = (stop, &whole) {
         // Nothing to cut: send it whole, with its Content-Length.
         transcript.body_bytes(seq, bytes);

@@ -63,8 +63,30 @@ pub struct Exchange {
     pub finished: bool,
 }
 
-/// Body bytes (requests and responses) the transcript holds at most; older exchanges are
-/// dropped first.
+impl Exchange {
+    /// Whether `fault`, listed on this exchange, really acted on it: a transport fault only
+    /// when it is the one that cut the response (a cut aimed past the body's end, or an SSE
+    /// close the connection never reached, did nothing), an empty long-poll only when it
+    /// served a 204; every other fault acts by being applied.
+    pub fn fault_acted(&self, fault: &Fault) -> bool {
+        if !self.faults.contains(fault) {
+            return false;
+        }
+        let cut_by = |how: &str| self.cut.as_ref().is_some_and(|c| c.how == how);
+        match fault {
+            Fault::ResetBeforeHeaders => cut_by("reset-before-headers"),
+            Fault::CutBody { .. } => cut_by("cut-body"),
+            Fault::CutInsideMessage { .. } => cut_by("cut-inside-message"),
+            Fault::SseCloseAfter { .. } => cut_by("sse-close"),
+            Fault::SseAbortAfter { .. } => cut_by("sse-abort"),
+            Fault::EmptyLongPoll => self.status == 204,
+            _ => true,
+        }
+    }
+}
+
+/// Bytes (request line, headers and bodies, both ways) the transcript holds at most; older
+/// exchanges are dropped first.
 pub const MAX_BYTES: usize = 256 << 20;
 
 /// The most recent exchanges (at most `capacity`, and at most [`MAX_BYTES`] of bodies),
@@ -79,8 +101,20 @@ struct Inner {
     exchanges: VecDeque<(Exchange, Vec<u8>)>,
     next_seq: u64,
     capacity: usize,
-    /// Body bytes held (request bodies as recorded, response bodies as sent).
+    /// Bytes held: each exchange's [`recorded_size`] plus its response body as sent.
     bytes: usize,
+}
+
+/// What an exchange holds apart from its response body: the request line, both header lists
+/// and the request body (headers count: 2,000 requests with large headers must not grow the
+/// simulator without bound).
+fn recorded_size(e: &Exchange) -> usize {
+    let headers = |h: &[(String, String)]| h.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+    e.method.len()
+        + e.uri.len()
+        + headers(&e.request_headers)
+        + headers(&e.response_headers)
+        + e.request_body.text.len()
 }
 
 impl Inner {
@@ -89,7 +123,7 @@ impl Inner {
             || self.exchanges.len() > self.capacity
         {
             if let Some((e, body)) = self.exchanges.pop_front() {
-                self.bytes -= e.request_body.text.len() + body.len();
+                self.bytes -= recorded_size(&e) + body.len();
             }
         }
     }
@@ -122,7 +156,7 @@ impl Transcript {
             return seq;
         }
         exchange.seq = seq;
-        inner.bytes += exchange.request_body.text.len();
+        inner.bytes += recorded_size(&exchange);
         inner.exchanges.push_back((exchange, Vec::new()));
         inner.evict_to_fit();
         seq
@@ -167,7 +201,8 @@ impl Transcript {
 
     pub fn clear(&self) {
         let mut inner = self.lock();
-        inner.exchanges.clear();
+        // A new deque, not `clear()`: the memory goes back, not only the entries.
+        inner.exchanges = VecDeque::new();
         inner.bytes = 0;
     }
 }
@@ -210,5 +245,25 @@ mod tests {
         let kept = t.exchanges();
         assert_eq!(kept.len(), 1, "two bodies of half the budget do not fit");
         assert_eq!(kept[0].seq, 7);
+    }
+
+    #[test]
+    fn headers_count_against_the_byte_budget() {
+        let t = Transcript::new(usize::MAX);
+        let big = "h".repeat(MAX_BYTES / 4 + 1);
+        for _ in 0..5 {
+            t.begin(Exchange {
+                request_headers: vec![("x-big".into(), big.clone())],
+                ..exchange()
+            });
+        }
+        assert_eq!(
+            t.exchanges().len(),
+            3,
+            "four such exchanges exceed the budget"
+        );
+        t.clear();
+        assert!(t.exchanges().is_empty());
+        assert_eq!(t.lock().bytes, 0);
     }
 }

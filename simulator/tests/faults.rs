@@ -129,6 +129,81 @@ async fn transport_reset_before_headers_and_body_cuts() {
     assert!(t[3].cut.is_none() && t[3].finished);
 }
 
+/// Issue #13: a reset or a cut aimed at a response without a body (a 204 append, a HEAD, a
+/// 204 long-poll, a DELETE) drops the connection; hyper never polls such a body, so a fault
+/// that waited for the body would silently not happen.
+#[tokio::test]
+async fn resets_and_cuts_of_body_less_responses_drop_the_connection() {
+    let (sim, c, url) = with_stream(1).await;
+    let tail = sim.log(STREAM, false).unwrap().meta.tail;
+    sim.set_fault_plan(plan(vec![
+        Rule::new(Fault::ResetBeforeHeaders)
+            .kind(RequestKind::Append)
+            .at(1, 1),
+        Rule::new(Fault::CutBody { bytes: 5 })
+            .kind(RequestKind::Head)
+            .at(1, 1),
+        Rule::new(Fault::ResetBeforeHeaders)
+            .kind(RequestKind::LongPoll)
+            .at(1, 1),
+        Rule::new(Fault::CutBody { bytes: 1 })
+            .kind(RequestKind::Delete)
+            .at(1, 1),
+    ]));
+    sim.clear_transcript();
+    let m = json!({"type": "t", "key": "k9", "value": {}, "headers": {"operation": "insert"}});
+    let append = c
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(m.to_string())
+        .send()
+        .await;
+    assert!(append.is_err(), "the 204 append is never answered");
+    // The append was applied before its connection dropped: the store has it, the client
+    // never heard (the ambiguity a retrying producer must handle).
+    assert_eq!(sim.log(STREAM, false).unwrap().messages.len(), 2);
+    assert!(c.head(&url).send().await.is_err(), "nor the HEAD");
+    let poll = c
+        .get(format!("{url}?offset={tail}&live=long-poll"))
+        .send()
+        .await;
+    assert!(poll.is_err(), "nor the long-poll");
+    assert!(c.delete(&url).send().await.is_err(), "nor the DELETE");
+
+    let t = sim.transcript();
+    assert_eq!(t.len(), 4);
+    for x in &t {
+        assert_eq!(x.status, 0, "{} {}: no status was sent", x.method, x.uri);
+        assert!(x.cut.is_some() && x.faults.iter().all(|f| x.fault_acted(f)));
+    }
+}
+
+/// A fault that finds nothing to act on is listed on its exchange but did not act.
+#[tokio::test]
+async fn a_cut_past_the_end_of_the_body_did_not_act() {
+    let (sim, c, url) = with_stream(2).await;
+    let past = Fault::CutInsideMessage { message: 7 };
+    let long = Fault::CutBody { bytes: 1 << 20 };
+    sim.set_fault_plan(plan(vec![
+        Rule::new(past.clone()).kind(RequestKind::CatchUp).at(1, 1),
+        Rule::new(long.clone()).kind(RequestKind::CatchUp).at(2, 1),
+    ]));
+    sim.clear_transcript();
+    for _ in 0..2 {
+        assert_eq!(
+            get(&c, format!("{url}?offset=-1"))
+                .await
+                .json_like()
+                .await
+                .len(),
+            2
+        );
+    }
+    let t = sim.transcript();
+    assert!(t[0].faults.contains(&past) && !t[0].fault_acted(&past));
+    assert!(t[1].faults.contains(&long) && !t[1].fault_acted(&long));
+}
+
 /// SSE events as (kind, data) pairs from a response body, and whether it ended cleanly.
 async fn sse_events(r: reqwest::Response) -> (Vec<(String, String)>, bool) {
     let mut text = String::new();

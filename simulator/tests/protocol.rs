@@ -55,6 +55,31 @@ async fn bad_input_gets_the_protocols_status_code_and_a_reason() {
         StatusCode::CREATED
     );
 
+    // A non-ASCII Stream-Seq is refused, not taken as absent (which skipped the ordering
+    // check, issue #13); nothing is appended.
+    let seq = reqwest::header::HeaderValue::from_bytes(b"caf\xc3\xa9").unwrap();
+    let r = c
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("stream-seq", seq)
+        .body(r#"{"a": 1}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "non-ASCII Stream-Seq");
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("stream-seq must be visible ASCII")
+    );
+    assert!(
+        sim.log("/v1/stream/bad", false)
+            .unwrap()
+            .messages
+            .is_empty()
+    );
+
     let invalid_json = post(&c, &url, "application/json", "{not json").await;
     assert_eq!(invalid_json.status(), StatusCode::BAD_REQUEST);
     assert!(invalid_json.text().await.unwrap().contains("invalid JSON"));

@@ -9,6 +9,8 @@ pub enum LoadError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Input(#[from] crate::input::InputError),
     #[error("{}: not valid JSON: {source}", path.display())]
     Json {
         path: PathBuf,

@@ -117,7 +117,7 @@ pub fn write(dir: &Path, cases: &[&Case]) -> Result<usize, ExportError> {
 /// schema) before anything runs.
 pub fn read(dir: &Path) -> Result<Vec<Case>, ExportError> {
     let index_path = dir.join("index.json");
-    let text = std::fs::read_to_string(&index_path).map_err(|e| io(&index_path, e))?;
+    let text = crate::input::read_text(&index_path).map_err(|e| io(&index_path, e))?;
     let value: Value = serde_json::from_str(&text).map_err(|e| io(&index_path, e))?;
     match value.get("format").and_then(Value::as_u64) {
         Some(f) if f == u64::from(EXPORT_FORMAT) => {}
@@ -131,8 +131,9 @@ pub fn read(dir: &Path) -> Result<Vec<Case>, ExportError> {
     let index: Index = serde_json::from_value(value).map_err(|e| io(&index_path, e))?;
     let mut cases = Vec::with_capacity(index.cases.len());
     for entry in &index.cases {
-        let path = dir.join(&entry.file);
-        let text = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
+        let path = crate::input::confined(dir, &entry.file, &index_path)
+            .map_err(|e| io(&index_path, e))?;
+        let text = crate::input::read_text(&path).map_err(|e| io(&path, e))?;
         let value: Value =
             serde_json::from_str(&text).map_err(|e| io(&path, format!("not JSON: {e}")))?;
         let case = check_case_value(&value).map_err(|e| io(&path, e))?;

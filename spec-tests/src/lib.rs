@@ -13,6 +13,7 @@ pub mod campaign;
 pub mod corpus;
 pub mod error;
 pub mod export;
+pub mod input;
 pub mod judge;
 pub mod lint;
 pub mod pipeline;

@@ -3,6 +3,8 @@
 //! twice: as written, and as served, since servers add `headers.offset` to change messages
 //! (the upstream reference server does) and the schema forbids that field.
 
+use std::time::Duration;
+
 use serde_json::Value;
 use state_reference::{Message, ParseRules, Profile};
 
@@ -16,6 +18,8 @@ pub enum LintError {
     Read { target: String, reason: String },
     #[error("{target}: {reason}")]
     NotMessages { target: String, reason: String },
+    #[error(transparent)]
+    Input(#[from] crate::input::InputError),
 }
 
 fn not_messages(target: &str, reason: impl std::fmt::Display) -> LintError {
@@ -32,16 +36,15 @@ pub struct Linted {
     pub as_served: Option<String>,
 }
 
-/// Lints `target` (a URL or a file) under `profile`, message by message.
-pub fn lint(target: &str, profile: &Profile) -> Result<Vec<Linted>, LintError> {
+/// Lints `target` (a URL or a file) under `profile`, message by message. A URL is read with
+/// `timeout` for connecting and for each read to make progress, and at most
+/// [`crate::input::MAX_INPUT_BYTES`] in all.
+pub fn lint(target: &str, profile: &Profile, timeout: Duration) -> Result<Vec<Linted>, LintError> {
     let (written, served) = if target.starts_with("http://") || target.starts_with("https://") {
-        let served = read_stream(target)?;
+        let served = read_stream(target, timeout)?;
         (served.iter().map(as_written).collect(), served)
     } else {
-        let text = std::fs::read(target).map_err(|e| LintError::Read {
-            target: target.to_owned(),
-            reason: e.to_string(),
-        })?;
+        let text = crate::input::read(std::path::Path::new(target))?;
         let Value::Array(written) = serde_json::from_slice(&text)
             .map_err(|e| not_messages(target, format!("not JSON: {e}")))?
         else {
@@ -92,21 +95,42 @@ fn as_served(message: &Value, index: usize) -> Value {
     m
 }
 
+/// `url` with its `offset` query parameter set to `offset`, every other parameter kept.
+fn at_offset(url: &reqwest::Url, offset: &str) -> reqwest::Url {
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != "offset")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let mut out = url.clone();
+    out.query_pairs_mut()
+        .clear()
+        .extend_pairs(kept)
+        .append_pair("offset", offset);
+    out
+}
+
 /// Every message of the stream at `url`, read from the beginning until up to date.
-fn read_stream(url: &str) -> Result<Vec<Value>, LintError> {
+fn read_stream(url: &str, timeout: Duration) -> Result<Vec<Value>, LintError> {
     let read = |reason: String| LintError::Read {
         target: url.to_owned(),
         reason,
     };
+    let base = reqwest::Url::parse(url).map_err(|e| read(format!("not a URL: {e}")))?;
     crate::runtime::runtime().block_on(async {
-        let http = reqwest::Client::new();
+        let http = reqwest::Client::builder()
+            .connect_timeout(timeout)
+            .read_timeout(timeout)
+            .build()
+            .map_err(|e| read(e.to_string()))?;
         let (mut offset, mut out) = ("-1".to_owned(), Vec::new());
+        let mut total: u64 = 0;
         for _ in 0..MAX_PAGES {
-            let response = http
-                .get(format!("{url}?offset={offset}"))
+            let mut response = http
+                .get(at_offset(&base, &offset))
                 .send()
                 .await
-                .map_err(|e| read(e.to_string()))?;
+                .map_err(|e| read(describe(&e)))?;
             let status = response.status();
             if !status.is_success() {
                 return Err(read(format!("it answered {status}")));
@@ -121,10 +145,21 @@ fn read_stream(url: &str) -> Result<Vec<Value>, LintError> {
             let next = header("stream-next-offset")
                 .ok_or_else(|| read("it answered without Stream-Next-Offset".into()))?;
             let up_to_date = header("stream-up-to-date").is_some();
-            let body = response
-                .bytes()
+            let mut body = Vec::new();
+            while let Some(chunk) = response
+                .chunk()
                 .await
-                .map_err(|e| read(format!("the read broke off: {e}")))?;
+                .map_err(|e| read(format!("the read broke off: {}", describe(&e))))?
+            {
+                total += chunk.len() as u64;
+                if total > crate::input::MAX_INPUT_BYTES {
+                    return Err(read(format!(
+                        "the stream holds more than {} MiB, the most `check` reads",
+                        crate::input::MAX_INPUT_BYTES >> 20
+                    )));
+                }
+                body.extend_from_slice(&chunk);
+            }
             if !body.is_empty() {
                 match serde_json::from_slice(&body)
                     .map_err(|e| not_messages(url, format!("a read's body is not JSON: {e}")))?
@@ -147,4 +182,12 @@ fn read_stream(url: &str) -> Result<Vec<Value>, LintError> {
             "still not up to date after {MAX_PAGES} reads"
         )))
     })
+}
+
+/// A transport error in words, naming a timeout as one.
+fn describe(e: &reqwest::Error) -> String {
+    match e.is_timeout() {
+        true => "no answer within the timeout (--timeout-ms)".to_owned(),
+        false => e.to_string(),
+    }
 }

@@ -242,3 +242,105 @@ fn check_protocol_names_the_offending_line() {
 fn spec_1_0() -> state_reference::Profile {
     state_reference::Profile::default_profile()
 }
+
+#[test]
+fn stderr_that_is_not_utf8_is_kept_and_the_adapter_lives_on() {
+    // Before the fix the runner stopped reading stderr at the first bad byte and closed the
+    // pipe: the adapter died on its next log line.
+    let code = "    sys.stderr.buffer.write(b'bad byte \\xff here\\n'); sys.stderr.flush()";
+    let suite = Suite::load(&spec_tests::corpus::default_fixtures_dir()).unwrap();
+    let cases: Vec<&Case> = vec![suite.corpus.get("val-empty-key").unwrap(); 3];
+    let path = script("non-utf8-stderr", code);
+    let spec = AdapterSpec {
+        argv: vec!["python3".into(), path.to_string_lossy().into_owned()],
+        timeout: Duration::from_millis(2000),
+        check_protocol: false,
+    };
+    for r in suite::run_adapter_cases(&cases, &spec_1_0(), &spec, Default::default()) {
+        assert!(
+            !matches!(r.outcome, Outcome::AdapterFault { .. }),
+            "{}: {:?}",
+            r.case,
+            r.outcome
+        );
+    }
+}
+
+/// Whether process `pid` is still running (a zombie counts as gone).
+fn alive(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit(')')
+            .next()
+            .is_some_and(|s| !s.trim_start().starts_with('Z'))
+    })
+}
+
+/// An adapter behind a shell wrapper that also starts a grandchild holding the adapter's
+/// stdout: `(wrapper, file holding the grandchild's pid)`.
+fn wrapped(name: &str, misbehave: &str) -> (PathBuf, PathBuf) {
+    let inner = script(name, misbehave);
+    let pid_file = inner.with_extension("pid");
+    let wrapper = inner.with_extension("sh");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "sleep 300 &\necho $! > {}\npython3 {}\n",
+            pid_file.display(),
+            inner.display()
+        ),
+    )
+    .unwrap();
+    (wrapper, pid_file)
+}
+
+fn run_wrapped(wrapper: &std::path::Path) -> Vec<spec_tests::judge::CaseResult> {
+    let suite = Suite::load(&spec_tests::corpus::default_fixtures_dir()).unwrap();
+    let cases: Vec<&Case> = vec![suite.corpus.get("mat-insert-stores").unwrap()];
+    let spec = AdapterSpec {
+        argv: vec!["sh".into(), wrapper.to_string_lossy().into_owned()],
+        timeout: Duration::from_millis(3000),
+        check_protocol: false,
+    };
+    suite::run_adapter_cases(&cases, &spec_1_0(), &spec, Default::default())
+}
+
+#[test]
+fn a_wrapped_adapter_that_hangs_leaves_nothing_running() {
+    let (wrapper, pid_file) = wrapped(
+        "wrapped-hang",
+        "    if cmd == 'open':\n        time.sleep(300)",
+    );
+    let results = run_wrapped(&wrapper);
+    let grandchild = std::fs::read_to_string(&pid_file).unwrap();
+    assert!(
+        format!("{:?}", results[0].verdict).contains("did not answer `open`"),
+        "{:?}",
+        results[0].verdict
+    );
+    // The group was killed: give init a moment to reap the orphan.
+    let gone = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(20));
+        !alive(grandchild.trim())
+    });
+    assert!(gone, "grandchild {grandchild} outlived the run");
+}
+
+#[test]
+fn an_adapter_that_exits_while_a_grandchild_holds_stdout_is_reported_as_exited() {
+    let (wrapper, pid_file) = wrapped("wrapped-exit", "    if cmd == 'open':\n        sys.exit(5)");
+    let started = std::time::Instant::now();
+    let results = run_wrapped(&wrapper);
+    let verdict = format!("{:?}", results[0].verdict);
+    assert!(verdict.contains("exited"), "{verdict}");
+    assert!(!verdict.contains("did not answer"), "{verdict}");
+    assert!(
+        started.elapsed() < Duration::from_millis(2500),
+        "it waited for the timeout"
+    );
+    let grandchild = std::fs::read_to_string(&pid_file).unwrap();
+    let gone = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(20));
+        !alive(grandchild.trim())
+    });
+    assert!(gone, "grandchild {grandchild} outlived the run");
+}

@@ -76,6 +76,45 @@ fn a_malformed_case_file_is_named_with_its_json_path() {
     );
 }
 
+/// Issue #13: a case cannot hang the runner (an await's timeout is bounded) nor carry a
+/// fault rule that can never fire; either is refused at load time, naming the field.
+#[test]
+fn unbounded_timeouts_and_impossible_rules_are_refused_at_load_time() {
+    let dir = temp("bounded-cases");
+    let cases = dir.join("cases");
+    std::fs::create_dir_all(&cases).unwrap();
+    for f in ["requirements.json", "tombstones.json"] {
+        std::fs::copy(format!("../fixtures/{f}"), dir.join(f)).unwrap();
+    }
+    let case = |steps: &str| {
+        format!(
+            r#"{{"id": "sub-bad", "title": "t", "requirements": ["SP-6-INSERT"], "level": "MUST", "tags": [],
+            "mode": "subscribe", "profiles": {{"spec-1.0": "required"}}, "live": "long-poll",
+            "steps": [{steps}], "expect": {{}}}}"#
+        )
+    };
+    for (steps, needle) in [
+        (
+            r#"{"step": "subscribe"}, {"step": "await", "timeoutMs": 18446744073709551615}"#,
+            "timeoutMs",
+        ),
+        (
+            r#"{"step": "faults", "rules": [{"fault": "reset-before-headers", "nth": 0}]}"#,
+            "`nth` must be at least 1",
+        ),
+        (
+            r#"{"step": "faults", "rules": [{"fault": "status", "status": 101}]}"#,
+            "`status` is 101",
+        ),
+    ] {
+        std::fs::write(cases.join("sub-bad.json"), case(steps)).unwrap();
+        let o = cli(&["--fixtures", dir.to_str().unwrap(), "list"]);
+        assert_eq!(o.status.code(), Some(2), "{steps}: {}", text(&o));
+        assert!(text(&o).contains(needle), "{steps}: {}", text(&o));
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn materialize_prints_the_canonical_state_of_a_case() {
     let o = cli(&[

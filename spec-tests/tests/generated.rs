@@ -172,6 +172,50 @@ fn bad_bundles_exit_two_with_the_path_and_the_reason() {
     }
 }
 
+/// Issue #13: a bundle is input from someone else; its command runs only when asked, and an
+/// adapter that cannot start is an error, never a reproduction.
+#[test]
+fn replay_runs_a_bundles_command_only_when_asked() {
+    let dir = temp("bundle-command");
+    std::fs::create_dir_all(&dir).unwrap();
+    let marker = dir.join("ran");
+    let bundle = Bundle {
+        format: spec_tests::campaign::bundle::BUNDLE_FORMAT,
+        suite: "0".into(),
+        profile: "spec-1.0".into(),
+        seed: None,
+        adapter: vec!["touch".into(), marker.to_string_lossy().into_owned()],
+        case: scenario(scenario_seed(3, 0)),
+        transcript: vec![],
+        expected: spec_tests::judge::outcome::Outcome::SetupError { reason: "-".into() },
+        observed: None,
+        mismatches: vec![],
+        shrink: Default::default(),
+    };
+    let path = dir.join("bundle.json");
+    std::fs::write(&path, serde_json::to_string(&bundle).unwrap()).unwrap();
+    let path = path.to_str().unwrap();
+
+    let o = cli(&["replay", path]);
+    assert!(!marker.exists(), "the bundle's command ran unasked");
+    assert!(text(&o).contains("--adapter-from-bundle"), "{}", text(&o));
+    assert_ne!(o.status.code(), Some(2), "{}", text(&o));
+
+    let o = cli(&["replay", path, "--adapter-from-bundle"]);
+    assert!(marker.exists(), "asked for, it ran");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("cannot replay against `touch"),
+        "{}",
+        text(&o)
+    );
+    assert!(!text(&o).contains("reproduced"), "{}", text(&o));
+
+    let o = cli(&["replay", path, "--", "/nonexistent/adapter"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("could not be started"), "{}", text(&o));
+}
+
 #[test]
 fn exported_and_generated_corpora_verify_and_tampering_is_caught() {
     let dir = temp("export");

@@ -31,6 +31,12 @@ struct Args {
     /// How many exchanges the transcript keeps (0 turns recording off).
     #[arg(long, default_value_t = 10_000)]
     transcript_capacity: usize,
+    /// The most connections open at once; further ones are closed at once.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// How long a client may take to send a request head, in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    header_read_timeout_ms: u64,
 }
 
 #[tokio::main]
@@ -43,6 +49,8 @@ async fn main() -> std::io::Result<()> {
         .page_bytes(args.page_bytes)
         .body_limit(args.body_limit)
         .transcript_capacity(args.transcript_capacity)
+        .max_connections(args.max_connections)
+        .header_read_timeout(Duration::from_millis(args.header_read_timeout_ms))
         .spawn()
         .await?;
     println!("{}", sim.url());

@@ -3,6 +3,10 @@
 //! A misbehaving adapter is normal here: every way it can fail (not starting, exiting,
 //! hanging, printing garbage or oversized lines, answering the wrong command or twice)
 //! becomes an [`AdapterFault`] with the tail of its stderr, never a panic or a hang.
+//!
+//! The adapter runs in a process group of its own, and the whole group is killed when the
+//! process is dropped (after a timeout, a fault, or at the end of the run): an adapter started
+//! through `sh -c` or `npm` leaves no wrapper or grandchild behind.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -18,6 +22,11 @@ use super::protocol::{Command, Hello, PROTOCOL_VERSION};
 /// Lines longer than this are refused (and skipped to their end).
 pub const MAX_LINE_BYTES: usize = 16 << 20;
 const STDERR_TAIL_LINES: usize = 40;
+/// Longer stderr lines are kept in pieces of this size.
+const STDERR_LINE_BYTES: usize = 8 << 10;
+/// How often a wait for an answer checks whether the adapter has exited (its stdout may stay
+/// open after it exits, held by a grandchild).
+const EXIT_POLL: Duration = Duration::from_millis(50);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AdapterFault {
@@ -95,7 +104,10 @@ impl AdapterProcess {
         let (program, args) = argv
             .split_first()
             .ok_or_else(|| AdapterFault::Spawn("empty adapter command".into()))?;
-        let mut child = Process::new(program)
+        let mut command = Process::new(program);
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut child = command
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -142,7 +154,21 @@ impl AdapterProcess {
         let tail = Arc::new(Mutex::new(VecDeque::new()));
         let sink = tail.clone();
         std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            // Bytes, not text: one byte that is not UTF-8 must not end the reading (the pipe
+            // would close and the adapter die on its next log line).
+            let mut reader = BufReader::new(stderr);
+            loop {
+                let mut buf = Vec::new();
+                match (&mut reader)
+                    .take(STDERR_LINE_BYTES as u64)
+                    .read_until(b'\n', &mut buf)
+                {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+                let line = String::from_utf8_lossy(&buf)
+                    .trim_end_matches(['\r', '\n'])
+                    .to_owned();
                 let mut t = sink
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -217,7 +243,7 @@ impl AdapterProcess {
                 _ => AdapterFault::Io(e.to_string()),
             });
         }
-        let line = match self.lines.recv_timeout(timeout) {
+        let line = match self.answer_within(timeout) {
             Ok(Line::Text(line)) => line,
             Ok(Line::TooLong) => return Err(AdapterFault::TooLong),
             Ok(Line::Eof) | Err(RecvTimeoutError::Disconnected) => return Err(self.exited()),
@@ -272,6 +298,24 @@ impl AdapterProcess {
         }
     }
 
+    /// The next stdout line within `timeout`; ends early (as a closed stdout) when the adapter
+    /// has exited, even if a grandchild still holds its stdout open.
+    fn answer_within(&mut self, timeout: Duration) -> Result<Line, RecvTimeoutError> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left.min(EXIT_POLL)) {
+                Err(RecvTimeoutError::Timeout) if !left.is_zero() => {
+                    if let Ok(Some(_)) = self.child.try_wait() {
+                        // Whatever it wrote before exiting has been read by now, or never will.
+                        return self.lines.recv_timeout(EXIT_POLL).or(Ok(Line::Eof));
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+
     fn exited(&mut self) -> AdapterFault {
         // The pipe closed; give the process a moment to be reaped for its status.
         for _ in 0..50 {
@@ -292,9 +336,21 @@ impl AdapterProcess {
         tail.iter().cloned().collect::<Vec<_>>().join("\n")
     }
 
-    /// Says `bye` (briefly) and makes sure the process is gone.
+    /// Says `bye` (briefly); dropping the process then ends its whole group.
     pub fn stop(mut self) {
         let _ = self.call(&Command::Bye, Duration::from_millis(200));
+    }
+
+    /// Kills the adapter's process group (the adapter, any wrapper and their children), then
+    /// reaps the adapter.
+    fn kill_group(&mut self) {
+        #[cfg(unix)]
+        if let Some(pid) = i32::try_from(self.child.id())
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+        {
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -302,7 +358,6 @@ impl AdapterProcess {
 
 impl Drop for AdapterProcess {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill_group();
     }
 }

@@ -69,7 +69,7 @@ impl Bundle {
             path: path.display().to_string(),
             reason,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+        let text = crate::input::read_text(path).map_err(|e| fail(format!("cannot read: {e}")))?;
         let value: Value =
             serde_json::from_str(&text).map_err(|e| fail(format!("not JSON (truncated?): {e}")))?;
         match value.get("format").and_then(Value::as_u64) {

@@ -54,6 +54,9 @@ pub enum Command {
         target: String,
         #[arg(long, default_value = "spec-1.0-strict")]
         profile: String,
+        /// For a URL: the longest wait for a connection, and for each read to make progress.
+        #[arg(long, default_value_t = 30_000, value_name = "MS")]
+        timeout_ms: u64,
     },
     /// Materialize a file and print the canonical state: a case file, or a JSON array of messages.
     Materialize {
@@ -76,7 +79,12 @@ pub enum Command {
     /// Re-drive an implementation from a repro bundle alone (exit 1 if it still fails).
     Replay {
         bundle: PathBuf,
-        /// The adapter command, after `--`; the one recorded in the bundle when absent.
+        /// Run the adapter command recorded in the bundle (a bundle is a file someone sent
+        /// you: its command runs only when you ask for it).
+        #[arg(long, conflicts_with = "adapter")]
+        adapter_from_bundle: bool,
+        /// The adapter command, after `--`; without it (and without --adapter-from-bundle),
+        /// the bundled reference.
         #[arg(last = true, value_name = "ADAPTER")]
         adapter: Vec<String>,
     },

@@ -84,7 +84,7 @@ pub fn matrix(reports: &[String]) -> Result<Exit> {
         let (name, path) = arg
             .split_once('=')
             .with_context(|| format!("`{arg}` is not NAME=REPORT.json"))?;
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
+        let text = spec_tests::input::read_text(Path::new(path))?;
         inputs.push((name.to_owned(), text));
     }
     print!("{}", spec_tests::report::matrix::render(&inputs)?);
@@ -92,8 +92,8 @@ pub fn matrix(reports: &[String]) -> Result<Exit> {
 }
 
 /// Lints a stream URL or a dump; fails when a message is invalid as written.
-pub fn check(target: &str, profile: &Profile) -> Result<Exit> {
-    let linted = spec_tests::lint::lint(target, profile)?;
+pub fn check(target: &str, profile: &Profile, timeout: std::time::Duration) -> Result<Exit> {
+    let linted = spec_tests::lint::lint(target, profile, timeout)?;
     let show = |v: &Option<String>| {
         v.as_ref()
             .map_or("valid".to_owned(), |r| format!("invalid: {r}"))
@@ -116,7 +116,7 @@ pub fn check(target: &str, profile: &Profile) -> Result<Exit> {
 }
 
 fn read_json(file: &Path) -> Result<Value> {
-    let text = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let text = spec_tests::input::read(file)?;
     serde_json::from_slice(&text).with_context(|| format!("{} is not valid JSON", file.display()))
 }
 

@@ -66,10 +66,22 @@ fn dispatch(cli: Cli) -> Result<Exit> {
             jobs,
         } => run::generated_self_test(seed, count, &bundles, jobs),
         Command::SelfTest { jobs, .. } => run::self_test(&load()?, jobs),
-        Command::Replay { bundle, adapter } => run::replay(&bundle, adapter),
+        Command::Replay {
+            bundle,
+            adapter_from_bundle,
+            adapter,
+        } => run::replay(&bundle, adapter_from_bundle, adapter),
         Command::Fixtures(command) => fixtures::dispatch(&fixtures, command),
         Command::Matrix { reports } => inspect::matrix(&reports),
-        Command::Check { target, profile } => inspect::check(&target, &profile_named(&profile)?),
+        Command::Check {
+            target,
+            profile,
+            timeout_ms,
+        } => inspect::check(
+            &target,
+            &profile_named(&profile)?,
+            std::time::Duration::from_millis(timeout_ms),
+        ),
         Command::Materialize { file, profile } => {
             inspect::materialize(&file, &profile_named(&profile)?)
         }

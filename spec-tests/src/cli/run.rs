@@ -139,20 +139,37 @@ fn write_file(path: Option<&Path>, render: impl FnOnce() -> String) -> Result<()
     }
 }
 
-pub fn replay(path: &Path, argv: Vec<String>) -> Result<Exit> {
+/// Replays a bundle: against the adapter after `--`, the bundle's own command when asked
+/// (`--adapter-from-bundle`), or else the bundled reference. An adapter that cannot start or
+/// answer `hello` is an error (exit 2), never a reproduction.
+pub fn replay(path: &Path, from_bundle: bool, argv: Vec<String>) -> Result<Exit> {
     let bundle = Bundle::load(path)?;
     let profile = profile_named(&bundle.profile)?;
     let mut adapter = AdapterSpec::bundled_reference(None)?;
-    match (
-        argv.is_empty(),
-        AdapterSpec::is_bundled_reference(&bundle.adapter),
-    ) {
-        (false, _) => adapter.argv = argv,
+    let recorded_reference = AdapterSpec::is_bundled_reference(&bundle.adapter);
+    if !argv.is_empty() {
+        adapter.argv = argv;
+    } else if recorded_reference {
         // The bundled reference (or a mutant of it) of whatever machine wrote the bundle:
-        // this binary's own.
-        (true, true) => adapter.argv.extend(bundle.adapter.iter().skip(2).cloned()),
-        (true, false) => adapter.argv.clone_from(&bundle.adapter),
+        // this binary's own, which is safe to run without asking.
+        adapter.argv.extend(bundle.adapter.iter().skip(2).cloned());
+    } else if from_bundle {
+        adapter.argv.clone_from(&bundle.adapter);
+    } else {
+        eprintln!(
+            "note: the bundle was recorded against `{}`; replaying against the bundled \
+             reference (give --adapter-from-bundle to run the recorded command, or an adapter \
+             after --)",
+            bundle.adapter.join(" ")
+        );
     }
+    spec_tests::adapter::process::AdapterProcess::start(
+        &adapter.argv,
+        adapter.timeout,
+        adapter.check_protocol,
+    )
+    .map_err(|e| anyhow::anyhow!("cannot replay against `{}`: {e}", adapter.argv.join(" ")))?
+    .stop();
     let result = run_adapter_cases(&[&bundle.case], &profile, &adapter, RunOptions::default());
     let Some(r) = result.first() else {
         bail!("the bundle's case does not apply to {}", bundle.profile);

@@ -46,7 +46,7 @@ pub struct Catalogue {
 
 impl Catalogue {
     pub fn load(path: &Path) -> Result<Catalogue, LoadError> {
-        let text = std::fs::read_to_string(path).map_err(|e| LoadError::io(path, e))?;
+        let text = crate::input::read_text(path)?;
         let file: CatalogueFile =
             serde_json::from_str(&text).map_err(|e| LoadError::json(path, e))?;
         let mut by_id = BTreeMap::new();

@@ -105,7 +105,7 @@ pub enum CaseError {
 }
 
 fn load_case(path: &Path, schema: &jsonschema::Validator) -> Result<Case, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|e| LoadError::io(path, e))?;
+    let text = crate::input::read_text(path)?;
     let value: Value = serde_json::from_str(&text).map_err(|e| LoadError::json(path, e))?;
     if let Some(error) = schema.iter_errors(&value).next() {
         return Err(LoadError::invalid(
@@ -139,7 +139,7 @@ pub fn load_tombstones(path: &Path) -> Result<BTreeSet<String>, LoadError> {
     struct Tombstone {
         id: String,
     }
-    let text = std::fs::read_to_string(path).map_err(|e| LoadError::io(path, e))?;
+    let text = crate::input::read_text(path)?;
     let file: Tombstones = serde_json::from_str(&text).map_err(|e| LoadError::json(path, e))?;
     Ok(file.tombstones.into_iter().map(|t| t.id).collect())
 }

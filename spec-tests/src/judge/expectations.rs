@@ -34,21 +34,15 @@ pub struct Expectations {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExpectationsError {
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Input(#[from] crate::input::InputError),
     #[error("{path}: not a valid expectations file: {message}")]
     Invalid { path: String, message: String },
 }
 
 impl Expectations {
     pub fn load(path: &Path) -> Result<Expectations, ExpectationsError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ExpectationsError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let text = crate::input::read_text(path)?;
         toml::from_str(&text).map_err(|e| ExpectationsError::Invalid {
             path: path.display().to_string(),
             message: e.to_string(),

@@ -240,14 +240,10 @@ fn request_kind(uri: &str) -> RequestKind {
 }
 
 /// The case's fault rules that never fired (as JSON): the implementation never made the
-/// request they target, so the case did not test what it says. An `empty-long-poll` fires
-/// only when it served a 204: a long-poll it met that answered otherwise tested nothing.
+/// request they target, or the fault found nothing to act on (see [`Exchange::fault_acted`]),
+/// so the case did not test what it says.
 fn unfired_rules(case: &Case, exchanges: &[Exchange]) -> Vec<String> {
-    let fired = |fault: &Fault| {
-        exchanges.iter().any(|x| {
-            x.faults.contains(fault) && (*fault != Fault::EmptyLongPoll || x.status == 204)
-        })
-    };
+    let fired = |fault: &Fault| exchanges.iter().any(|x| x.fault_acted(fault));
     case.steps
         .iter()
         .filter_map(|s| match s {
