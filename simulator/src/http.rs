@@ -84,6 +84,7 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let received_ms = shared.transcript.now_ms();
     let path = uri.path().to_owned();
     let query = match Query::<HashMap<String, String>>::try_from_uri(&uri) {
         Ok(Query(q)) => q,
@@ -113,6 +114,7 @@ async fn handle(
             })
             .collect(),
         body: body.clone(),
+        received_ms,
     };
     let status_fault = applied.find(|f| match f {
         Fault::Status {

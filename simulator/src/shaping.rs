@@ -55,6 +55,8 @@ pub(crate) struct RequestRecord {
     pub uri: String,
     pub headers: Vec<(String, String)>,
     pub body: Bytes,
+    /// See [`Exchange::received_ms`].
+    pub received_ms: u64,
 }
 
 /// Records `response` in the transcript and cuts its body as `applied` says.
@@ -111,6 +113,8 @@ pub(crate) async fn shape(
         faults: applied.faults.clone(),
         cut: None,
         finished: false,
+        received_ms: request.received_ms,
+        answered_ms: transcript.now_ms(),
     });
     if let Some(how) = reset {
         transcript.finish(

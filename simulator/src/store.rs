@@ -128,7 +128,14 @@ pub struct ReadOptions {
 pub enum Action {
     /// Append a reset; with `offset`, it names the offset right after itself (where reading
     /// should restart); with `snapshot`, a full snapshot of the current state follows it.
-    Reset { offset: bool, snapshot: bool },
+    /// With `skip` (and `offset`), these messages are appended right after the reset, which
+    /// names the offset past them: a reader that honours the offset never applies them.
+    Reset {
+        offset: bool,
+        snapshot: bool,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        skip: Vec<serde_json::Value>,
+    },
     /// Append snapshot-start, an insert for every entity of the current state, snapshot-end.
     Snapshot,
     /// Drop history before the last snapshot-start (appending a snapshot first if there is
@@ -224,6 +231,14 @@ fn control_message(control: &str, offset: Option<Offset>) -> Bytes {
     Bytes::from(serde_json::json!({"headers": headers}).to_string())
 }
 
+/// The position a reset names, if `item` is a reset naming one this store wrote.
+fn reset_offset(item: &serde_json::Value) -> Option<u64> {
+    if item.pointer("/headers/control")?.as_str()? != "reset" {
+        return None;
+    }
+    Offset::parse(item.pointer("/headers/offset")?.as_str()?).map(|o| o.0)
+}
+
 fn is_control(message: &[u8], control: &str) -> bool {
     serde_json::from_slice::<serde_json::Value>(message)
         .ok()
@@ -295,20 +310,29 @@ impl Stream {
 
     /// snapshot-start, an insert for every entity the stream materializes to (reference
     /// materializer, default profile), snapshot-end. The stored log is read in one pass, so a
-    /// reset is followed by what comes after it (each names the offset right after itself).
+    /// reset is followed by what comes after it, except what a reset's offset skips.
     fn snapshot_messages(&self) -> Vec<Bytes> {
         use state_reference::profile::ResetOffset;
         use state_reference::{Batch, Collection, Materializer, Profile};
-        let items = self
-            .chunks
-            .iter()
-            .filter(|c| c.start >= self.earliest)
-            .filter_map(|c| serde_json::from_slice(&c.data).ok());
+        let mut resume = self.earliest;
+        let mut items = Vec::new();
+        for c in &self.chunks {
+            if c.start < resume {
+                continue;
+            }
+            let Ok(item) = serde_json::from_slice::<serde_json::Value>(&c.data) else {
+                continue;
+            };
+            if let Some(to) = reset_offset(&item) {
+                resume = resume.max(to);
+            }
+            items.push(item);
+        }
         let mut profile = Profile::default_profile();
         profile.reset_offset = ResetOffset::Continue;
         let mut m = Materializer::new(profile);
         m.apply_batch(Batch {
-            items: items.collect(),
+            items,
             offset: None,
             up_to_date: true,
         });
@@ -639,17 +663,28 @@ impl Store {
             return Err(Refusal::new(409, "the stream is closed"));
         }
         match action {
-            Action::Reset { offset, snapshot } => {
+            Action::Reset {
+                offset,
+                snapshot,
+                skip,
+            } => {
                 let snapshot_messages = if *snapshot {
                     stream.snapshot_messages()
                 } else {
                     Vec::new()
                 };
-                // The reset names the offset right after itself: where the new state begins.
-                // Offsets are fixed-width, so its length does not depend on the value.
+                let skipped: Vec<Bytes> = skip.iter().map(|m| Bytes::from(m.to_string())).collect();
+                // The reset names the offset right after itself and what it skips: where the
+                // new state begins. Offsets are fixed-width, so its length does not depend on
+                // the value.
                 let own_len = control_message("reset", Some(Offset(0))).len() as u64;
-                let reset = control_message("reset", offset.then(|| Offset(stream.tail + own_len)));
+                let skipped_len: u64 = skipped.iter().map(|m| m.len() as u64).sum();
+                let reset = control_message(
+                    "reset",
+                    offset.then(|| Offset(stream.tail + own_len + skipped_len)),
+                );
                 stream.push(vec![reset]);
+                stream.push(skipped);
                 stream.push(snapshot_messages);
             }
             Action::Snapshot => {

@@ -61,6 +61,11 @@ pub struct Exchange {
     pub cut: Option<Cut>,
     /// The response body has been sent completely (or cut).
     pub finished: bool,
+    /// When the request arrived, in ms since the simulator started.
+    pub received_ms: u64,
+    /// When the response head was ready (or the connection dropped), in ms since the
+    /// simulator started: what a client's wait before its next request counts from.
+    pub answered_ms: u64,
 }
 
 impl Exchange {
@@ -94,6 +99,7 @@ pub const MAX_BYTES: usize = 256 << 20;
 #[derive(Debug)]
 pub struct Transcript {
     inner: Mutex<Inner>,
+    started: std::time::Instant,
 }
 
 #[derive(Debug)]
@@ -138,7 +144,13 @@ impl Transcript {
                 capacity,
                 bytes: 0,
             }),
+            started: std::time::Instant::now(),
         }
+    }
+
+    /// Milliseconds since the simulator started (the clock of the exchanges' timestamps).
+    pub(crate) fn now_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -224,6 +236,8 @@ mod tests {
             faults: Vec::new(),
             cut: None,
             finished: false,
+            received_ms: 0,
+            answered_ms: 0,
         }
     }
 

@@ -363,6 +363,7 @@ async fn state_level_actions_keep_the_materialized_state() {
         &Action::Reset {
             offset: true,
             snapshot: true,
+            skip: Vec::new(),
         },
     )
     .unwrap();
@@ -391,6 +392,7 @@ async fn state_level_actions_keep_the_materialized_state() {
             &Action::Reset {
                 offset: true,
                 snapshot: false,
+                skip: Vec::new(),
             },
         )
         .unwrap();
@@ -405,6 +407,49 @@ async fn state_level_actions_keep_the_materialized_state() {
         reset["headers"]["offset"].as_str(),
         Some(tail.as_str()),
         "the reset names the offset right after itself"
+    );
+}
+
+/// A reset that skips messages names the offset past them: a reader that honours it never
+/// applies them (the reference's materialized state leaves them out, and so does a snapshot).
+#[tokio::test]
+async fn a_reset_can_name_an_offset_further_on_than_itself() {
+    let (sim, c, url) = with_stream(2).await;
+    let skipped =
+        json!({"type": "t", "key": "ghost", "value": {}, "headers": {"operation": "insert"}});
+    sim.act(
+        STREAM,
+        &Action::Reset {
+            offset: true,
+            snapshot: false,
+            skip: vec![skipped.clone(), skipped.clone()],
+        },
+    )
+    .unwrap();
+    let after =
+        json!({"type": "t", "key": "real", "value": {}, "headers": {"operation": "insert"}});
+    let tail_before = sim.log(STREAM, false).unwrap().meta.tail;
+    sim.append_json(STREAM, &after.to_string()).unwrap();
+    let log = sim.log(STREAM, false).unwrap();
+    let reset = log
+        .messages
+        .iter()
+        .find(|m| m.data.starts_with(b"{\"headers\":{\"control\":\"reset\""))
+        .unwrap();
+    let named: Value = serde_json::from_slice(&reset.data).unwrap();
+    assert_eq!(
+        named["headers"]["offset"].as_str().unwrap(),
+        tail_before.to_string(),
+        "the reset names the offset after the two skipped messages"
+    );
+    assert_eq!(log.messages.len(), 2 + 1 + 2 + 1);
+    let state = materialized(&c, &url).await;
+    assert_eq!(state, json!({"t": {"real": {}}}));
+    sim.act(STREAM, &Action::Snapshot).unwrap();
+    let last_snapshot: Vec<Value> = get(&c, format!("{url}?offset=-1")).await.json_like().await;
+    assert!(
+        !last_snapshot[6..].iter().any(|m| m["key"] == "ghost"),
+        "the snapshot leaves out what the reset skipped: {last_snapshot:?}"
     );
 }
 
@@ -507,6 +552,7 @@ async fn a_plan_places_state_level_actions_at_a_request_number() {
             act: Action::Reset {
                 offset: false,
                 snapshot: true,
+                skip: Vec::new(),
             },
         })
         .kind(RequestKind::CatchUp)

@@ -344,3 +344,20 @@ fn an_adapter_that_exits_while_a_grandchild_holds_stdout_is_reported_as_exited()
     });
     assert!(gone, "grandchild {grandchild} outlived the run");
 }
+
+#[test]
+fn a_wrapped_adapter_leaves_nothing_running_at_the_end_of_the_run() {
+    let (wrapper, pid_file) = wrapped("wrapped-ok", "    pass");
+    let results = run_wrapped(&wrapper);
+    assert!(
+        !matches!(results[0].outcome, Outcome::AdapterFault { .. }),
+        "{:?}",
+        results[0].outcome
+    );
+    let grandchild = std::fs::read_to_string(&pid_file).unwrap();
+    let gone = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(20));
+        !alive(grandchild.trim())
+    });
+    assert!(gone, "grandchild {grandchild} outlived the run");
+}

@@ -88,8 +88,9 @@ fn exercises_cursor_echo(case: &Case) -> bool {
 }
 
 /// Whether the scenario's verdict rests on a question the spec leaves open: a plan that
-/// answers reads with 5xx or 429 asks whether the reader retries (OQ-TRANSIENT-ERRORS), as
-/// the corpus's own 5xx cases do, which are informational.
+/// answers reads with 5xx or 429 asks whether the reader retries (OQ-TRANSIENT-ERRORS), a
+/// 404 whether it stops (OQ-STREAM-GONE), a 410 whether it starts over (OQ-GONE-OFFSET), as
+/// the corpus's own cases of each do, which are informational.
 pub fn rests_on_open_question(case: &Case) -> bool {
     case.steps.iter().any(|s| match s {
         Step::Faults { rules } => rules
@@ -120,6 +121,8 @@ fn fault_rule(fault: &Fault) -> &'static str {
         Fault::SseCloseAfter { .. } | Fault::SseAbortAfter { .. } => "DS-5.8-RECONNECT",
         Fault::Act { act } => action_rule(act),
         Fault::Page { .. } | Fault::EmptyLongPoll | Fault::Delay { .. } => "DS-8-NEXT-OFFSET",
+        Fault::Status { status: 404, .. } => "OQ-STREAM-GONE",
+        Fault::Status { status: 410, .. } => "OQ-GONE-OFFSET",
         Fault::Status { .. } => "OQ-TRANSIENT-ERRORS",
         Fault::ServedOffsets => "OQ-SERVED-OFFSET",
         _ => "DS-8-RESUME",

@@ -242,7 +242,14 @@ impl Gen {
             _ => RequestKind::LongPoll,
         };
         let chunks = self.rng.random_range(1..=4);
-        let subscribe_after = self.rng.random_range(0..chunks);
+        // A stream that answers 404 from the first or second read on: the reader must stop
+        // (OQ-STREAM-GONE), so the scenario's one checkpoint is that it stopped. It subscribes
+        // after every write, so what it read before the 404 does not depend on timing.
+        let gone = self.rng.random_bool(0.06);
+        let subscribe_after = match gone {
+            true => chunks,
+            false => self.rng.random_range(0..chunks),
+        };
         let mut rules = Vec::new();
         for _ in 0..self.rng.random_range(0..=2) {
             let kind = match self.rng.random_bool(0.5) {
@@ -250,6 +257,18 @@ impl Gen {
                 false => live_kind,
             };
             rules.push(self.rule(kind, live));
+        }
+        if gone {
+            rules.push(Rule {
+                stream: None,
+                kind: RequestKind::Read,
+                nth: self.rng.random_range(1..=2),
+                times: None,
+                fault: Fault::Status {
+                    status: 404,
+                    retry_after: None,
+                },
+            });
         }
         for i in 0..chunks {
             if i == subscribe_after {
@@ -269,17 +288,33 @@ impl Gen {
                     1 => Action::Reset {
                         offset: true,
                         snapshot: self.rng.random_bool(0.5),
+                        skip: Vec::new(),
                     },
                     _ => Action::Reset {
                         offset: false,
                         snapshot: false,
+                        skip: Vec::new(),
                     },
                 };
                 case.steps.push(Step::Act { act });
             }
-            if i >= subscribe_after && self.rng.random_bool(0.5) {
-                case.steps
-                    .push(await_step(Until::UpToDate { offset: None }));
+            if gone || i < subscribe_after {
+                continue;
+            }
+            // Not after an action: a reset there could clear the txid before it is seen.
+            let txid = match case.steps.split_last() {
+                Some((Step::Append { items }, earlier)) => awaitable_txid(items, earlier),
+                _ => None,
+            };
+            match txid {
+                Some(txid) if self.rng.random_bool(0.4) => {
+                    case.steps.push(await_step(Until::Txid { txid }));
+                }
+                _ if self.rng.random_bool(0.5) => {
+                    case.steps
+                        .push(await_step(Until::UpToDate { offset: None }));
+                }
+                _ => {}
             }
         }
         // Served offsets on a reset name the reset's own position, where reading would
@@ -298,7 +333,18 @@ impl Gen {
                 }
             }
         }
-        if self.rng.random_bool(0.15) {
+        if gone {
+            case.steps.push(Step::Faults {
+                rules: std::mem::take(&mut rules),
+            });
+            case.steps.push(Step::Subscribe);
+        }
+        if !gone && cuts_live_reads(&case.steps) {
+            settle_each_write(&mut case.steps);
+        }
+        if gone {
+            case.steps.push(await_step(Until::Stopped));
+        } else if self.rng.random_bool(0.15) {
             case.steps.push(Step::Act { act: Action::Close });
             case.steps.push(await_step(Until::Closed));
         } else {
@@ -307,10 +353,19 @@ impl Gen {
         }
     }
 
-    /// A fault the reference recovers from (no 404, 410 or long Retry-After: those are
-    /// informational, or slow).
+    /// A fault the reference recovers from: transport faults, 5xx, paging, delays, served
+    /// offsets; rarely a 410 (the reader starts over) or a 429/503 with `Retry-After: 1`
+    /// (rare because each costs a second). A 404 is made by `subscribe` (the reader stops).
     fn rule(&mut self, kind: RequestKind, live: Live) -> Rule {
-        let fault = match self.rng.random_range(0..9) {
+        let fault = match self.rng.random_range(0..11) {
+            9 => Fault::Status {
+                status: 410,
+                retry_after: None,
+            },
+            10 => Fault::Status {
+                status: *self.pick(&[429, 503]),
+                retry_after: Some(1),
+            },
             0 => Fault::ResetBeforeHeaders,
             1 => Fault::CutInsideMessage {
                 message: self.rng.random_range(0..3),
@@ -396,6 +451,82 @@ impl Gen {
         case.collections = Some(collections);
         case.steps.push(Step::Produce { ops });
     }
+}
+
+/// Whether a fault of the plan acts at a position inside a live read's body (a byte, a
+/// message, an SSE event): where it lands then depends on how the writes were split into
+/// reads.
+fn cuts_live_reads(steps: &[Step]) -> bool {
+    steps.iter().any(|s| match s {
+        Step::Faults { rules } => rules.iter().any(|r| {
+            r.kind != RequestKind::CatchUp
+                && matches!(
+                    r.fault,
+                    Fault::CutBody { .. }
+                        | Fault::CutInsideMessage { .. }
+                        | Fault::SseCloseAfter { .. }
+                        | Fault::SseAbortAfter { .. }
+                )
+        }),
+        _ => false,
+    })
+}
+
+/// Puts an up-to-date await after the subscription and after every write made while the
+/// reader is live (unless one follows already), so the catch-up reads what was there before
+/// and each later write is read alone: a live read's content, and so where a cut inside it
+/// lands, is then the same on every run instead of depending on whether the reader woke
+/// between two writes.
+fn settle_each_write(steps: &mut Vec<Step>) {
+    let mut out = Vec::with_capacity(steps.len() * 2);
+    let mut live = false;
+    let mut input = std::mem::take(steps).into_iter().peekable();
+    while let Some(step) = input.next() {
+        let subscribe = matches!(step, Step::Subscribe);
+        let write = matches!(step, Step::Append { .. } | Step::Act { .. });
+        live |= subscribe;
+        out.push(step);
+        if live && (write || subscribe) && !matches!(input.peek(), Some(Step::Await(_))) {
+            out.push(await_step(Until::UpToDate { offset: None }));
+        }
+    }
+    *steps = out;
+}
+
+/// A txid an await can wait for right after `items` are appended: new to the stream (an
+/// earlier one would be seen at once, at a point that depends on timing), carried by a change
+/// that every preset accepts, and no control in the same append can clear it.
+fn awaitable_txid(items: &[Value], earlier: &[Step]) -> Option<String> {
+    use state_reference::{Message, ParseRules};
+    if items
+        .iter()
+        .any(|i| i.pointer("/headers/control").is_some())
+    {
+        return None;
+    }
+    let used = |txid: &str| {
+        earlier.iter().any(|s| match s {
+            Step::Append { items } => items
+                .iter()
+                .any(|i| i.pointer("/headers/txid").and_then(Value::as_str) == Some(txid)),
+            _ => false,
+        })
+    };
+    let presets: Vec<ParseRules> = Profile::preset_names()
+        .into_iter()
+        .filter_map(|n| Profile::preset(n).ok())
+        .map(|p| ParseRules::from_profile(&p))
+        .collect();
+    items.iter().find_map(|item| {
+        let txid = item.pointer("/headers/txid")?.as_str()?;
+        if used(txid) {
+            return None;
+        }
+        presets
+            .iter()
+            .all(|rules| Message::parse(item.clone(), rules).is_ok())
+            .then(|| txid.to_owned())
+    })
 }
 
 fn await_step(until: Until) -> Step {

@@ -16,7 +16,7 @@ use serde::Serialize;
 use state_reference::Profile;
 
 use crate::adapter::AdapterSpec;
-use crate::corpus::case::Case;
+use crate::corpus::case::{Case, Step};
 use crate::judge::CaseResult;
 use crate::run::{RunOptions, run_adapter_cases};
 use bundle::{Bundle, ShrinkStats, bundle_failure};
@@ -79,6 +79,9 @@ impl GeneratedCatch {
 /// how reads interleave with a loaded machine, as the shrinker's double confirmation allows.
 const LIVE_REPLAYS: usize = 3;
 
+/// How long an await of the generated self-test waits (see [`generated_self_test`]).
+const SELF_TEST_AWAIT_MS: u64 = 2_000;
+
 /// Runs `count` scenarios of `seed` under `profile` against each mutant's adapter (from
 /// `adapter_for`), stopping at its first failure, which is shrunk, written to `dir` and
 /// replayed from the bundle alone. Mutants run `jobs` at a time.
@@ -92,7 +95,17 @@ pub fn generated_self_test(
 ) -> Vec<GeneratedCatch> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    let cases = scenarios(seed, count);
+    // The mutants are the reference itself, which reaches any point the reference reaches
+    // within milliseconds: their awaits need not wait the default 5 s, and a mutant that
+    // stalls (closed-not-eof) costs that wait at every shrinking step.
+    let mut cases = scenarios(seed, count);
+    for case in &mut cases {
+        for step in &mut case.steps {
+            if let Step::Await(wait) = step {
+                wait.timeout_ms.get_or_insert(SELF_TEST_AWAIT_MS);
+            }
+        }
+    }
     let refs: Vec<&Case> = cases.iter().collect();
     let Ok(reference) = Profile::preset(profile) else {
         return Vec::new();

@@ -27,6 +27,8 @@ const LONG_POLL: Duration = Duration::from_millis(500);
 const SSE_LIFETIME: Duration = Duration::from_secs(2);
 /// The cursor-echo requirement (PROTOCOL §10.1).
 pub const CURSOR_ECHO: &str = "DS-10.1-CURSOR-ECHO";
+/// The open question a reader's retry timing answers to.
+pub const TRANSIENT_ERRORS: &str = "OQ-TRANSIENT-ERRORS";
 /// How long an `await` waits once an earlier checkpoint of the case was missed (a stalled
 /// reader would otherwise cost the full timeout at every later checkpoint).
 const AFTER_A_MISS: Duration = Duration::from_millis(250);
@@ -181,7 +183,11 @@ fn run_inner(
         _ => Outcome::Subscribe {
             checkpoints,
             unfired,
-            requests: cursor_not_echoed(recorded, &path),
+            requests: [
+                cursor_not_echoed(recorded, &path),
+                retry_after_not_honoured(recorded, &path),
+            ]
+            .concat(),
             transcript,
         },
     })
@@ -257,7 +263,9 @@ fn unfired_rules(case: &Case, exchanges: &[Exchange]) -> Vec<String> {
 }
 
 /// PROTOCOL §10.1: every long-poll carries, as `cursor`, the last `Stream-Cursor` of a
-/// complete response on this stream. The first long-poll that does not, if any.
+/// complete response on this stream. The first long-poll that does not, if any. A read from
+/// the beginning (`offset=-1`, as after a 410) starts a new session: the spec does not say a
+/// reader starting over keeps its cursor, so one that drops it is not held to it.
 fn cursor_not_echoed(exchanges: &[Exchange], path: &str) -> Vec<RequestViolation> {
     let mut last: Option<(u64, &str)> = None;
     for x in exchanges
@@ -270,6 +278,9 @@ fn cursor_not_echoed(exchanges: &[Exchange], path: &str) -> Vec<RequestViolation
                 .split('&')
                 .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
         };
+        if matches!(param("offset"), None | Some("-1")) {
+            last = None;
+        }
         if param("live") == Some("long-poll")
             && let Some((seq, cursor)) = last
             && param("cursor") != Some(cursor)
@@ -290,6 +301,43 @@ fn cursor_not_echoed(exchanges: &[Exchange], path: &str) -> Vec<RequestViolation
             .find(|(k, _)| k == "stream-cursor");
         if let Some((_, cursor)) = sent.filter(|_| complete) {
             last = Some((x.seq, cursor));
+        }
+    }
+    Vec::new()
+}
+
+/// Slack for timers that fire a little early (JavaScript's may, by a millisecond or so).
+const RETRY_AFTER_SLACK_MS: u64 = 50;
+
+/// `OQ-TRANSIENT-ERRORS`, as every profile answers it: after a response with `Retry-After: N`
+/// (seconds), the reader's next request on the stream comes N seconds later at the earliest.
+/// The first request that came sooner, if any. (HTTP defines the header; the protocol is
+/// silent, so cases cite the open question and stay informational.)
+fn retry_after_not_honoured(exchanges: &[Exchange], path: &str) -> Vec<RequestViolation> {
+    let on_stream: Vec<&Exchange> = exchanges
+        .iter()
+        .filter(|x| x.method == "GET" && x.uri.starts_with(path))
+        .collect();
+    for pair in on_stream.windows(2) {
+        let (asked, next) = (pair[0], pair[1]);
+        let Some(seconds) = asked
+            .response_headers
+            .iter()
+            .find(|(k, _)| k == "retry-after")
+            .and_then(|(_, v)| v.trim().parse::<u64>().ok())
+        else {
+            continue;
+        };
+        let waited = next.received_ms.saturating_sub(asked.answered_ms);
+        if waited + RETRY_AFTER_SLACK_MS < seconds.saturating_mul(1000) {
+            return vec![RequestViolation {
+                requirement: TRANSIENT_ERRORS.into(),
+                detail: format!(
+                    "exchange #{} came {waited} ms after #{} answered {} with Retry-After: {seconds} \
+                     (the profile's position: wait that long before retrying)",
+                    next.seq, asked.seq, asked.status
+                ),
+            }];
         }
     }
     Vec::new()
@@ -318,4 +366,57 @@ fn summarize(exchanges: &[Exchange]) -> Vec<String> {
             line
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(seq: u64, status: u16, retry_after: Option<&str>, at: (u64, u64)) -> Exchange {
+        Exchange {
+            seq,
+            method: "GET".into(),
+            uri: "/s?offset=-1".into(),
+            request_headers: Vec::new(),
+            request_body: Default::default(),
+            status,
+            response_headers: retry_after
+                .map(|v| vec![("retry-after".to_owned(), v.to_owned())])
+                .unwrap_or_default(),
+            response_body: Default::default(),
+            faults: Vec::new(),
+            cut: None,
+            finished: true,
+            received_ms: at.0,
+            answered_ms: at.1,
+        }
+    }
+
+    #[test]
+    fn a_retry_sooner_than_retry_after_is_named_and_a_patient_one_is_not() {
+        let hasty = [
+            read(0, 429, Some("2"), (0, 5)),
+            read(1, 200, None, (900, 901)),
+        ];
+        let found = retry_after_not_honoured(&hasty, "/s");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].requirement, TRANSIENT_ERRORS);
+        assert!(
+            found[0]
+                .detail
+                .contains("#1 came 895 ms after #0 answered 429 with Retry-After: 2")
+        );
+
+        let patient = [
+            read(0, 503, Some("1"), (0, 5)),
+            read(1, 200, None, (1004, 1005)),
+        ];
+        assert!(retry_after_not_honoured(&patient, "/s").is_empty());
+        let other_stream = [read(0, 429, Some("5"), (0, 5)), {
+            let mut x = read(1, 200, None, (10, 11));
+            x.uri = "/t?offset=-1".into();
+            x
+        }];
+        assert!(retry_after_not_honoured(&other_stream, "/s").is_empty());
+    }
 }
