@@ -2,7 +2,8 @@
 """A minimal State Protocol consumer behind the adapter protocol (docs/adapter-protocol.md).
 
 It is the example an implementer starts from: the standard library only, spec-1.0 positions,
-no value-schema validation, and the profile the runner names is ignored. Its known gaps are
+value schemas checked for the few JSON Schema keywords the corpus uses (type, required,
+properties, minLength), and the profile the runner names is ignored. Its known gaps are
 listed, with reasons, in expectations.toml beside it, which CI runs it against:
 
     state-conformance run --profile all --expectations adapters/python-minimal/expectations.toml \\
@@ -45,9 +46,38 @@ def problem(m):
     return None
 
 
+JSON_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
+
+
+def schema_problem(value, schema):
+    """Why value breaks schema (type, required, properties, minLength only), or None."""
+    kind = schema.get("type")
+    if kind in ("integer", "number"):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if ok and kind == "integer":
+            ok = float(value).is_integer()
+    else:
+        ok = kind is None or isinstance(value, JSON_TYPES.get(kind, object))
+    if not ok:
+        return "value is not of type %s" % kind
+    if isinstance(value, dict):
+        for field in schema.get("required", []):
+            if field not in value:
+                return "value lacks required field %s" % field
+        for field, sub in schema.get("properties", {}).items():
+            if field in value:
+                why = schema_problem(value[field], sub)
+                if why:
+                    return field + ": " + why
+    if isinstance(value, str) and len(value) < schema.get("minLength", 0):
+        return "value is shorter than %d" % schema["minLength"]
+    return None
+
+
 class Consumer:
     def __init__(self, collections):
         self.types = None if collections is None else {c["type"] for c in collections}
+        self.schemas = {c["type"]: c["schema"] for c in collections or [] if "schema" in c}
         self.state, self.txids, self.offset = {}, set(), None
 
     def apply(self, items, offset):
@@ -56,6 +86,9 @@ class Consumer:
             why = problem(m)
             if why is None and "type" in m and self.types is not None and m["type"] not in self.types:
                 why = "undeclared entity type"
+            schema = self.schemas.get(m.get("type")) if why is None else None
+            if schema is not None and m["headers"]["operation"] != "delete":
+                why = schema_problem(m["value"], schema)
             if why:
                 rejected.append({"index": i, "reason": why})
                 continue

@@ -83,14 +83,26 @@ fn rule_of(item: &Value, rules: &ParseRules) -> String {
     }
 }
 
-/// One line on where the reference's value at `entity_type`/`key` comes from, as of `until`.
+/// Where the reference's value at one type/key comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explanation {
+    /// One line for people: the message and the rule.
+    pub line: String,
+    /// The open question the value rests on, if it does: an insert at a key that already
+    /// held a value (OQ-INSERT-EXISTING), where the spec does not say what happens. (A
+    /// refused `upsert` is not one: the spec lists three operations, and every profile takes
+    /// a position the corpus requires.)
+    pub open_question: Option<&'static str>,
+}
+
+/// Where the reference's value at `entity_type`/`key` comes from, as of `until`.
 pub fn explain(
     case: &Case,
     profile: &str,
     entity_type: &str,
     key: &str,
     until: Option<usize>,
-) -> Option<String> {
+) -> Option<Explanation> {
     if acted_on(case) {
         return None;
     }
@@ -118,10 +130,13 @@ pub fn explain(
         if let Some(d) = m.apply_batch(batch).first()
             && names(item, entity_type, key)
         {
-            last = Some(format!(
-                "the reference refused {label} ({}: {}): {item}",
-                d.requirement, d.reason
-            ));
+            last = Some(Explanation {
+                line: format!(
+                    "the reference refused {label} ({}: {}): {item}",
+                    d.requirement, d.reason
+                ),
+                open_question: None,
+            });
             continue;
         }
         let now = value_at(&m);
@@ -130,10 +145,19 @@ pub fn explain(
                 Some(_) => "set",
                 None => "removed",
             };
-            last = Some(format!(
-                "in the reference, {entity_type}/{key} was last {what} by {label}, {}: {item}",
-                rule_of(item, &rules)
-            ));
+            let over_existing = before.is_some()
+                && now.is_some()
+                && matches!(
+                    Message::parse(item.clone(), &rules),
+                    Ok(Message::Change(c)) if c.operation == Operation::Insert
+                );
+            last = Some(Explanation {
+                line: format!(
+                    "in the reference, {entity_type}/{key} was last {what} by {label}, {}: {item}",
+                    rule_of(item, &rules)
+                ),
+                open_question: over_existing.then_some("OQ-INSERT-EXISTING"),
+            });
             before = now;
         }
     }

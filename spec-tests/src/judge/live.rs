@@ -46,7 +46,7 @@ pub fn subscribe_mismatches(
                 .map(|e| format!(" (its error: {e})"))
                 .unwrap_or_default();
             out.push(match want.reached {
-                true => format!("step {i}: expected the subscription {what}; it did not get there{error}, and stopped at offset {:?}", got.progress.observation.offset),
+                true => format!("step {i}: expected the subscription {what}; it did not get there{error}, and stopped at offset {}", super::offset_text(got.progress.observation.offset.as_deref())),
                 false => format!("step {i}: expected the subscription not {what}, but it claims so"),
             });
             if want.reached && got.progress.stop_reason.is_some() {
@@ -61,29 +61,31 @@ pub fn subscribe_mismatches(
             && got.progress.observation.offset != run.tail
         {
             out.push(format!(
-                "step {i}: reported offset {:?}, but the stream's tail is {:?}",
-                got.progress.observation.offset, run.tail
+                "step {i}: reported offset {}, but the stream's tail is {}",
+                super::offset_text(got.progress.observation.offset.as_deref()),
+                super::offset_text(run.tail.as_deref())
             ));
         }
         match &run.reference {
             Err(e) => out.push(format!(
-                "step {i}: no reference state at offset {:?}: {e}",
-                got.progress.observation.offset
+                "step {i}: no reference state at offset {}: {e}",
+                super::offset_text(got.progress.observation.offset.as_deref())
             )),
             Ok(reference) => {
                 if let Some(d) = first_divergent(&reference.state, &got.progress.observation.state)
                 {
-                    out.push(format!(
-                        "step {i}: state at offset {:?}: {}",
-                        got.progress.observation.offset, d.described
-                    ));
-                    out.extend(super::explain::explain(
-                        case,
-                        profile,
-                        &d.entity_type,
-                        &d.key,
-                        Some(i),
-                    ));
+                    let why =
+                        super::explain::explain(case, profile, &d.entity_type, &d.key, Some(i));
+                    super::state_difference(
+                        format!(
+                            "step {i}: state at offset {}: {}",
+                            super::offset_text(got.progress.observation.offset.as_deref()),
+                            d.described
+                        ),
+                        why,
+                        out,
+                        silent,
+                    );
                 }
                 let (want_txids, got_txids) = (
                     txid_set(&reference.txids),

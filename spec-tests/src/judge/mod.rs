@@ -139,6 +139,40 @@ fn is_generated(case: &Case) -> bool {
         .any(|t| t == crate::corpus::case::GENERATED_TAG)
 }
 
+/// An offset for people: `none` when there is none, quoted only when it is empty.
+pub(crate) fn offset_text(offset: Option<&str>) -> String {
+    match offset {
+        None => "none".to_owned(),
+        Some("") => "\"\" (empty)".to_owned(),
+        Some(o) => o.to_owned(),
+    }
+}
+
+/// A state difference, with the reference's explanation of the expected value: a difference
+/// resting on an open question (an insert at an existing key) is only informational.
+pub(crate) fn state_difference(
+    line: String,
+    why: Option<explain::Explanation>,
+    out: &mut Vec<String>,
+    silent: &mut Vec<String>,
+) {
+    match why {
+        Some(explain::Explanation {
+            line: why,
+            open_question: Some(question),
+        }) => {
+            silent.push(format!(
+                "{line} (the expected value rests on a question the spec leaves open, {question})"
+            ));
+            silent.push(why);
+        }
+        why => {
+            out.push(line);
+            out.extend(why.map(|w| w.line));
+        }
+    }
+}
+
 /// An unfired rule aimed at catch-up requests, in an SSE case: a reader may open SSE at the
 /// beginning without any catch-up request, and the case then cannot test it.
 fn skips_catch_up(case: &Case, rule: &str) -> bool {
@@ -240,14 +274,13 @@ fn differences(
                 return (out, silent);
             };
             if let Some(d) = first_divergent(&expected.state, &last.state) {
-                out.push(format!("final state: {}", d.described));
-                out.extend(explain::explain(
-                    case,
-                    profile,
-                    &d.entity_type,
-                    &d.key,
-                    None,
-                ));
+                let why = explain::explain(case, profile, &d.entity_type, &d.key, None);
+                state_difference(
+                    format!("final state: {}", d.described),
+                    why,
+                    &mut out,
+                    &mut silent,
+                );
             }
             let observed_txids: BTreeSet<&String> = last.txids.iter().collect();
             let expected_txids: BTreeSet<&String> = expected.txids.iter().collect();
@@ -258,8 +291,9 @@ fn differences(
             }
             if expected.offset != last.offset {
                 out.push(format!(
-                    "offset: expected {:?}, observed {:?}",
-                    expected.offset, last.offset
+                    "offset: expected {}, observed {}",
+                    offset_text(expected.offset.as_deref()),
+                    offset_text(last.offset.as_deref())
                 ));
             }
             if expected.halted != last.halted {
@@ -297,17 +331,19 @@ fn differences(
                     continue;
                 };
                 if let Some(d) = first_divergent(&cp.state, &seen.state) {
-                    out.push(format!(
-                        "state after batch {}: {}",
-                        cp.after_batch, d.described
-                    ));
-                    out.extend(explain::explain(
+                    let why = explain::explain(
                         case,
                         profile,
                         &d.entity_type,
                         &d.key,
                         Some(cp.after_batch),
-                    ));
+                    );
+                    state_difference(
+                        format!("state after batch {}: {}", cp.after_batch, d.described),
+                        why,
+                        &mut out,
+                        &mut silent,
+                    );
                 }
                 if let Some(txids) = &cp.txids {
                     let want: BTreeSet<&String> = txids.iter().collect();
@@ -412,5 +448,37 @@ mod tests {
         assert!(matches!(errored, Verdict::Errored { .. }) && errored.is_failure());
         let info = judge_of(Weight::Informational, &wrong);
         assert!(matches!(info, Verdict::Informational { .. }) && !info.fails_run());
+    }
+
+    #[test]
+    fn a_difference_resting_on_an_insert_at_an_existing_key_is_informational() {
+        // An insert over an existing value (OQ-INSERT-EXISTING): a client that merges there
+        // is not failed; the same merge after an update is.
+        let with = |second: &str| -> Case {
+            serde_json::from_value(json!({
+                "id": "mat-y", "title": "t", "requirements": ["SP-6-INSERT"], "level": "MUST",
+                "tags": [], "mode": "materialize", "profiles": {"spec-1.0": "required"},
+                "batches": [{"items": [
+                    {"type": "user", "key": "u1", "value": {"id": "u1", "n": 1}, "headers": {"operation": "insert"}},
+                    {"type": "user", "key": "u1", "value": {"id": "u1", "m": 2}, "headers": {"operation": second}}
+                ], "offset": "1", "upToDate": true}],
+                "expect": {"state": {"user": {"u1": {"id": "u1", "m": 2}}}}
+            }))
+            .unwrap()
+        };
+        let merged = observed(json!({"user": {"u1": {"id": "u1", "n": 1, "m": 2}}}));
+        let insert = judge(&with("insert"), "spec-1.0", &merged, Strictness::ItemsOnly);
+        assert!(
+            matches!(insert, Verdict::Informational { .. }),
+            "{insert:?}"
+        );
+        assert!(
+            insert
+                .mismatches()
+                .iter()
+                .any(|m| m.contains("OQ-INSERT-EXISTING"))
+        );
+        let update = judge(&with("update"), "spec-1.0", &merged, Strictness::ItemsOnly);
+        assert!(matches!(update, Verdict::Fail { .. }), "{update:?}");
     }
 }
