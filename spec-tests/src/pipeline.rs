@@ -84,6 +84,13 @@ impl RunOutput {
 pub enum RunError {
     #[error("the filter selects no case")]
     NothingSelected,
+    #[error("the expectations file names {}", .0.join("; "))]
+    UnknownExpectations(Vec<String>),
+    #[error("cannot run `{argv}`: {fault}")]
+    AdapterUnusable {
+        argv: String,
+        fault: crate::adapter::process::AdapterFault,
+    },
     #[error("cannot write a bundle to {}: {source}", dir.display())]
     Bundle {
         dir: PathBuf,
@@ -108,6 +115,24 @@ pub fn run(suite: &Suite, config: RunConfig<'_>) -> Result<RunOutput, RunError> 
     if cases.is_empty() {
         return Err(RunError::NothingSelected);
     }
+    if let Some(e) = &config.expectations {
+        let unknown =
+            e.unknown(|id| suite.corpus.get(id).is_some() || generated.iter().any(|c| c.id == id));
+        if !unknown.is_empty() {
+            return Err(RunError::UnknownExpectations(unknown));
+        }
+    }
+    // An adapter that cannot start or answer `hello` is one error, not one per case.
+    crate::adapter::process::AdapterProcess::start(
+        &config.adapter.argv,
+        config.adapter.timeout,
+        config.adapter.check_protocol,
+    )
+    .map_err(|fault| RunError::AdapterUnusable {
+        argv: config.adapter.argv.join(" "),
+        fault,
+    })?
+    .stop();
     if let Some(planned) = config.on_planned {
         let runs = config
             .profiles
@@ -245,7 +270,10 @@ fn determinism(
             else {
                 continue;
             };
-            let difference = compare_runs(&before.outcome, &again.outcome);
+            let Some(case) = generated.iter().find(|c| c.id == again.case) else {
+                continue;
+            };
+            let difference = compare_runs(case, &before.outcome, &again.outcome);
             if difference != Difference::None {
                 differed.push((again.case, again.profile, difference));
             }

@@ -115,6 +115,40 @@ fn unbounded_timeouts_and_impossible_rules_are_refused_at_load_time() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Faults of the whole run end it before anything runs, with one message and exit 2: an
+/// adapter that cannot start (it used to fail every case, one block each), expectations that
+/// name cases or profiles that do not exist (they used to be ignored).
+#[test]
+fn whole_run_faults_end_the_run_with_one_message() {
+    let started = std::time::Instant::now();
+    let o = cli(&["run", "--", "/nonexistent/adapter"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(
+        text(&o).matches("could not be started").count(),
+        1,
+        "{}",
+        text(&o)
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+
+    let expectations = temp("unknown.toml");
+    std::fs::write(
+        &expectations,
+        "[[expected]]\ncase = \"mat-no-such-case\"\nreason = \"x\"\n\n\
+         [[expected]]\ncase = \"mat-insert-stores\"\nprofile = \"spec-9\"\nreason = \"y\"\n",
+    )
+    .unwrap();
+    let o = cli(&["run", "--expectations", expectations.to_str().unwrap()]);
+    std::fs::remove_file(&expectations).ok();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("an unknown case `mat-no-such-case`")
+            && text(&o).contains("an unknown profile `spec-9`"),
+        "{}",
+        text(&o)
+    );
+}
+
 #[test]
 fn materialize_prints_the_canonical_state_of_a_case() {
     let o = cli(&[

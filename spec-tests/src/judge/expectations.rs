@@ -49,6 +49,24 @@ impl Expectations {
         })
     }
 
+    /// The entries naming a case `known` does not know or a profile that is not a preset, in
+    /// words (an entry that can never match would hide nothing and rot silently).
+    pub fn unknown(&self, known: impl Fn(&str) -> bool) -> Vec<String> {
+        let presets = state_reference::Profile::preset_names();
+        let mut out = Vec::new();
+        for e in &self.expected {
+            if !known(&e.case) {
+                out.push(format!("an unknown case `{}`", e.case));
+            }
+            if let Some(p) = &e.profile
+                && !presets.contains(&p.as_str())
+            {
+                out.push(format!("an unknown profile `{p}` (for `{}`)", e.case));
+            }
+        }
+        out
+    }
+
     fn find(&self, case: &str, profile: &str) -> Option<&Expected> {
         self.expected
             .iter()
