@@ -123,16 +123,13 @@ pub fn run(suite: &Suite, config: RunConfig<'_>) -> Result<RunOutput, RunError> 
         }
     }
     // An adapter that cannot start or answer `hello` is one error, not one per case.
-    crate::adapter::process::AdapterProcess::start(
-        &config.adapter.argv,
-        config.adapter.timeout,
-        config.adapter.check_protocol,
-    )
-    .map_err(|fault| RunError::AdapterUnusable {
-        argv: config.adapter.argv.join(" "),
-        fault,
-    })?
-    .stop();
+    config
+        .adapter
+        .probe()
+        .map_err(|fault| RunError::AdapterUnusable {
+            argv: config.adapter.argv.join(" "),
+            fault,
+        })?;
     if let Some(planned) = config.on_planned {
         let runs = config
             .profiles

@@ -293,6 +293,17 @@ fn wrapped(name: &str, misbehave: &str) -> (PathBuf, PathBuf) {
     (wrapper, pid_file)
 }
 
+/// The grandchild whose pid `pid_file` holds is gone (the group was killed; init gets a
+/// moment to reap the orphan).
+fn assert_grandchild_gone(pid_file: &std::path::Path) {
+    let grandchild = std::fs::read_to_string(pid_file).unwrap();
+    let gone = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(20));
+        !alive(grandchild.trim())
+    });
+    assert!(gone, "grandchild {grandchild} outlived the run");
+}
+
 fn run_wrapped(wrapper: &std::path::Path) -> Vec<spec_tests::judge::CaseResult> {
     let suite = Suite::load(&spec_tests::corpus::default_fixtures_dir()).unwrap();
     let cases: Vec<&Case> = vec![suite.corpus.get("mat-insert-stores").unwrap()];
@@ -311,18 +322,12 @@ fn a_wrapped_adapter_that_hangs_leaves_nothing_running() {
         "    if cmd == 'open':\n        time.sleep(300)",
     );
     let results = run_wrapped(&wrapper);
-    let grandchild = std::fs::read_to_string(&pid_file).unwrap();
     assert!(
         format!("{:?}", results[0].verdict).contains("did not answer `open`"),
         "{:?}",
         results[0].verdict
     );
-    // The group was killed: give init a moment to reap the orphan.
-    let gone = (0..100).any(|_| {
-        std::thread::sleep(Duration::from_millis(20));
-        !alive(grandchild.trim())
-    });
-    assert!(gone, "grandchild {grandchild} outlived the run");
+    assert_grandchild_gone(&pid_file);
 }
 
 #[test]
@@ -337,12 +342,7 @@ fn an_adapter_that_exits_while_a_grandchild_holds_stdout_is_reported_as_exited()
         started.elapsed() < Duration::from_millis(2500),
         "it waited for the timeout"
     );
-    let grandchild = std::fs::read_to_string(&pid_file).unwrap();
-    let gone = (0..100).any(|_| {
-        std::thread::sleep(Duration::from_millis(20));
-        !alive(grandchild.trim())
-    });
-    assert!(gone, "grandchild {grandchild} outlived the run");
+    assert_grandchild_gone(&pid_file);
 }
 
 #[test]
@@ -354,10 +354,5 @@ fn a_wrapped_adapter_leaves_nothing_running_at_the_end_of_the_run() {
         "{:?}",
         results[0].outcome
     );
-    let grandchild = std::fs::read_to_string(&pid_file).unwrap();
-    let gone = (0..100).any(|_| {
-        std::thread::sleep(Duration::from_millis(20));
-        !alive(grandchild.trim())
-    });
-    assert!(gone, "grandchild {grandchild} outlived the run");
+    assert_grandchild_gone(&pid_file);
 }

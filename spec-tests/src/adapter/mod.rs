@@ -47,6 +47,17 @@ impl AdapterSpec {
         })
     }
 
+    /// Starts the adapter and performs the handshake.
+    pub fn start(&self) -> Result<process::AdapterProcess, process::AdapterFault> {
+        process::AdapterProcess::start(&self.argv, self.timeout, self.check_protocol)
+    }
+
+    /// Starts the adapter, has it answer `hello`, and stops it: whether it can run at all,
+    /// checked once before a run rather than failed once per case.
+    pub fn probe(&self) -> Result<(), process::AdapterFault> {
+        self.start().map(process::AdapterProcess::stop)
+    }
+
     /// Whether this starts the bundled reference adapter (of any build of this binary).
     pub fn is_bundled_reference(argv: &[String]) -> bool {
         argv.get(1).is_some_and(|a| a == REFERENCE_ADAPTER_ARG)

@@ -69,12 +69,8 @@ pub fn requirements_of(case: &Case) -> Vec<String> {
 /// needs a long-poll that echoes it), and no fault on long-polls.
 fn exercises_cursor_echo(case: &Case) -> bool {
     let long_poll = matches!(case.live, Some(Live::LongPoll | Live::Auto) | None);
-    let faulted = case.steps.iter().any(|s| match s {
-        Step::Faults { rules } => rules
-            .iter()
-            .any(|r| matches!(r.kind, RequestKind::LongPoll | RequestKind::Any)),
-        _ => false,
-    });
+    let faulted = crate::corpus::case::fault_rules(&case.steps)
+        .any(|r| matches!(r.kind, RequestKind::LongPoll | RequestKind::Any));
     let after = case
         .steps
         .iter()
@@ -92,12 +88,7 @@ fn exercises_cursor_echo(case: &Case) -> bool {
 /// 404 whether it stops (OQ-STREAM-GONE), a 410 whether it starts over (OQ-GONE-OFFSET), as
 /// the corpus's own cases of each do, which are informational.
 pub fn rests_on_open_question(case: &Case) -> bool {
-    case.steps.iter().any(|s| match s {
-        Step::Faults { rules } => rules
-            .iter()
-            .any(|r| matches!(r.fault, Fault::Status { .. })),
-        _ => false,
-    })
+    crate::corpus::case::fault_rules(&case.steps).any(|r| matches!(r.fault, Fault::Status { .. }))
 }
 
 /// The rule a message exercises: its operation's or control's, or the one it breaks.

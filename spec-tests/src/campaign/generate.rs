@@ -20,7 +20,9 @@ use state_reference::ProduceOp;
 use state_reference::client::{Live, Until};
 
 use super::expect::fill_expectations;
-use crate::corpus::case::{AwaitStep, BatchInput, Case, Expectation, Mode, Step, Weight};
+use crate::corpus::case::{
+    AwaitStep, BatchInput, Case, Expectation, Mode, Step, Weight, fault_rules, serves_offsets,
+};
 
 pub use crate::corpus::case::GENERATED_TAG;
 
@@ -523,18 +525,15 @@ impl Gen {
 /// message, an SSE event): where it lands then depends on how the writes were split into
 /// reads.
 fn cuts_live_reads(steps: &[Step]) -> bool {
-    steps.iter().any(|s| match s {
-        Step::Faults { rules } => rules.iter().any(|r| {
-            r.kind != RequestKind::CatchUp
-                && matches!(
-                    r.fault,
-                    Fault::CutBody { .. }
-                        | Fault::CutInsideMessage { .. }
-                        | Fault::SseCloseAfter { .. }
-                        | Fault::SseAbortAfter { .. }
-                )
-        }),
-        _ => false,
+    fault_rules(steps).any(|r| {
+        r.kind != RequestKind::CatchUp
+            && matches!(
+                r.fault,
+                Fault::CutBody { .. }
+                    | Fault::CutInsideMessage { .. }
+                    | Fault::SseCloseAfter { .. }
+                    | Fault::SseAbortAfter { .. }
+            )
     })
 }
 
@@ -557,14 +556,6 @@ fn settle_each_write(steps: &mut Vec<Step>) {
         }
     }
     *steps = out;
-}
-
-/// Whether the plan so far serves messages with `headers.offset`.
-fn serves_offsets(steps: &[Step]) -> bool {
-    steps.iter().any(|s| match s {
-        Step::Faults { rules } => rules.iter().any(|r| r.fault == Fault::ServedOffsets),
-        _ => false,
-    })
 }
 
 /// A txid an await can wait for right after `items` are appended: new to the stream (an

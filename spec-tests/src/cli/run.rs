@@ -163,13 +163,9 @@ pub fn replay(path: &Path, from_bundle: bool, argv: Vec<String>) -> Result<Exit>
             bundle.adapter.join(" ")
         );
     }
-    spec_tests::adapter::process::AdapterProcess::start(
-        &adapter.argv,
-        adapter.timeout,
-        adapter.check_protocol,
-    )
-    .map_err(|e| anyhow::anyhow!("cannot replay against `{}`: {e}", adapter.argv.join(" ")))?
-    .stop();
+    adapter
+        .probe()
+        .map_err(|e| anyhow::anyhow!("cannot replay against `{}`: {e}", adapter.argv.join(" ")))?;
     let result = run_adapter_cases(&[&bundle.case], &profile, &adapter, RunOptions::default());
     let Some(r) = result.first() else {
         bail!("the bundle's case does not apply to {}", bundle.profile);

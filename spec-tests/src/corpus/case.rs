@@ -301,6 +301,23 @@ pub struct Case {
     pub expect_by_profile: BTreeMap<String, Expectation>,
 }
 
+/// Every fault rule the steps install, in order.
+pub fn fault_rules(steps: &[Step]) -> impl Iterator<Item = &stream_simulator::fault::Rule> {
+    steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Faults { rules } => Some(rules),
+            _ => None,
+        })
+        .flatten()
+}
+
+/// Whether the steps' plan serves messages with `headers.offset` (a preset that refuses the
+/// field then refuses the served changes; the oracle reads them so too).
+pub fn serves_offsets(steps: &[Step]) -> bool {
+    fault_rules(steps).any(|r| r.fault == stream_simulator::fault::Fault::ServedOffsets)
+}
+
 /// For `Option<Value>` fields where an explicit `null` differs from an absent field: with
 /// `#[serde(default, deserialize_with = "present")]`, `null` reads as `Some(Value::Null)`.
 pub fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {

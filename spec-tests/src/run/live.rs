@@ -78,7 +78,8 @@ fn run_inner(
             e.reason
         )));
     }
-    let served = served_offsets(case);
+    // The oracle reads the stream as the plan serves it.
+    let served = crate::corpus::case::serves_offsets(&case.steps);
     let mut checkpoints = Vec::new();
     // Whether a checkpoint that had to be reached was not, and where a stopped subscription
     // stopped: the case has failed, and later checkpoints only add detail.
@@ -197,17 +198,6 @@ fn setup_error(reason: String) -> Outcome {
     Outcome::SetupError { reason }
 }
 
-/// Whether the case's faults serve messages with `headers.offset` (the oracle then reads
-/// them that way too).
-fn served_offsets(case: &Case) -> bool {
-    case.steps.iter().any(|s| match s {
-        Step::Faults { rules } => rules
-            .iter()
-            .any(|r| r.fault == stream_simulator::fault::Fault::ServedOffsets),
-        _ => false,
-    })
-}
-
 /// Waits (polling the transcript, at most `timeout`) until `count` requests of `kind` to the
 /// stream at `path` were answered (with `status`, when given). A reader that never makes
 /// them is not waited for past the timeout: the case's checks then say what did not happen.
@@ -250,13 +240,7 @@ fn request_kind(uri: &str) -> RequestKind {
 /// so the case did not test what it says.
 fn unfired_rules(case: &Case, exchanges: &[Exchange]) -> Vec<String> {
     let fired = |fault: &Fault| exchanges.iter().any(|x| x.fault_acted(fault));
-    case.steps
-        .iter()
-        .filter_map(|s| match s {
-            Step::Faults { rules } => Some(rules),
-            _ => None,
-        })
-        .flatten()
+    crate::corpus::case::fault_rules(&case.steps)
         .filter(|r| !fired(&r.fault))
         .map(|r| serde_json::to_string(r).unwrap_or_default())
         .collect()

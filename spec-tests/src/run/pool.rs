@@ -141,7 +141,7 @@ fn run_one(
 ) -> (Outcome, Verdict) {
     let started = match slot.take() {
         Some(a) => Ok(a),
-        None => AdapterProcess::start(&spec.argv, spec.timeout, spec.check_protocol),
+        None => spec.start(),
     };
     match started {
         Err(fault) => {
