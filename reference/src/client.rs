@@ -22,7 +22,9 @@ use tokio::sync::watch;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Live {
+    /// Long-poll reads (`live=long-poll`).
     LongPoll,
+    /// Server-sent events (`live=sse`).
     Sse,
     /// The implementation's own choice.
     Auto,
@@ -55,11 +57,15 @@ pub struct Progress {
 pub enum Until {
     /// Up to date (or at the end of a closed stream) at `offset` or beyond, when given.
     UpToDate {
+        /// The offset the subscription must have reached, if any.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         offset: Option<String>,
     },
     /// The txid has been seen.
-    Txid { txid: String },
+    Txid {
+        /// The txid to wait for.
+        txid: String,
+    },
     /// Everything of a closed stream has been read.
     Closed,
     /// The subscription stopped on an error (the stream is gone, say).
@@ -67,6 +73,7 @@ pub enum Until {
 }
 
 impl Until {
+    /// Whether a subscription at `p` has reached this point.
     pub fn reached_by(&self, p: &Progress) -> bool {
         match self {
             Until::UpToDate { offset } => {

@@ -6,6 +6,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// A collection a consumer declares: the entity type it holds, the value field that is its
+/// key, and an optional schema for its values. Declaring collections makes changes of any
+/// other type rejected under profiles that say so (OQ-UNKNOWN-TYPE).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Collection {
@@ -22,6 +25,8 @@ pub struct Collection {
 }
 
 impl Collection {
+    /// A collection named `name` holding entities of `entity_type`, keyed by the value field
+    /// `primary_key`, with no value schema.
     pub fn new(
         name: impl Into<String>,
         entity_type: impl Into<String>,
@@ -35,6 +40,7 @@ impl Collection {
         }
     }
 
+    /// The same collection, its values held to `schema` (JSON Schema draft-07).
     pub fn with_schema(mut self, schema: Value) -> Self {
         self.schema = Some(schema);
         self

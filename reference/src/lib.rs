@@ -11,6 +11,33 @@
 //! - [`mutant`]: deliberately broken variants, to prove the suite catches real bugs.
 //!
 //! This crate depends on nothing else in the workspace.
+//!
+//! # Example
+//!
+//! Materialize one JSON-mode batch (the body of one read of a stream) under the `spec-1.0`
+//! profile, then look at what an observer sees:
+//!
+//! ```
+//! use state_reference::{Materializer, Profile};
+//!
+//! let mut state = Materializer::new(Profile::preset("spec-1.0").unwrap());
+//! let body = r#"[
+//!   {"type":"user","key":"1","value":{"name":"Ada"},"headers":{"operation":"insert","txid":"t1"}},
+//!   {"type":"user","key":"1","value":{"name":"Ada L."},"headers":{"operation":"update"}},
+//!   {"type":"user","key":"2","headers":{"operation":"frobnicate"}}
+//! ]"#;
+//! let diagnostics = state.apply_json(body, Some("0_42".into()), true).unwrap();
+//! // The third message is rejected, naming the requirement it breaks; the others apply.
+//! assert_eq!(diagnostics.len(), 1);
+//! assert_eq!(diagnostics[0].index, 2);
+//!
+//! let seen = state.observe();
+//! assert_eq!(seen.state["user"]["1"]["name"], "Ada L.");
+//! assert_eq!(seen.txids, ["t1"]);
+//! assert_eq!(seen.offset.as_deref(), Some("0_42"));
+//! ```
+
+#![warn(missing_docs)]
 
 #[cfg(feature = "client")]
 pub mod client;

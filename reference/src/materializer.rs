@@ -44,6 +44,7 @@ pub type CanonicalState = BTreeMap<String, BTreeMap<String, Value>>;
 /// One read's worth of items.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Batch {
+    /// The items as JSON values, in stream order.
     pub items: Vec<Value>,
     /// The offset to resume from after this batch (`Stream-Next-Offset`).
     pub offset: Option<String>,
@@ -58,8 +59,11 @@ pub struct Diagnostic {
     pub batch: usize,
     /// Zero-based index of the item within its batch.
     pub index: usize,
+    /// The requirement the item violates (a catalogue ID).
     pub requirement: &'static str,
+    /// JSON Pointer to the offending part of the item ("" for the whole item).
     pub path: String,
+    /// What is wrong, in words.
     pub reason: String,
 }
 
@@ -67,11 +71,15 @@ pub struct Diagnostic {
 /// own state: every field but `state` may be left out).
 #[derive(Debug, Default, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Observation {
+    /// The visible entities.
     pub state: CanonicalState,
+    /// The txids seen so far, sorted.
     #[serde(default)]
     pub txids: Vec<String>,
+    /// The offset of the last committed batch (where reading would resume).
     #[serde(default)]
     pub offset: Option<String>,
+    /// The consumer stopped at an invalid message (OQ-INVALID-HALTS).
     #[serde(default)]
     pub halted: bool,
 }
@@ -87,14 +95,25 @@ enum Item<'a> {
     Read(Decoded<'a>),
 }
 
+/// Why declared collections cannot make a materializer.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
+    /// A collection's value schema does not compile.
     #[error("collection `{name}`: invalid value schema: {reason}")]
-    InvalidSchema { name: String, reason: String },
+    InvalidSchema {
+        /// The collection.
+        name: String,
+        /// The compiler's complaint.
+        reason: String,
+    },
+    /// Two collections hold the same entity type.
     #[error("collections `{first}` and `{second}` both claim entity type `{entity_type}`")]
     DuplicateType {
+        /// The first collection claiming the type.
         first: String,
+        /// The second one.
         second: String,
+        /// The type both claim.
         entity_type: String,
     },
 }
@@ -122,6 +141,8 @@ enum Undo {
     },
 }
 
+/// A consumer's state under one profile: apply batches, then [`observe`](Materializer::observe)
+/// what an observer would see. Rejected messages leave [`Diagnostic`]s and change nothing.
 pub struct Materializer {
     profile: Profile,
     rules: ParseRules,
@@ -143,6 +164,7 @@ pub struct Materializer {
 }
 
 impl Materializer {
+    /// An empty state under `profile`, with no declared collections (every type accepted).
     pub fn new(profile: Profile) -> Materializer {
         Materializer {
             rules: ParseRules::from_profile(&profile),
@@ -213,6 +235,7 @@ impl Materializer {
         self
     }
 
+    /// The profile this state follows.
     pub fn profile(&self) -> &Profile {
         &self.profile
     }

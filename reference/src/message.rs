@@ -11,23 +11,31 @@ use serde_json::{Map, Value};
 use crate::profile::{Acceptance, Enforcement, Profile};
 use crate::requirement as req;
 
+/// A parsed message: a change to an entity, or a control message.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
+    /// An insert, update or delete (§4.1).
     Change(ChangeMessage),
+    /// snapshot-start, snapshot-end or reset (§4.2).
     Control(ControlMessage),
 }
 
+/// A change's `headers.operation`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Operation {
+    /// `insert`: a new entity.
     Insert,
+    /// `update`: a new value for an entity.
     Update,
+    /// `delete`: the entity goes away.
     Delete,
     /// Not in the spec or the schema; accepted only where a profile says so (OQ-UPSERT).
     Upsert,
 }
 
 impl Operation {
+    /// The operation as written on the wire.
     pub fn as_str(self) -> &'static str {
         match self {
             Operation::Insert => "insert",
@@ -53,14 +61,22 @@ impl Operation {
     }
 }
 
+/// A change message (§4.1): an operation on the entity at `entity_type` + `key`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangeMessage {
+    /// `type`: the entity type.
     pub entity_type: String,
+    /// `key`: the entity's key within its type.
     pub key: String,
+    /// `value`: the new value (absent on a delete).
     pub value: Option<Value>,
+    /// `old_value`: the value before, when the producer sent it.
     pub old_value: Option<Value>,
+    /// `headers.operation`.
     pub operation: Operation,
+    /// `headers.txid`: the transaction the change belongs to.
     pub txid: Option<String>,
+    /// `headers.timestamp` (RFC 3339 where the profile enforces it).
     pub timestamp: Option<String>,
     /// Header fields the spec does not define (kept where the profile tolerates them).
     pub extra_headers: Map<String, Value>,
@@ -68,15 +84,20 @@ pub struct ChangeMessage {
     pub extra_fields: Map<String, Value>,
 }
 
+/// A control message's `headers.control`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Control {
+    /// `snapshot-start`: a snapshot of the state begins.
     SnapshotStart,
+    /// `snapshot-end`: the snapshot is complete.
     SnapshotEnd,
+    /// `reset`: the state is cleared (§4.2.2).
     Reset,
 }
 
 impl Control {
+    /// The control as written on the wire.
     pub fn as_str(self) -> &'static str {
         match self {
             Control::SnapshotStart => "snapshot-start",
@@ -86,20 +107,27 @@ impl Control {
     }
 }
 
+/// A control message (§4.2).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ControlMessage {
+    /// `headers.control`.
     pub control: Control,
+    /// `headers.offset`: for a reset, where reading goes on.
     pub offset: Option<String>,
+    /// Header fields the spec does not define (kept where the profile tolerates them).
     pub extra_headers: Map<String, Value>,
+    /// Top-level fields the spec does not define (kept where the profile tolerates them).
     pub extra_fields: Map<String, Value>,
 }
 
 /// Why a message was refused: the requirement it violates, where, and in words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Rejection {
+    /// The requirement violated (a catalogue ID).
     pub requirement: &'static str,
     /// JSON Pointer to the offending part of the message ("" for the whole message).
     pub path: String,
+    /// What is wrong, in words.
     pub reason: String,
 }
 
@@ -129,10 +157,15 @@ fn reject<T>(
 /// What the parser accepts on the borderline questions. Build it from a profile.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ParseRules {
+    /// `"operation": "upsert"` is accepted (OQ-UPSERT).
     pub accept_upsert: bool,
+    /// Properties the schema does not define are refused (OQ-EXTRA-FIELDS).
     pub reject_extra_fields: bool,
+    /// `headers.offset` on a change is refused (OQ-SERVED-OFFSET).
     pub reject_served_offset: bool,
+    /// `headers.timestamp` must be RFC 3339 (OQ-TIMESTAMP).
     pub enforce_rfc3339: bool,
+    /// An empty `headers.txid` is refused (OQ-TXID).
     pub reject_empty_txid: bool,
     /// Deliberate defects, switched on only by reference mutants.
     pub(crate) defects: ParseDefects,
@@ -148,6 +181,7 @@ pub(crate) struct ParseDefects {
 }
 
 impl ParseRules {
+    /// The rules `profile` sets.
     pub fn from_profile(profile: &Profile) -> ParseRules {
         ParseRules {
             accept_upsert: profile.upsert == Acceptance::Accept,
@@ -485,6 +519,7 @@ fn pointer_escape(key: &str) -> String {
 }
 
 impl ChangeMessage {
+    /// The message as JSON, as a producer would write it.
     pub fn to_value(&self) -> Value {
         let mut headers = Map::new();
         headers.insert("operation".into(), Value::from(self.operation.as_str()));
@@ -511,6 +546,7 @@ impl ChangeMessage {
 }
 
 impl ControlMessage {
+    /// The message as JSON, as a producer would write it.
     pub fn to_value(&self) -> Value {
         let mut headers = Map::new();
         headers.insert("control".into(), Value::from(self.control.as_str()));

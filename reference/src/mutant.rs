@@ -9,6 +9,8 @@ use serde::Serialize;
 
 use crate::requirement as req;
 
+/// A deliberate defect of the reference (materializer, parser or client): the suite must catch
+/// every one (`state-conformance self-test`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mutant {
@@ -64,6 +66,7 @@ pub enum Mutant {
 }
 
 impl Mutant {
+    /// Every mutant, in a fixed order.
     pub const ALL: [Mutant; 24] = [
         Mutant::UpdateMerges,
         Mutant::ResetIgnored,
@@ -91,6 +94,7 @@ impl Mutant {
         Mutant::NoCursorEcho,
     ];
 
+    /// The mutant's kebab-case name (as `--mutant` takes it).
     pub fn name(self) -> &'static str {
         match self {
             Mutant::UpdateMerges => "update-merges",
@@ -150,6 +154,7 @@ impl Mutant {
         }
     }
 
+    /// The mutant with that name, if any.
     pub fn from_name(name: &str) -> Option<Mutant> {
         Mutant::ALL.into_iter().find(|m| m.name() == name)
     }

@@ -8,29 +8,55 @@ use serde_json::Value;
 use crate::collection::Collection;
 use crate::message::{ChangeMessage, Operation, kind_of};
 
+/// Why a change could not be built. Each names the collection.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProducerError {
+    /// No key given, and the value lacks the primary-key field.
     #[error(
         "collection `{collection}`: the value has no primary-key field `{field}` and no key was given"
     )]
-    MissingKey { collection: String, field: String },
+    MissingKey {
+        /// The collection.
+        collection: String,
+        /// Its primary-key field.
+        field: String,
+    },
+    /// The primary-key field is neither a string nor an integer.
     #[error(
         "collection `{collection}`: primary-key field `{field}` is {found}; expected a string or an integer"
     )]
     KeyNotScalar {
+        /// The collection.
         collection: String,
+        /// Its primary-key field.
         field: String,
+        /// The JSON kind found there.
         found: &'static str,
     },
+    /// The key is the empty string.
     #[error("collection `{collection}`: the key must not be empty")]
-    EmptyKey { collection: String },
+    EmptyKey {
+        /// The collection.
+        collection: String,
+    },
+    /// An insert was given an old value.
     #[error("collection `{collection}`: an insert must not carry old_value (STATE-PROTOCOL 4.1.1)")]
-    OldValueOnInsert { collection: String },
+    OldValueOnInsert {
+        /// The collection.
+        collection: String,
+    },
+    /// The txid is the empty string.
     #[error("collection `{collection}`: txid must not be empty")]
-    EmptyTxid { collection: String },
+    EmptyTxid {
+        /// The collection.
+        collection: String,
+    },
+    /// The timestamp is not RFC 3339.
     #[error("collection `{collection}`: {timestamp:?} is not an RFC 3339 timestamp")]
     BadTimestamp {
+        /// The collection.
         collection: String,
+        /// The timestamp given.
         timestamp: String,
     },
 }
@@ -79,26 +105,31 @@ impl<'c> ChangeBuilder<'c> {
         }
     }
 
+    /// The entity key (else it is read from the value's primary-key field).
     pub fn key(mut self, key: impl Into<String>) -> Self {
         self.key = Some(key.into());
         self
     }
 
+    /// The value before the change (updates and deletes).
     pub fn old_value(mut self, old_value: Value) -> Self {
         self.old_value = Some(old_value);
         self
     }
 
+    /// The transaction the change belongs to.
     pub fn txid(mut self, txid: impl Into<String>) -> Self {
         self.txid = Some(txid.into());
         self
     }
 
+    /// When the change was made (RFC 3339).
     pub fn timestamp(mut self, timestamp: impl Into<String>) -> Self {
         self.timestamp = Some(timestamp.into());
         self
     }
 
+    /// The change message, or why the parts given do not make one.
     pub fn build(self) -> Result<ChangeMessage, ProducerError> {
         let collection = self.collection.name.clone();
         if self.operation == Operation::Insert && self.old_value.is_some() {
@@ -235,16 +266,23 @@ mod tests {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProduceOp {
+    /// The collection's name.
     pub collection: String,
+    /// `insert`, `update`, `delete` (or `upsert`, which the helpers cannot build).
     pub op: String,
+    /// The new value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<Value>,
+    /// The key, when not read from the value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// The value before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub old_value: Option<Value>,
+    /// The transaction id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub txid: Option<String>,
+    /// The timestamp (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<String>,
 }
@@ -252,12 +290,30 @@ pub struct ProduceOp {
 /// Why an op could not be built into a message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OpError {
+    /// The op names a collection not declared.
     #[error("op {index}: no collection named {name:?}")]
-    UnknownCollection { index: usize, name: String },
+    UnknownCollection {
+        /// The op's position.
+        index: usize,
+        /// The name it gave.
+        name: String,
+    },
+    /// The op cannot be built (an unknown op, or no value where one is needed).
     #[error("op {index}: cannot produce {op:?} without a value")]
-    Unbuildable { index: usize, op: String },
+    Unbuildable {
+        /// The op's position.
+        index: usize,
+        /// The op given.
+        op: String,
+    },
+    /// The builder refused the op's parts.
     #[error("op {index}: {source}")]
-    Builder { index: usize, source: ProducerError },
+    Builder {
+        /// The op's position.
+        index: usize,
+        /// The builder's reason.
+        source: ProducerError,
+    },
 }
 
 /// The messages `ops` describe, built with these helpers over `collections`.

@@ -19,18 +19,30 @@ const PRESETS: &[(&str, &str)] = &[
 /// The default profile's name.
 pub const DEFAULT_PROFILE: &str = "spec-1.0";
 
+/// Why a profile could not be had.
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
+    /// No preset has that name.
     #[error("unknown profile `{name}` (known: {known})")]
-    Unknown { name: String, known: String },
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// The preset names, comma-separated.
+        known: String,
+    },
+    /// A profile file is not a valid profile.
     #[error("invalid profile JSON: {0}")]
     Invalid(#[from] serde_json::Error),
 }
 
+/// A position on every question the spec leaves open (the OQ-* entries of the catalogue),
+/// plus the reset-restart reading of §4.2.2: data, so a profile can come from a file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Profile {
+    /// The profile's name (`spec-1.0`, ...).
     pub name: String,
+    /// What it stands for, in a sentence.
     pub description: String,
     /// OQ-UPDATE-SEMANTICS: what an update does to the stored value.
     pub update: UpdateSemantics,
@@ -68,6 +80,7 @@ pub struct Profile {
     pub invalid_message: InvalidMessage,
 }
 
+/// What an update does to the stored value (OQ-UPDATE-SEMANTICS).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum UpdateSemantics {
@@ -77,6 +90,7 @@ pub enum UpdateSemantics {
     ShallowMerge,
 }
 
+/// An insert at a key that holds an entity (OQ-INSERT-EXISTING).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum InsertExisting {
@@ -86,6 +100,7 @@ pub enum InsertExisting {
     Reject,
 }
 
+/// An update of a key that holds nothing (OQ-UPDATE-MISSING).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum UpdateMissing {
@@ -95,6 +110,7 @@ pub enum UpdateMissing {
     Reject,
 }
 
+/// A delete of a key that holds nothing (OQ-DELETE-MISSING).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DeleteMissing {
@@ -104,20 +120,27 @@ pub enum DeleteMissing {
     Reject,
 }
 
+/// Whether something the spec leaves open is accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Acceptance {
+    /// Accepted.
     Accept,
+    /// Rejected with a diagnostic.
     Reject,
 }
 
+/// Whether a format the spec names is enforced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Enforcement {
+    /// Any string passes.
     Lenient,
+    /// A string not in the format is rejected.
     Enforce,
 }
 
+/// When a txid counts as seen (OQ-TXID-SEEN).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TxidSeen {
@@ -127,6 +150,7 @@ pub enum TxidSeen {
     OnApply,
 }
 
+/// When applied changes become visible (OQ-VISIBILITY).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Visibility {
@@ -138,6 +162,7 @@ pub enum Visibility {
     AfterFirstUpToDate,
 }
 
+/// What a reset clears (OQ-RESET-SCOPE).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ResetScope {
@@ -147,6 +172,7 @@ pub enum ResetScope {
     StateOnly,
 }
 
+/// Where reading goes on after a reset that names an offset (SP-4.2.2-RESET-RESTART).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ResetOffset {
@@ -157,6 +183,7 @@ pub enum ResetOffset {
     Continue,
 }
 
+/// What snapshot boundaries mean to a consumer (OQ-SNAPSHOT).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SnapshotSemantics {
@@ -168,6 +195,7 @@ pub enum SnapshotSemantics {
     Replace,
 }
 
+/// What a rejected message does to the consumer (OQ-INVALID-HALTS).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum InvalidMessage {
@@ -207,6 +235,7 @@ impl Profile {
             .collect()
     }
 
+    /// A profile from its JSON form (the presets' format; `docs/profiles.md`).
     pub fn from_json(json: &str) -> Result<Profile, serde_json::Error> {
         serde_json::from_str(json)
     }

@@ -1,4 +1,4 @@
-//! The protocol's JSON Schema (`state-protocol.schema.json` at the workspace root),
+//! The protocol's JSON Schema (`reference/state-protocol.schema.json`),
 //! embedded at build time and compiled once.
 //!
 //! Formats are asserted (`date-time` is checked), so the schema and the strict parser agree
@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 /// The schema's text, as shipped.
-pub const SCHEMA_JSON: &str = include_str!("../../state-protocol.schema.json");
+pub const SCHEMA_JSON: &str = include_str!("../state-protocol.schema.json");
 
 /// Compiles a draft-07 schema with format assertions on (no remote references are resolved).
 pub fn compile(schema: &Value) -> Result<jsonschema::Validator, String> {

@@ -85,6 +85,8 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let received_ms = shared.transcript.now_ms();
+    // In flight until the response head is ready: a long-poll waiting for data shows here.
+    let _in_flight = shared.transcript.arrive(method.as_str(), &uri.to_string());
     let path = uri.path().to_owned();
     let query = match Query::<HashMap<String, String>>::try_from_uri(&uri) {
         Ok(Query(q)) => q,

@@ -190,6 +190,12 @@ impl SimulatorHandle {
         self.shared.transcript.exchanges()
     }
 
+    /// Requests received whose response has not started yet (a long-poll waiting for data),
+    /// oldest first: method and URI.
+    pub fn in_flight(&self) -> Vec<(String, String)> {
+        self.shared.transcript.in_flight()
+    }
+
     pub fn clear_transcript(&self) {
         self.shared.transcript.clear();
     }

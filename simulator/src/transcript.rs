@@ -2,7 +2,7 @@
 //! where a response was cut), for failure reports and replay.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 use serde::Serialize;
@@ -105,6 +105,10 @@ pub struct Transcript {
 #[derive(Debug)]
 struct Inner {
     exchanges: VecDeque<(Exchange, Vec<u8>)>,
+    /// Requests received whose response head is not ready yet (a long-poll waiting for data),
+    /// by arrival number: method and URI.
+    in_flight: std::collections::BTreeMap<u64, (String, String)>,
+    next_arrival: u64,
     next_seq: u64,
     capacity: usize,
     /// Bytes held: each exchange's [`recorded_size`] plus its response body as sent.
@@ -121,6 +125,18 @@ fn recorded_size(e: &Exchange) -> usize {
         + headers(&e.request_headers)
         + headers(&e.response_headers)
         + e.request_body.text.len()
+}
+
+/// A request in flight (see [`Transcript::arrive`]).
+pub(crate) struct InFlight {
+    transcript: Arc<Transcript>,
+    id: u64,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.transcript.lock().in_flight.remove(&self.id);
+    }
 }
 
 impl Inner {
@@ -140,6 +156,8 @@ impl Transcript {
         Transcript {
             inner: Mutex::new(Inner {
                 exchanges: VecDeque::new(),
+                in_flight: std::collections::BTreeMap::new(),
+                next_arrival: 0,
                 next_seq: 0,
                 capacity,
                 bytes: 0,
@@ -157,6 +175,26 @@ impl Transcript {
         self.inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Notes a request as received; it stays in flight until the returned guard is dropped
+    /// (when its response head is ready, or the request is abandoned).
+    pub(crate) fn arrive(self: &Arc<Self>, method: &str, uri: &str) -> InFlight {
+        let mut inner = self.lock();
+        let id = inner.next_arrival;
+        inner.next_arrival += 1;
+        inner
+            .in_flight
+            .insert(id, (method.to_owned(), uri.to_owned()));
+        InFlight {
+            transcript: Arc::clone(self),
+            id,
+        }
+    }
+
+    /// Requests received and not answered yet, in arrival order: method and URI.
+    pub fn in_flight(&self) -> Vec<(String, String)> {
+        self.lock().in_flight.values().cloned().collect()
     }
 
     /// Records the start of an exchange; returns its sequence number.

@@ -1,5 +1,7 @@
 //! Each fault family of the catalogue, as a client sees it and as the transcript records it.
 
+mod common;
+
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -19,7 +21,7 @@ async fn with_stream(n: usize) -> (SimulatorHandle, Client, String) {
         .spawn()
         .await
         .unwrap();
-    let c = Client::new();
+    let c = common::client();
     let url = format!("{}{STREAM}", sim.url());
     c.put(&url)
         .header("content-type", "application/json")

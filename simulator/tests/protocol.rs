@@ -1,6 +1,8 @@
 //! The simulator answers bad input with the protocol's status code and a short reason, and
 //! never loses or reorders an acknowledged message.
 
+mod common;
+
 use std::time::Duration;
 
 use reqwest::{Client, StatusCode};
@@ -13,7 +15,7 @@ async fn sim() -> (SimulatorHandle, Client) {
         .spawn()
         .await
         .unwrap();
-    (sim, Client::new())
+    (sim, common::client())
 }
 
 async fn put(c: &Client, url: &str, content_type: &str, body: &'static str) -> reqwest::Response {
@@ -190,7 +192,7 @@ async fn bad_input_gets_the_protocols_status_code_and_a_reason() {
 #[tokio::test]
 async fn acknowledged_messages_are_read_back_in_order_across_pages() {
     let sim = Simulator::builder().page_bytes(64).spawn().await.unwrap();
-    let c = Client::new();
+    let c = common::client();
     let url = format!("{}/v1/stream/order", sim.url());
     put(&c, &url, "application/json", "").await;
     let mut offsets = Vec::new();
@@ -273,7 +275,10 @@ async fn many_live_readers_all_receive_one_append() {
         .spawn()
         .await
         .unwrap();
-    let c = Client::builder().pool_max_idle_per_host(0).build().unwrap();
+    let c = common::client_builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
     let url = format!("{}/v1/stream/fanout", sim.url());
     let tail = header(&put(&c, &url, "text/plain", "").await, "stream-next-offset").unwrap();
     let readers: Vec<_> = (0..200)
@@ -299,5 +304,43 @@ async fn many_live_readers_all_receive_one_append() {
             .unwrap();
         assert_eq!(text, "news");
     }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_waiting_long_poll_is_in_flight_until_answered() {
+    let (sim, c) = sim().await;
+    sim.create_json_stream("/w").unwrap();
+    let url = format!("{}/w?offset=-1", sim.url());
+    let tail = c.get(&url).send().await.unwrap();
+    let next = tail.headers()["stream-next-offset"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let poll = format!("{}/w?offset={next}&live=long-poll", sim.url());
+    let waiting = tokio::spawn({
+        let c = c.clone();
+        async move { c.get(&poll).send().await.unwrap().status() }
+    });
+    let mut seen = false;
+    for _ in 0..100 {
+        if sim
+            .in_flight()
+            .iter()
+            .any(|(m, u)| m == "GET" && u.contains("live=long-poll"))
+        {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(seen, "the waiting long-poll never showed as in flight");
+    sim.append_json(
+        "/w",
+        r#"[{"type":"t","key":"k","value":1,"headers":{"operation":"insert"}}]"#,
+    )
+    .unwrap();
+    assert_eq!(waiting.await.unwrap(), 200);
+    assert!(sim.in_flight().is_empty(), "{:?}", sim.in_flight());
     sim.shutdown().await;
 }

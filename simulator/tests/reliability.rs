@@ -4,6 +4,8 @@
 //!
 //! Cases: 6 by default; `RELIABILITY_CASES=N` runs more.
 
+mod common;
+
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -172,7 +174,7 @@ async fn scenario(plan: FaultPlan) -> Result<(), String> {
         .spawn()
         .await
         .map_err(|e| e.to_string())?;
-    let c = Client::new();
+    let c = common::client();
     let url = format!("{}/v1/stream/r", sim.url());
     c.put(&url)
         .header("content-type", "application/json")

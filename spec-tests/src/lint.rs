@@ -36,12 +36,46 @@ pub struct Linted {
     pub as_served: Option<String>,
 }
 
-/// Lints `target` (a URL or a file) under `profile`, message by message. A URL is read with
-/// `timeout` for connecting and for each read to make progress, and at most
-/// [`crate::input::MAX_INPUT_BYTES`] in all.
-pub fn lint(target: &str, profile: &Profile, timeout: Duration) -> Result<Vec<Linted>, LintError> {
+/// How a stream URL is read.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// The longest wait for a connection, and for each read to make progress.
+    pub timeout: Duration,
+    /// PEM certificates to trust instead of the system's roots (a private CA, a self-signed
+    /// server).
+    pub ca_certificates: Option<Vec<u8>>,
+    /// Accept any certificate: no verification at all (for a test server only).
+    pub insecure: bool,
+}
+
+impl ReadOptions {
+    /// The HTTP client these options describe.
+    fn client(&self) -> Result<reqwest::Client, String> {
+        let mut builder = crate::runtime::http_client()
+            .connect_timeout(self.timeout)
+            .read_timeout(self.timeout)
+            .tls_danger_accept_invalid_certs(self.insecure);
+        if let Some(pem) = &self.ca_certificates {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| format!("--cacert: not PEM certificates: {e}"))?;
+            if certs.is_empty() {
+                return Err("--cacert: no certificate in the file".into());
+            }
+            builder = builder.tls_certs_only(certs);
+        }
+        builder.build().map_err(|e| describe(&e))
+    }
+}
+
+/// Lints `target` (a URL or a file) under `profile`, message by message. A URL is read as
+/// `options` say, and at most [`crate::input::MAX_INPUT_BYTES`] in all.
+pub fn lint(
+    target: &str,
+    profile: &Profile,
+    options: &ReadOptions,
+) -> Result<Vec<Linted>, LintError> {
     let (written, served) = if target.starts_with("http://") || target.starts_with("https://") {
-        let served = read_stream(target, timeout)?;
+        let served = read_stream(target, options)?;
         (served.iter().map(as_written).collect(), served)
     } else {
         let text = crate::input::read(std::path::Path::new(target))?;
@@ -111,18 +145,14 @@ fn at_offset(url: &reqwest::Url, offset: &str) -> reqwest::Url {
 }
 
 /// Every message of the stream at `url`, read from the beginning until up to date.
-fn read_stream(url: &str, timeout: Duration) -> Result<Vec<Value>, LintError> {
+fn read_stream(url: &str, options: &ReadOptions) -> Result<Vec<Value>, LintError> {
     let read = |reason: String| LintError::Read {
         target: url.to_owned(),
         reason,
     };
     let base = reqwest::Url::parse(url).map_err(|e| read(format!("not a URL: {e}")))?;
     crate::runtime::runtime().block_on(async {
-        let http = reqwest::Client::builder()
-            .connect_timeout(timeout)
-            .read_timeout(timeout)
-            .build()
-            .map_err(|e| read(e.to_string()))?;
+        let http = options.client().map_err(read)?;
         let (mut offset, mut out) = ("-1".to_owned(), Vec::new());
         let mut total: u64 = 0;
         for _ in 0..MAX_PAGES {
@@ -184,10 +214,17 @@ fn read_stream(url: &str, timeout: Duration) -> Result<Vec<Value>, LintError> {
     })
 }
 
-/// A transport error in words, naming a timeout as one.
+/// A transport error in words, naming a timeout as one, with its causes (a certificate
+/// problem is only said by the innermost one).
 fn describe(e: &reqwest::Error) -> String {
-    match e.is_timeout() {
-        true => "no answer within the timeout (--timeout-ms)".to_owned(),
-        false => e.to_string(),
+    if e.is_timeout() {
+        return "no answer within the timeout (--timeout-ms)".to_owned();
     }
+    let mut words = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        words.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    words
 }

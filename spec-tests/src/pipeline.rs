@@ -35,6 +35,9 @@ pub struct RunConfig<'a> {
     pub on_planned: Option<&'a dyn Fn(usize)>,
     /// Told of each result as it comes.
     pub on_result: Option<&'a (dyn Fn(&CaseResult) + Sync)>,
+    /// How re-run commands start: the program as invoked, and options that hold for every
+    /// command (`--fixtures DIR`), shell-quoted.
+    pub rerun_program: String,
 }
 
 /// A campaign of generated scenarios.
@@ -172,7 +175,11 @@ pub fn run(suite: &Suite, config: RunConfig<'_>) -> Result<RunOutput, RunError> 
         config.adapter.argv.clone(),
         names,
         results,
-        &rerun_suffix(&config),
+        &format!(
+            "{} run --profile {{profile}} --case {{case}}{}",
+            config.rerun_program,
+            rerun_suffix(&config)
+        ),
     );
     Ok(output)
 }
@@ -187,20 +194,43 @@ fn shard(cases: Vec<&Case>, k: usize, n: usize) -> Vec<&Case> {
         .collect()
 }
 
-/// What a re-run command adds after `--case ID`: the campaign, the mutant or the adapter.
+/// What a re-run command adds after `--case ID`: the campaign, the adapter's options, and the
+/// mutant or the adapter command (shell-quoted, so the line works as printed).
 fn rerun_suffix(config: &RunConfig<'_>) -> String {
-    let campaign = match &config.campaign {
+    let mut suffix = match &config.campaign {
         Some(c) => format!(" --seed {} --random {}", c.seed, c.count),
         None => String::new(),
     };
+    if config.adapter.check_protocol {
+        suffix.push_str(" --check-protocol");
+    }
+    if config.adapter.timeout != AdapterSpec::DEFAULT_TIMEOUT {
+        suffix.push_str(&format!(
+            " --adapter-timeout-ms {}",
+            config.adapter.timeout.as_millis()
+        ));
+    }
     match (
         config.mutant,
         AdapterSpec::is_bundled_reference(&config.adapter.argv),
     ) {
-        (Some(m), _) => format!("{campaign} --mutant {}", m.name()),
-        (None, false) => format!("{campaign} -- {}", config.adapter.argv.join(" ")),
-        (None, true) => campaign,
+        (Some(m), _) => format!("{suffix} --mutant {}", m.name()),
+        (None, false) => format!("{suffix} -- {}", shell_words(&config.adapter.argv)),
+        (None, true) => suffix,
     }
+}
+
+/// `words` as one shell command line, each quoted where it needs to be.
+pub fn shell_words<S: AsRef<str>>(words: &[S]) -> String {
+    let quoted: Vec<String> = words
+        .iter()
+        .map(|w| match shlex::try_quote(w.as_ref()) {
+            Ok(q) => q.into_owned(),
+            // A word with a NUL byte cannot be passed on a command line at all.
+            Err(_) => w.as_ref().escape_debug().to_string(),
+        })
+        .collect();
+    quoted.join(" ")
 }
 
 /// Shrinks each failed generated scenario and writes its bundle, the first `max_bundles`.

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use spec_tests::adapter::AdapterSpec;
-use spec_tests::corpus::Suite;
 use spec_tests::corpus::case::Case;
 use spec_tests::judge::Verdict;
 use spec_tests::judge::outcome::Outcome;
@@ -47,7 +46,7 @@ for line in sys.stdin:
 }
 
 fn run(path: PathBuf, timeout_ms: u64) -> Vec<(String, Vec<String>)> {
-    let suite = Suite::load(&spec_tests::corpus::default_fixtures_dir()).unwrap();
+    let suite = spec_tests::corpus::Suite::embedded();
     let cases: Vec<&Case> = ["val-empty-key", "mat-insert-stores"]
         .iter()
         .map(|id| suite.corpus.get(id).unwrap())
@@ -189,7 +188,7 @@ fn refusal_carries_the_adapters_own_message() {
 #[test]
 fn missing_capability_is_not_applicable_never_failed() {
     let code = "    if cmd == 'hello':\n        answer({'cmd': 'hello', 'ok': True, 'protocol': 1, 'implementation': {'name': 'v', 'version': '0'}, 'capabilities': ['validate']}); return True";
-    let suite = Suite::load(&spec_tests::corpus::default_fixtures_dir()).unwrap();
+    let suite = spec_tests::corpus::Suite::embedded();
     let cases: Vec<&Case> = vec![suite.corpus.get("mat-insert-stores").unwrap()];
     let path = script("validate-only", code);
     let spec = AdapterSpec {
@@ -208,7 +207,7 @@ fn missing_capability_is_not_applicable_never_failed() {
 #[test]
 fn check_protocol_names_the_offending_line() {
     let code = "    if cmd == 'apply':\n        answer({'cmd': 'apply', 'ok': True, 'rejected': [{'index': '0', 'reason': 'x'}]}); return True";
-    let suite = Suite::load(&spec_tests::corpus::default_fixtures_dir()).unwrap();
+    let suite = spec_tests::corpus::Suite::embedded();
     let cases: Vec<&Case> = vec![suite.corpus.get("mat-insert-stores").unwrap()];
     let path = script("loose-types", code);
     let argv = vec!["python3".into(), path.to_string_lossy().into_owned()];
@@ -248,7 +247,7 @@ fn stderr_that_is_not_utf8_is_kept_and_the_adapter_lives_on() {
     // Before the fix the runner stopped reading stderr at the first bad byte and closed the
     // pipe: the adapter died on its next log line.
     let code = "    sys.stderr.buffer.write(b'bad byte \\xff here\\n'); sys.stderr.flush()";
-    let suite = Suite::load(&spec_tests::corpus::default_fixtures_dir()).unwrap();
+    let suite = spec_tests::corpus::Suite::embedded();
     let cases: Vec<&Case> = vec![suite.corpus.get("val-empty-key").unwrap(); 3];
     let path = script("non-utf8-stderr", code);
     let spec = AdapterSpec {
@@ -305,7 +304,7 @@ fn assert_grandchild_gone(pid_file: &std::path::Path) {
 }
 
 fn run_wrapped(wrapper: &std::path::Path) -> Vec<spec_tests::judge::CaseResult> {
-    let suite = Suite::load(&spec_tests::corpus::default_fixtures_dir()).unwrap();
+    let suite = spec_tests::corpus::Suite::embedded();
     let cases: Vec<&Case> = vec![suite.corpus.get("mat-insert-stores").unwrap()];
     let spec = AdapterSpec {
         argv: vec!["sh".into(), wrapper.to_string_lossy().into_owned()],

@@ -21,7 +21,56 @@ fn a_mutant_fails_the_run_with_a_rerun_command() {
         "{out}"
     );
     assert!(out.contains("first difference at user/u1"), "{out}");
-    assert!(out.contains("re-run: state-conformance run --profile spec-1.0 --case mat-update-replaces-not-merges --mutant update-merges"), "{out}");
+    // The re-run line names this very binary and works as printed.
+    let program = env!("CARGO_BIN_EXE_state-conformance");
+    let rerun = out
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("re-run: "))
+        .find(|l| l.contains("--case mat-update-replaces-not-merges "))
+        .expect("a re-run line")
+        .to_owned();
+    assert_eq!(
+        rerun,
+        format!(
+            "{program} run --profile spec-1.0 --case mat-update-replaces-not-merges --mutant update-merges"
+        )
+    );
+    let again = std::process::Command::new("sh")
+        .args(["-c", &rerun])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again));
+    assert!(
+        text(&again).contains("0 passed, 1 failed"),
+        "{}",
+        text(&again)
+    );
+}
+
+#[test]
+fn rerun_lines_quote_what_the_shell_would_split() {
+    // The adapter is a mutant of the reference behind `sh -c SCRIPT NAME`, with a quote in the
+    // script and a space in NAME: the printed re-run line must keep each a single word.
+    let program = env!("CARGO_BIN_EXE_state-conformance");
+    let script = format!("exec \"{program}\" reference-adapter --mutant 'update-merges'");
+    let case = "mat-update-replaces-not-merges";
+    let o = cli(&["run", "--case", case, "--", "sh", "-c", &script, "a name"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let rerun = text(&o)
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("re-run: ").map(str::to_owned))
+        .expect("a re-run line");
+    assert!(rerun.ends_with("'a name'"), "{rerun}");
+    let again = std::process::Command::new("sh")
+        .args(["-c", &rerun])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again));
+    assert!(
+        text(&again).contains(&format!("FAIL {case} [spec-1.0]")),
+        "{}",
+        text(&again)
+    );
 }
 
 #[test]
@@ -32,7 +81,7 @@ fn usage_errors_exit_two_with_one_line_reasons() {
         (vec!["run", "--case", "no-such-*"], "selects no case"),
         (
             vec!["--fixtures", "/nonexistent", "run"],
-            "cannot load the fixtures",
+            "cannot load /nonexistent",
         ),
         (vec!["show", "no-such-case"], "no case with id"),
         (vec!["materialize", "/nonexistent.json"], "cannot read"),
@@ -147,6 +196,30 @@ fn whole_run_faults_end_the_run_with_one_message() {
         "{}",
         text(&o)
     );
+
+    // A handshake the protocol schema refuses (capabilities must be an array), with or
+    // without --check-protocol.
+    let hello = "import sys, json\nfor line in sys.stdin:\n    print(json.dumps({'cmd': 'hello', 'ok': True, 'protocol': 1, 'implementation': {'name': 'x', 'version': '0'}, 'capabilities': 'materialize'}), flush=True)\n";
+    let started = std::time::Instant::now();
+    let o = cli(&["run", "--", "python3", "-c", hello]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("hello") && text(&o).contains("/capabilities"),
+        "{}",
+        text(&o)
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+
+    // An output path that cannot be written is refused before any case runs.
+    for flag in ["--junit", "--report-json", "--markdown"] {
+        let o = cli(&["run", flag, "/nonexistent-dir/out"]);
+        assert_eq!(o.status.code(), Some(2), "{flag}: {}", text(&o));
+        assert!(
+            text(&o).contains("/nonexistent-dir/out") && !text(&o).contains("PASS"),
+            "{flag}: {}",
+            text(&o)
+        );
+    }
 }
 
 #[test]
@@ -179,8 +252,7 @@ fn junit_json_and_markdown_reports_come_from_one_run() {
         markdown.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let suite =
-        spec_tests::corpus::Suite::load(&spec_tests::corpus::default_fixtures_dir()).unwrap();
+    let suite = spec_tests::corpus::Suite::embedded();
     let runs: usize = suite.corpus.cases.iter().map(|c| c.profiles.len()).sum();
     // JUnit: well-formed XML with one testsuite per profile and a testcase per case run.
     let xml = std::fs::read_to_string(&junit).unwrap();
@@ -204,6 +276,16 @@ fn junit_json_and_markdown_reports_come_from_one_run() {
     }
     let profiles = state_reference::Profile::preset_names().len();
     assert_eq!((suites, cases), (profiles, runs));
+    // Every test case carries its wall time (JUnit's `time`, in seconds).
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<testcase ").count(), runs);
+    assert_eq!(
+        xml.matches("<testcase ").count(),
+        xml.split("<testcase ")
+            .skip(1)
+            .filter(|t| t.split('>').next().unwrap().contains(" time=\""))
+            .count()
+    );
     let text_of_report = std::fs::read_to_string(&json).unwrap();
     let report: serde_json::Value = serde_json::from_str(&text_of_report).unwrap();
     assert_eq!(report["format"], spec_tests::report::REPORT_FORMAT);
@@ -326,7 +408,12 @@ fn check_judges_a_dump_as_written_and_as_served() {
             {"headers": {"control": "snapshot-start"}}]"#,
     )
     .unwrap();
-    let o = cli(&["check", dump.to_str().unwrap()]);
+    let o = cli(&[
+        "check",
+        dump.to_str().unwrap(),
+        "--profile",
+        "spec-1.0-strict",
+    ]);
     let out = text(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
     assert!(
@@ -334,9 +421,10 @@ fn check_judges_a_dump_as_written_and_as_served() {
         "{out}"
     );
     assert!(out.contains("SCH-CHANGE-HEADERS-NO-EXTRA"), "{out}");
-    let lenient = cli(&["check", dump.to_str().unwrap(), "--profile", "spec-1.0"]);
+    // The default profile is the one every subcommand defaults to.
+    let lenient = cli(&["check", dump.to_str().unwrap()]);
     assert!(
-        text(&lenient).contains("1 invalid as written, 1 invalid as served"),
+        text(&lenient).contains("under spec-1.0: 1 invalid as written, 1 invalid as served"),
         "{}",
         text(&lenient)
     );
@@ -362,7 +450,8 @@ fn check_reads_a_stream_by_url() {
             {"headers": {"control": "reset"}}]"#,
     )
     .unwrap();
-    let o = cli(&["check", &format!("{}/s", sim.url())]);
+    let url = format!("{}/s", sim.url());
+    let o = cli(&["check", &url, "--profile", "spec-1.0-strict"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(
         text(&o).contains(
@@ -371,4 +460,149 @@ fn check_reads_a_stream_by_url() {
         "{}",
         text(&o)
     );
+}
+
+#[test]
+fn a_closed_stdout_ends_the_run_quietly() {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_state-conformance"))
+        .arg("list")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before the first line is written.
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(141), "{}", text(&o));
+    assert!(o.stderr.is_empty(), "{}", text(&o));
+}
+
+#[test]
+fn a_profile_can_come_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let preset: serde_json::Value =
+        serde_json::from_str(include_str!("../../reference/profiles/spec-1.0.json")).unwrap();
+    let mut merging = preset.clone();
+    merging["name"] = "merging".into();
+    merging["update"] = "shallow-merge".into();
+    let file = dir.path().join("merging.json");
+    std::fs::write(&file, merging.to_string()).unwrap();
+    let case = "../fixtures/cases/mat-update-replaces-not-merges.json";
+    let state = |o: &std::process::Output| -> serde_json::Value {
+        let observed: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        observed["state"]["user"]["u1"].clone()
+    };
+    let replaced = cli(&["materialize", case]);
+    let merged = cli(&["materialize", case, "--profile", file.to_str().unwrap()]);
+    assert_eq!(merged.status.code(), Some(0), "{}", text(&merged));
+    // The update omits `age`: gone under the preset, kept under the merging profile.
+    assert!(state(&replaced).get("age").is_none(), "{}", text(&replaced));
+    assert_eq!(state(&merged)["age"], 36, "{}", text(&merged));
+
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, r#"{"name": "x"}"#).unwrap();
+    let o = cli(&["validate", case, "--profile", broken.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("is not a profile"), "{}", text(&o));
+    // Adapters know profiles by name: `run` refuses a file, saying where one works.
+    let o = cli(&["run", "--profile", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("takes preset names"), "{}", text(&o));
+}
+
+#[test]
+fn reports_follow_their_published_schema_and_older_formats_still_read() {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../protocol/report.schema.json")).unwrap();
+    let schema = state_reference::schema::compile(&schema).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let crashes = "import sys, json\nfor line in sys.stdin:\n    cmd = json.loads(line)['cmd']\n    if cmd != 'hello': sys.exit(3)\n    print(json.dumps({'cmd': 'hello', 'ok': True, 'protocol': 1, 'implementation': {'name': 'x', 'version': '0'}, 'capabilities': ['materialize']}), flush=True)\n";
+    let runs: [(&str, Vec<&str>); 3] = [
+        // Failures of every live kind: subscribe checkpoints, produce, materialize, validate.
+        (
+            "mutant",
+            vec![
+                "--mutant",
+                "reset-ignored",
+                "--profile",
+                "all",
+                "--jobs",
+                "4",
+            ],
+        ),
+        // Expected failures and cases the adapter cannot run.
+        (
+            "python",
+            vec![
+                "--profile",
+                "all",
+                "--expectations",
+                "../adapters/python-minimal/expectations.toml",
+                "--",
+                "python3",
+                "../adapters/python-minimal/adapter.py",
+            ],
+        ),
+        // Errored cases, with the adapter's stderr tail.
+        (
+            "crashes",
+            vec!["--case", "mat-insert-*", "--", "python3", "-c", crashes],
+        ),
+    ];
+    let mut verdicts = std::collections::BTreeSet::new();
+    for (name, args) in runs {
+        let path = dir.path().join(format!("{name}.json"));
+        let mut argv = vec!["run", "--report-json", path.to_str().unwrap()];
+        argv.extend(args);
+        let o = cli(&argv);
+        assert!(
+            matches!(o.status.code(), Some(0 | 1)),
+            "{name}: {}",
+            text(&o)
+        );
+        let text_of_report = std::fs::read_to_string(&path).unwrap();
+        let report: serde_json::Value = serde_json::from_str(&text_of_report).unwrap();
+        let errors: Vec<String> = schema
+            .iter_errors(&report)
+            .take(5)
+            .map(|e| format!("{}: {e}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{name}: {errors:#?}");
+        for r in report["results"].as_array().unwrap() {
+            verdicts.insert(r["verdict"].as_str().unwrap().to_owned());
+        }
+        // A format-2 report (snake_case outcome fields, serde's Ok/Err) reads into the same
+        // model.
+        let old = text_of_report
+            .replace("\"format\": 3", "\"format\": 2")
+            .replace("\"afterBatch\"", "\"after_batch\"")
+            .replace("\"stderrTail\"", "\"stderr_tail\"")
+            .replace("\"observed\"", "\"Ok\"")
+            .replace("\"unavailable\"", "\"Err\"");
+        assert_ne!(old, text_of_report);
+        // The schema holds reports to the one naming convention.
+        let renamed: serde_json::Value =
+            serde_json::from_str(&old.replace("\"format\": 2", "\"format\": 3")).unwrap();
+        assert!(
+            !schema.is_valid(&renamed),
+            "{name}: old names pass the schema"
+        );
+        let mut read = spec_tests::report::RunReport::from_json(&old).unwrap();
+        assert_eq!(read.format, 2);
+        read.format = spec_tests::report::REPORT_FORMAT;
+        assert!(
+            read.to_json() == text_of_report,
+            "{name}: reads differently"
+        );
+    }
+    for verdict in [
+        "pass",
+        "fail",
+        "errored",
+        "expected-failure",
+        "not-applicable",
+    ] {
+        assert!(verdicts.contains(verdict), "no {verdict} in {verdicts:?}");
+    }
 }

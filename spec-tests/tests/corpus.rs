@@ -7,7 +7,7 @@ use spec_tests::run::execute::run_reference;
 use state_reference::Profile;
 
 fn suite() -> Suite {
-    Suite::load(&suite::default_fixtures_dir()).expect("the fixtures load")
+    Suite::embedded()
 }
 
 /// Oracle 1 (hand-written expectations) and oracle 2 (the reference under the profile)
@@ -156,7 +156,7 @@ fn profiles_doc_covers_every_field_and_open_question() {
 fn derived_cases_agree_with_their_source_batch_by_batch() {
     use spec_tests::corpus::derive::{PREFIXES, is_derived};
     use spec_tests::judge::outcome::Outcome;
-    let suite = Suite::load(&suite::default_fixtures_dir()).unwrap();
+    let suite = Suite::embedded();
     let derived: Vec<_> = suite
         .corpus
         .cases

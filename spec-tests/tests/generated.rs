@@ -118,7 +118,9 @@ fn every_mutant_is_caught_by_a_generated_campaign_and_its_bundle_replays() {
     };
     let o = promote();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let suite = spec_tests::corpus::Suite::load(&fixtures).unwrap();
+    let suite =
+        spec_tests::corpus::Suite::load(&spec_tests::corpus::Fixtures::Dir(fixtures.clone()))
+            .unwrap();
     assert_eq!(suite.corpus.cases[0].id, "mat-promoted-example");
     let again = promote();
     assert_eq!(again.status.code(), Some(2), "{}", text(&again));

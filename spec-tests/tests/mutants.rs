@@ -1,11 +1,11 @@
 //! Every mutant of the reference is caught by at least one required case.
 
-use spec_tests::corpus::{self as suite, Suite};
+use spec_tests::corpus::Suite;
 use spec_tests::run::{run_reference_cases, self_test};
 
 #[test]
 fn every_mutant_is_caught_by_a_required_case() {
-    let suite = Suite::load(&suite::default_fixtures_dir()).unwrap();
+    let suite = Suite::embedded();
     let reports = self_test::self_test(&suite, 18);
     assert!(reports.len() >= 12, "only {} mutants", reports.len());
     let mut escaped = Vec::new();
@@ -27,7 +27,7 @@ fn every_mutant_is_caught_by_a_required_case() {
 
 #[test]
 fn the_unmutated_reference_passes_every_required_case() {
-    let suite = Suite::load(&suite::default_fixtures_dir()).unwrap();
+    let suite = Suite::embedded();
     let cases = suite.select(&Default::default());
     for name in state_reference::Profile::preset_names() {
         let profile = state_reference::Profile::preset(name).unwrap();

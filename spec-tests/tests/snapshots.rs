@@ -4,14 +4,14 @@
 use std::collections::BTreeMap;
 
 use spec_tests::corpus::derive::is_derived;
-use spec_tests::corpus::{self as suite, Filter, Suite};
+use spec_tests::corpus::{Filter, Suite};
 use spec_tests::judge::outcome::Outcome;
 use spec_tests::run::execute::run_reference;
 use state_reference::Profile;
 
 #[test]
 fn reference_outcomes_are_stable() {
-    let suite = Suite::load(&suite::default_fixtures_dir()).unwrap();
+    let suite = Suite::embedded();
     let mut settings = insta::Settings::clone_current();
     settings.set_prepend_module_to_snapshot(false);
     settings.set_snapshot_path("snapshots");

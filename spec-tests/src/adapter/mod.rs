@@ -33,6 +33,9 @@ pub struct AdapterSpec {
 pub const REFERENCE_ADAPTER_ARG: &str = "reference-adapter";
 
 impl AdapterSpec {
+    /// How long one command may take unless `--adapter-timeout-ms` says otherwise.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
     /// The bundled reference adapter: this very binary, in adapter mode.
     pub fn bundled_reference(mutant: Option<state_reference::Mutant>) -> std::io::Result<Self> {
         let exe = std::env::current_exe()?.to_string_lossy().into_owned();
@@ -42,7 +45,7 @@ impl AdapterSpec {
         }
         Ok(AdapterSpec {
             argv,
-            timeout: Duration::from_secs(10),
+            timeout: Self::DEFAULT_TIMEOUT,
             check_protocol: false,
         })
     }

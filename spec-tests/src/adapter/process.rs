@@ -259,7 +259,8 @@ impl AdapterProcess {
             command: name.into(),
             line: shorten(&line),
         })?;
-        if self.check_protocol
+        // `hello` is always held to the schema: a wrong handshake ends the run before any case.
+        if (self.check_protocol || name == "hello")
             && let Err(detail) = super::schema::check_answer(name, &answer)
         {
             return Err(AdapterFault::ProtocolViolation {

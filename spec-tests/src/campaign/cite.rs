@@ -137,7 +137,7 @@ mod tests {
 
     #[test]
     fn scenarios_cite_what_they_contain_and_only_catalogued_rules() {
-        let suite = Suite::load(&crate::corpus::default_fixtures_dir()).unwrap();
+        let suite = Suite::embedded();
         let cases = crate::campaign::scenarios(21, 200);
         let mut cited = BTreeSet::new();
         for case in &cases {

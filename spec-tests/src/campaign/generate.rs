@@ -524,7 +524,7 @@ impl Gen {
 /// Whether a fault of the plan acts at a position inside a live read's body (a byte, a
 /// message, an SSE event): where it lands then depends on how the writes were split into
 /// reads.
-fn cuts_live_reads(steps: &[Step]) -> bool {
+pub(super) fn cuts_live_reads(steps: &[Step]) -> bool {
     fault_rules(steps).any(|r| {
         r.kind != RequestKind::CatchUp
             && matches!(
@@ -556,6 +556,15 @@ fn settle_each_write(steps: &mut Vec<Step>) {
         }
     }
     *steps = out;
+}
+
+/// Whether `steps` already await after the subscription and after every live write, as
+/// [`settle_each_write`] makes them: the shrinker keeps a settled scenario settled, or its
+/// smaller cases would race again.
+pub(super) fn is_settled(steps: &[Step]) -> bool {
+    let mut settled = steps.to_vec();
+    settle_each_write(&mut settled);
+    settled.len() == steps.len()
 }
 
 /// A txid an await can wait for right after `items` are appended: new to the stream (an

@@ -11,7 +11,8 @@ use clap::{Args, Parser, Subcommand};
     about = "Conformance suite for the Durable Streams State Protocol"
 )]
 pub struct Cli {
-    /// The fixtures directory (requirements, case schema, cases).
+    /// A fixtures directory (requirements.json, tombstones.json, cases/) to use instead of
+    /// the corpus embedded in this binary; also $STATE_CONFORMANCE_FIXTURES.
     #[arg(long, global = true, value_name = "DIR")]
     pub fixtures: Option<PathBuf>,
     #[command(subcommand)]
@@ -22,10 +23,13 @@ pub struct Cli {
 pub enum Command {
     /// Run the corpus against the bundled reference implementation.
     Run(Box<RunArgs>),
-    /// List the cases a filter selects.
-    List(FilterArgs),
+    /// List the cases a filter selects (or, with --tags, the tags and how many cases carry each).
+    List(ListArgs),
     /// Show one case as JSON, with the reference's outcome under each of its profiles.
-    Show { id: String },
+    Show {
+        /// The case ID (see `list`).
+        id: String,
+    },
     /// Which cases cover each requirement; fails if a MUST or SHOULD has none.
     Coverage {
         /// Print every requirement, not only the uncovered ones.
@@ -41,8 +45,10 @@ pub enum Command {
         /// caught, shrunk to a bundle (under --bundles), and reproduced by replaying it.
         #[arg(long, value_name = "N")]
         random: Option<u64>,
+        /// The seed of the generated scenarios (with --random).
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Where the shrunk bundles of a generated self-test are written.
         #[arg(long, value_name = "DIR", default_value = "repro/self-test")]
         bundles: PathBuf,
     },
@@ -52,22 +58,35 @@ pub enum Command {
     Check {
         /// `http(s)://...` (a stream) or a file.
         target: String,
-        #[arg(long, default_value = "spec-1.0-strict")]
+        /// The profile to judge by: a preset name, or a profile file (JSON, the presets'
+        /// format). `spec-1.0-strict` holds the stream to the schema's letter.
+        #[arg(long, default_value = state_reference::profile::DEFAULT_PROFILE, value_name = "NAME|FILE")]
         profile: String,
         /// For a URL: the longest wait for a connection, and for each read to make progress.
         #[arg(long, default_value_t = 30_000, value_name = "MS")]
         timeout_ms: u64,
+        /// For an https URL: trust the certificates in this PEM file (a private CA, a
+        /// self-signed server) instead of the system's roots.
+        #[arg(long, value_name = "PEM", conflicts_with = "insecure")]
+        cacert: Option<PathBuf>,
+        /// For an https URL: accept any certificate, unverified (test servers only).
+        #[arg(long)]
+        insecure: bool,
     },
     /// Materialize a file and print the canonical state: a case file, or a JSON array of messages.
     Materialize {
+        /// A case file, or a JSON array of messages (one batch).
         file: PathBuf,
-        #[arg(long, default_value = state_reference::profile::DEFAULT_PROFILE)]
+        /// A preset name, or a profile file (JSON, the presets' format).
+        #[arg(long, default_value = state_reference::profile::DEFAULT_PROFILE, value_name = "NAME|FILE")]
         profile: String,
     },
     /// Validate a message file (one message, or a JSON array of messages, each judged).
     Validate {
+        /// One message, or a JSON array of messages.
         file: PathBuf,
-        #[arg(long, default_value = state_reference::profile::DEFAULT_PROFILE)]
+        /// A preset name, or a profile file (JSON, the presets' format).
+        #[arg(long, default_value = state_reference::profile::DEFAULT_PROFILE, value_name = "NAME|FILE")]
         profile: String,
     },
     /// Render implementations x case groups (Markdown) from saved `run --report-json` files.
@@ -78,6 +97,7 @@ pub enum Command {
     },
     /// Re-drive an implementation from a repro bundle alone (exit 1 if it still fails).
     Replay {
+        /// A repro bundle (`repro/*.bundle.json`, written by a campaign).
         bundle: PathBuf,
         /// Run the adapter command recorded in the bundle (a bundle is a file someone sent
         /// you: its command runs only when you ask for it).
@@ -94,6 +114,7 @@ pub enum Command {
     /// Serve the bundled reference adapter on stdin/stdout (what `run` starts by default).
     #[command(hide = true)]
     ReferenceAdapter {
+        /// Serve this mutant of the reference instead (see `self-test`).
         #[arg(long, value_name = "NAME")]
         mutant: Option<String>,
     },
@@ -102,22 +123,33 @@ pub enum Command {
 #[derive(Subcommand)]
 pub enum FixturesCommand {
     /// Write the corpus (cases, index, reference transcripts of live cases) to DIR.
-    Export { dir: PathBuf },
+    Export {
+        /// The directory to write (created if absent).
+        dir: PathBuf,
+    },
     /// Write COUNT generated scenarios, expectations from the reference, to DIR.
     Generate {
+        /// The seed: the same seed writes the same scenarios on any machine.
         #[arg(long)]
         seed: u64,
+        /// How many scenarios.
         #[arg(long)]
         count: u64,
+        /// The directory to write (created if absent).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
     /// Re-check an exported or generated directory with the reference (exit 1 on any
     /// disagreement).
-    Verify { dir: PathBuf },
+    Verify {
+        /// A directory written by `fixtures export` or `fixtures generate`.
+        dir: PathBuf,
+    },
     /// Turn a repro bundle into a named case of the corpus.
     Promote {
+        /// The repro bundle.
         bundle: PathBuf,
+        /// The new case's ID (a mode prefix such as `mat-`, never a tombstoned ID).
         #[arg(long)]
         id: String,
     },
@@ -137,16 +169,26 @@ pub struct FilterArgs {
 }
 
 #[derive(Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// List the tags of the selected cases instead, with how many cases carry each.
+    #[arg(long = "tags")]
+    pub list_tags: bool,
+}
+
+#[derive(Args)]
 pub struct RunArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
     /// Profile to run under (repeatable; `all` for every preset).
-    #[arg(long = "profile", default_value = state_reference::profile::DEFAULT_PROFILE)]
+    #[arg(long = "profile", default_value = state_reference::profile::DEFAULT_PROFILE, value_name = "NAME")]
     pub profiles: Vec<String>,
     /// Run a deliberately broken reference (see `self-test`).
     #[arg(long, value_name = "NAME")]
     pub mutant: Option<String>,
-    /// Also print informational outcomes (where the spec is silent).
+    /// Also print informational outcomes (where the spec is silent) and expected failures in
+    /// full, not only counted.
     #[arg(long)]
     pub verbose: bool,
     /// Cases run at once, each job with its own adapter process.
@@ -187,7 +229,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub check_protocol: bool,
     /// The longest one adapter command may take, in milliseconds.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_name = "MS")]
     pub adapter_timeout_ms: u64,
     /// Write the result model (JSON) here.
     #[arg(long, value_name = "PATH")]
@@ -217,5 +259,37 @@ fn parse_shard(text: &str) -> Result<(usize, usize), String> {
     match parsed {
         Some((k, n)) if (1..=n).contains(&k) => Ok((k, n)),
         _ => Err(format!("`{text}` is not K/N with 1 <= K <= N (e.g. 2/4)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn the_command_line_is_well_formed_and_every_argument_has_help() {
+        let command = Cli::command();
+        command.clone().debug_assert();
+        let mut undocumented = Vec::new();
+        let mut stack = vec![(String::from("state-conformance"), command)];
+        while let Some((path, command)) = stack.pop() {
+            if command.get_about().is_none() && path != "state-conformance help" {
+                undocumented.push(path.clone());
+            }
+            for arg in command.get_arguments() {
+                if arg.get_help().is_none() {
+                    undocumented.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in command.get_subcommands() {
+                stack.push((format!("{path} {}", sub.get_name()), sub.clone()));
+            }
+        }
+        assert!(
+            undocumented.is_empty(),
+            "without help text: {undocumented:?}"
+        );
     }
 }

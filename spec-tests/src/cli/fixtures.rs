@@ -1,21 +1,19 @@
 //! `fixtures export|generate|verify|promote`.
 
-use std::path::Path;
-
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use spec_tests::campaign::bundle::Bundle;
-use spec_tests::corpus::Suite;
 use spec_tests::corpus::case::Case;
 use spec_tests::corpus::load::load_tombstones;
+use spec_tests::corpus::{Fixtures, Suite};
 use spec_tests::export as io;
 
 use super::Exit;
 use super::args::FixturesCommand;
 
-pub fn dispatch(fixtures: &Path, command: FixturesCommand) -> Result<Exit> {
+pub fn dispatch(fixtures: &Fixtures, command: FixturesCommand) -> Result<Exit> {
     match command {
         FixturesCommand::Export { dir } => {
-            let suite = Suite::load(fixtures).context("cannot load the fixtures")?;
+            let suite = Suite::load(fixtures).with_context(|| format!("cannot load {fixtures}"))?;
             let cases: Vec<&Case> = suite.corpus.cases.iter().collect();
             let n = io::write(&dir, &cases)?;
             println!("{n} cases written to {}", dir.display());
@@ -41,9 +39,16 @@ pub fn dispatch(fixtures: &Path, command: FixturesCommand) -> Result<Exit> {
             return Ok(Exit::when_ok(problems.is_empty()));
         }
         FixturesCommand::Promote { bundle, id } => {
+            let Some(dir) = fixtures.dir() else {
+                bail!(
+                    "promote writes a case into a fixtures directory: name it with --fixtures DIR \
+                     (or ${})",
+                    spec_tests::corpus::source::FIXTURES_ENV
+                );
+            };
             let bundle = Bundle::load(&bundle)?;
-            let tombstones = load_tombstones(&fixtures.join("tombstones.json"))?;
-            let path = io::promote(&bundle, &id, &fixtures.join("cases"), &tombstones)?;
+            let tombstones = load_tombstones(&fixtures.read("tombstones.json")?)?;
+            let path = io::promote(&bundle, &id, &dir.join("cases"), &tombstones)?;
             println!("wrote {}", path.display());
         }
     }

@@ -12,7 +12,19 @@ use state_reference::{Batch, Materializer, Message, ParseRules, Profile};
 
 use super::{Exit, profile_named};
 
-pub fn list(suite: &Suite, filter: &Filter) -> Result<Exit> {
+pub fn list(suite: &Suite, filter: &Filter, tags: bool) -> Result<Exit> {
+    if tags {
+        let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+        for case in suite.select(filter) {
+            for tag in &case.tags {
+                *counts.entry(tag.as_str()).or_default() += 1;
+            }
+        }
+        for (tag, n) in counts {
+            println!("{tag:<24} {n:>4} case(s)");
+        }
+        return Ok(Exit::Pass);
+    }
     for case in suite.select(filter) {
         let profiles: Vec<&str> = case.profiles.keys().map(String::as_str).collect();
         println!(
@@ -92,8 +104,12 @@ pub fn matrix(reports: &[String]) -> Result<Exit> {
 }
 
 /// Lints a stream URL or a dump; fails when a message is invalid as written.
-pub fn check(target: &str, profile: &Profile, timeout: std::time::Duration) -> Result<Exit> {
-    let linted = spec_tests::lint::lint(target, profile, timeout)?;
+pub fn check(
+    target: &str,
+    profile: &Profile,
+    options: &spec_tests::lint::ReadOptions,
+) -> Result<Exit> {
+    let linted = spec_tests::lint::lint(target, profile, options)?;
     let show = |v: &Option<String>| {
         v.as_ref()
             .map_or("valid".to_owned(), |r| format!("invalid: {r}"))

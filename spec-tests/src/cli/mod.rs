@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use spec_tests::corpus::{self, Filter, Suite};
+use spec_tests::corpus::{Filter, Fixtures, Suite};
 use state_reference::{Mutant, Profile};
 
 use args::{Cli, Command, FilterArgs};
@@ -41,6 +41,7 @@ impl From<Exit> for ExitCode {
 }
 
 pub fn main() -> ExitCode {
+    end_quietly_when_stdout_closes();
     let cli = Cli::parse();
     match dispatch(cli) {
         Ok(exit) => exit.into(),
@@ -51,12 +52,34 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// `state-conformance show X | head`: once the reader has gone, `println!` panics on the
+/// broken pipe. Rust ignores SIGPIPE (and must, or an adapter closing its stdin would kill
+/// the runner), so the panic is caught here instead: the process ends at once, silently,
+/// with the status a shell reports for a process killed by SIGPIPE (128 + 13).
+fn end_quietly_when_stdout_closes() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout")
+            && message.to_ascii_lowercase().contains("broken pipe")
+        {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 fn dispatch(cli: Cli) -> Result<Exit> {
-    let fixtures = cli.fixtures.unwrap_or_else(corpus::default_fixtures_dir);
-    let load = || Suite::load(&fixtures).context("cannot load the fixtures");
+    let fixtures = Fixtures::chosen(cli.fixtures);
+    let load = || Suite::load(&fixtures).with_context(|| format!("cannot load {fixtures}"));
     match cli.command {
-        Command::Run(args) => run::run(&load()?, *args),
-        Command::List(f) => inspect::list(&load()?, &filter(&f)),
+        Command::Run(args) => run::run(&load()?, *args, &program(&fixtures)),
+        Command::List(l) => inspect::list(&load()?, &filter(&l.filter), l.list_tags),
         Command::Show { id } => inspect::show(&load()?, &id),
         Command::Coverage { all } => inspect::coverage(&load()?, all),
         Command::SelfTest {
@@ -77,15 +100,20 @@ fn dispatch(cli: Cli) -> Result<Exit> {
             target,
             profile,
             timeout_ms,
-        } => inspect::check(
-            &target,
-            &profile_named(&profile)?,
-            std::time::Duration::from_millis(timeout_ms),
-        ),
-        Command::Materialize { file, profile } => {
-            inspect::materialize(&file, &profile_named(&profile)?)
+            cacert,
+            insecure,
+        } => {
+            let options = spec_tests::lint::ReadOptions {
+                timeout: std::time::Duration::from_millis(timeout_ms),
+                ca_certificates: cacert.as_deref().map(spec_tests::input::read).transpose()?,
+                insecure,
+            };
+            inspect::check(&target, &profile_from(&profile)?, &options)
         }
-        Command::Validate { file, profile } => inspect::validate(&file, &profile_named(&profile)?),
+        Command::Materialize { file, profile } => {
+            inspect::materialize(&file, &profile_from(&profile)?)
+        }
+        Command::Validate { file, profile } => inspect::validate(&file, &profile_from(&profile)?),
         Command::ReferenceAdapter { mutant } => {
             let mutant = mutant.as_deref().map(mutant_named).transpose()?;
             spec_tests::reference_adapter::serve(mutant);
@@ -102,8 +130,45 @@ fn filter(f: &FilterArgs) -> Filter {
     }
 }
 
+/// This program as it was invoked (and `--fixtures DIR` when given), shell-quoted: how
+/// printed commands (`re-run:`, `replay`) start, so they work as printed.
+fn program(fixtures: &Fixtures) -> String {
+    let argv0 = std::env::args()
+        .next()
+        .unwrap_or_else(|| "state-conformance".into());
+    let mut words = vec![argv0];
+    if let Some(dir) = fixtures.dir() {
+        words.extend(["--fixtures".into(), dir.display().to_string()]);
+    }
+    spec_tests::pipeline::shell_words(&words)
+}
+
+/// A preset by name, or (for `materialize`, `validate` and `check`) a profile from a JSON
+/// file in the presets' format (`docs/profiles.md`).
+fn profile_from(name_or_file: &str) -> Result<Profile> {
+    if Profile::preset_names().contains(&name_or_file) || !is_profile_file(name_or_file) {
+        return Ok(Profile::preset(name_or_file)?);
+    }
+    let path = std::path::Path::new(name_or_file);
+    let text = spec_tests::input::read_text(path)?;
+    Profile::from_json(&text).with_context(|| format!("{} is not a profile", path.display()))
+}
+
+/// A preset by name only: what `run` and `replay` take, since adapters know profiles by the
+/// names their `hello` lists.
 fn profile_named(name: &str) -> Result<Profile> {
+    if is_profile_file(name) && !Profile::preset_names().contains(&name) {
+        anyhow::bail!(
+            "`run` takes preset names ({}): adapters know profiles by name; a profile file \
+             works with materialize, validate and check",
+            Profile::preset_names().join(", ")
+        );
+    }
     Ok(Profile::preset(name)?)
+}
+
+fn is_profile_file(name: &str) -> bool {
+    name.ends_with(".json") || std::path::Path::new(name).is_file()
 }
 
 fn mutant_named(name: &str) -> Result<Mutant> {

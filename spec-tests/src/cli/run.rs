@@ -17,7 +17,19 @@ use state_reference::{Mutant, Profile};
 use super::args::RunArgs;
 use super::{Exit, filter, mutant_named, profile_named};
 
-pub fn run(suite: &Suite, args: RunArgs) -> Result<Exit> {
+pub fn run(suite: &Suite, args: RunArgs, program: &str) -> Result<Exit> {
+    // Output paths are checked before anything runs: a long run must not end in "cannot write".
+    for path in [
+        &args.report_json,
+        &args.junit,
+        &args.markdown,
+        &args.write_expectations,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        ensure_writable(path)?;
+    }
     let profiles: Vec<Profile> = if args.profiles.iter().any(|p| p == "all") {
         Profile::presets()
     } else {
@@ -77,6 +89,7 @@ pub fn run(suite: &Suite, args: RunArgs) -> Result<Exit> {
             expectations,
             on_planned: Some(&on_planned),
             on_result: Some(&on_result),
+            rerun_program: program.to_owned(),
         },
     )?;
     bar.finish_and_clear();
@@ -87,13 +100,13 @@ pub fn run(suite: &Suite, args: RunArgs) -> Result<Exit> {
     }
     for b in &output.bundles {
         println!(
-            "shrunk {} [{}] from size {} to {} in {} runs: state-conformance replay {}",
+            "shrunk {} [{}] from size {} to {} in {} runs: {program} replay {}",
             b.case,
             b.profile,
             b.size_before,
             b.size_after,
             b.runs,
-            b.path.display()
+            spec_tests::pipeline::shell_words(&[b.path.display().to_string()])
         );
     }
     if output.bundles_skipped {
@@ -128,6 +141,21 @@ pub fn run(suite: &Suite, args: RunArgs) -> Result<Exit> {
         );
     }
     Ok(Exit::when_ok(output.ok()))
+}
+
+/// Fails, naming the path, unless `path` can be opened for writing; a file created by the
+/// check is removed again.
+fn ensure_writable(path: &Path) -> Result<()> {
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    if !existed {
+        std::fs::remove_file(path).ok();
+    }
+    Ok(())
 }
 
 fn write_file(path: Option<&Path>, render: impl FnOnce() -> String) -> Result<()> {

@@ -1,8 +1,8 @@
 //! The requirements catalogue (`fixtures/requirements.json`): one entry per normative
 //! statement of STATE-PROTOCOL and the schema, plus the questions the spec leaves open.
 
+use super::source::CorpusFile;
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -45,10 +45,10 @@ pub struct Catalogue {
 }
 
 impl Catalogue {
-    pub fn load(path: &Path) -> Result<Catalogue, LoadError> {
-        let text = crate::input::read_text(path)?;
+    pub fn parse(source: &CorpusFile) -> Result<Catalogue, LoadError> {
+        let path = &source.path;
         let file: CatalogueFile =
-            serde_json::from_str(&text).map_err(|e| LoadError::json(path, e))?;
+            serde_json::from_str(&source.text).map_err(|e| LoadError::json(path, e))?;
         let mut by_id = BTreeMap::new();
         let mut order = Vec::new();
         for r in file.requirements {

@@ -2,7 +2,6 @@
 //! name, the requirements catalogue, the known profiles and the tombstoned IDs.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -10,9 +9,10 @@ use state_reference::Profile;
 
 use super::case::Case;
 use super::catalogue::Catalogue;
+use super::source::CorpusFile;
 use crate::error::LoadError;
 
-const CASE_SCHEMA: &str = include_str!("../../../fixtures/case.schema.json");
+const CASE_SCHEMA: &str = include_str!("../../fixtures/case.schema.json");
 
 /// Every case of a corpus, sorted by ID.
 #[derive(Debug, Clone)]
@@ -21,28 +21,23 @@ pub struct Corpus {
 }
 
 impl Corpus {
-    /// Loads `dir/*.json`, checking each file against the case schema, its file name, the
+    /// Reads the case files, checking each against the case schema, its file name, the
     /// catalogue's requirement IDs, the known profiles and the tombstoned IDs.
     pub fn load(
-        dir: &Path,
+        files: Vec<CorpusFile>,
         catalogue: &Catalogue,
         tombstones: &BTreeSet<String>,
     ) -> Result<Corpus, LoadError> {
         let schema = case_schema();
-        let entries = std::fs::read_dir(dir).map_err(|e| LoadError::io(dir, e))?;
-        let mut paths: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
-        paths.sort();
         let profiles = Profile::preset_names();
-        let mut cases = Vec::with_capacity(paths.len());
-        for path in paths {
-            let case = load_case(&path, schema)?;
+        let mut cases = Vec::with_capacity(files.len());
+        for file in files {
+            let path = &file.path;
+            let case = load_case(&file, schema)?;
             for (i, id) in case.requirements.iter().enumerate() {
                 if catalogue.get(id).is_none() {
                     return Err(LoadError::invalid(
-                        &path,
+                        path,
                         format!("/requirements/{i}"),
                         format!("unknown requirement {id}"),
                     ));
@@ -51,7 +46,7 @@ impl Corpus {
             for profile in case.profiles.keys().chain(case.expect_by_profile.keys()) {
                 if !profiles.contains(&profile.as_str()) {
                     return Err(LoadError::invalid(
-                        &path,
+                        path,
                         "/profiles",
                         format!("unknown profile {profile}"),
                     ));
@@ -59,7 +54,7 @@ impl Corpus {
             }
             if tombstones.contains(&case.id) {
                 return Err(LoadError::invalid(
-                    &path,
+                    path,
                     "/id",
                     format!("{} is tombstoned and may not be reused", case.id),
                 ));
@@ -104,9 +99,9 @@ pub enum CaseError {
     Json(serde_json::Error),
 }
 
-fn load_case(path: &Path, schema: &jsonschema::Validator) -> Result<Case, LoadError> {
-    let text = crate::input::read_text(path)?;
-    let value: Value = serde_json::from_str(&text).map_err(|e| LoadError::json(path, e))?;
+fn load_case(file: &CorpusFile, schema: &jsonschema::Validator) -> Result<Case, LoadError> {
+    let path = &file.path;
+    let value: Value = serde_json::from_str(&file.text).map_err(|e| LoadError::json(path, e))?;
     if let Some(error) = schema.iter_errors(&value).next() {
         return Err(LoadError::invalid(
             path,
@@ -129,8 +124,8 @@ fn load_case(path: &Path, schema: &jsonschema::Validator) -> Result<Case, LoadEr
     Ok(case)
 }
 
-/// Loads `fixtures/tombstones.json`: IDs of removed cases, never to be reused.
-pub fn load_tombstones(path: &Path) -> Result<BTreeSet<String>, LoadError> {
+/// Reads `fixtures/tombstones.json`: IDs of removed cases, never to be reused.
+pub fn load_tombstones(file: &CorpusFile) -> Result<BTreeSet<String>, LoadError> {
     #[derive(Deserialize)]
     struct Tombstones {
         tombstones: Vec<Tombstone>,
@@ -139,7 +134,7 @@ pub fn load_tombstones(path: &Path) -> Result<BTreeSet<String>, LoadError> {
     struct Tombstone {
         id: String,
     }
-    let text = crate::input::read_text(path)?;
-    let file: Tombstones = serde_json::from_str(&text).map_err(|e| LoadError::json(path, e))?;
-    Ok(file.tombstones.into_iter().map(|t| t.id).collect())
+    let parsed: Tombstones =
+        serde_json::from_str(&file.text).map_err(|e| LoadError::json(&file.path, e))?;
+    Ok(parsed.tombstones.into_iter().map(|t| t.id).collect())
 }

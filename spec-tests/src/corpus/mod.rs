@@ -5,9 +5,9 @@ pub mod case;
 pub mod catalogue;
 pub mod derive;
 pub mod load;
+pub mod source;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use wildmatch::WildMatch;
@@ -16,21 +16,7 @@ use crate::error::LoadError;
 use case::Case;
 use catalogue::Catalogue;
 use load::{Corpus, load_tombstones};
-
-/// The fixtures directory: `$STATE_CONFORMANCE_FIXTURES`, else `./fixtures` when it exists,
-/// else the one this binary was built from.
-pub fn default_fixtures_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("STATE_CONFORMANCE_FIXTURES") {
-        return PathBuf::from(dir);
-    }
-    let local = PathBuf::from("fixtures");
-    if local.join("requirements.json").is_file() {
-        return local;
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("fixtures")
-}
+pub use source::Fixtures;
 
 pub struct Suite {
     pub catalogue: Catalogue,
@@ -38,14 +24,20 @@ pub struct Suite {
 }
 
 impl Suite {
-    pub fn load(fixtures: &Path) -> Result<Suite, LoadError> {
-        let catalogue = Catalogue::load(&fixtures.join("requirements.json"))?;
-        let tombstones = load_tombstones(&fixtures.join("tombstones.json"))?;
-        let mut corpus = Corpus::load(&fixtures.join("cases"), &catalogue, &tombstones)?;
+    pub fn load(fixtures: &Fixtures) -> Result<Suite, LoadError> {
+        let catalogue = Catalogue::parse(&fixtures.read("requirements.json")?)?;
+        let tombstones = load_tombstones(&fixtures.read("tombstones.json")?)?;
+        let mut corpus = Corpus::load(fixtures.cases()?, &catalogue, &tombstones)?;
         let derived = derive::over_the_wire(&corpus.cases);
         corpus.cases.extend(derived);
         corpus.cases.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(Suite { catalogue, corpus })
+    }
+
+    /// The corpus embedded in this binary (or `$STATE_CONFORMANCE_FIXTURES`): it was checked
+    /// when built, so failing to load it is a bug, not an input error.
+    pub fn embedded() -> Suite {
+        Suite::load(&Fixtures::default()).expect("the embedded corpus loads")
     }
 
     /// Cases matching the filter, in ID order.

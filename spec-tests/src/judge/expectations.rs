@@ -136,6 +136,7 @@ mod tests {
             weight: Weight::Required,
             verdict,
             outcome: Outcome::SetupError { reason: "-".into() },
+            duration_ms: 0,
         }
     }
 

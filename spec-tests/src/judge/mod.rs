@@ -23,6 +23,7 @@ use outcome::{Outcome, Validated};
 
 /// One case run under one profile.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CaseResult {
     pub case: String,
     pub profile: String,
@@ -30,6 +31,10 @@ pub struct CaseResult {
     #[serde(flatten)]
     pub verdict: Verdict,
     pub outcome: Outcome,
+    /// Wall time of the run, adapter start-up included when it happened for this case
+    /// (0 in reports older than format 3).
+    #[serde(default)]
+    pub duration_ms: u64,
 }
 
 impl CaseResult {
@@ -46,6 +51,7 @@ impl CaseResult {
             weight,
             verdict,
             outcome,
+            duration_ms: 0,
         }
     }
 }

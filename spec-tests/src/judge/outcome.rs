@@ -9,11 +9,18 @@ pub use crate::adapter::implementation::Validated;
 use crate::adapter::protocol::Awaited;
 use crate::corpus::case::RejectedItem;
 
+/// Field names are camelCase like the rest of the report; the snake_case names of report
+/// format 2 and older bundles still read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "mode", rename_all = "kebab-case")]
+#[serde(
+    tag = "mode",
+    rename_all = "kebab-case",
+    rename_all_fields = "camelCase"
+)]
 pub enum Outcome {
     Materialize {
         /// The observation after each batch, in order; the last one is the final state.
+        #[serde(alias = "after_batch")]
         after_batch: Vec<Observation>,
         rejected: Vec<RejectedItem>,
     },
@@ -41,6 +48,7 @@ pub enum Outcome {
     /// The adapter failed (crashed, hung, answered garbage); its stderr tail is kept.
     AdapterFault {
         reason: String,
+        #[serde(alias = "stderr_tail")]
         stderr_tail: String,
     },
 }
@@ -76,7 +84,45 @@ pub struct CheckpointRun {
     pub tail: Option<String>,
     /// The reference's observation at the reported offset, or why there is none. Taken when
     /// the answer came, since the stream goes on changing (appends, compaction, deletion).
+    /// Written `{"observed": …}` or `{"unavailable": "why"}`.
+    #[serde(with = "reference_at")]
     pub reference: Result<Observation, String>,
+}
+
+/// `Result<Observation, String>` in the report's own words (report format 2 wrote serde's
+/// `Ok`/`Err`, which still read).
+mod reference_at {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use state_reference::Observation;
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    enum ReferenceAt {
+        #[serde(alias = "Ok")]
+        Observed(Observation),
+        #[serde(alias = "Err")]
+        Unavailable(String),
+    }
+
+    pub fn serialize<S: Serializer>(
+        value: &Result<Observation, String>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Ok(o) => ReferenceAt::Observed(o.clone()),
+            Err(e) => ReferenceAt::Unavailable(e.clone()),
+        }
+        .serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Result<Observation, String>, D::Error> {
+        Ok(match ReferenceAt::deserialize(deserializer)? {
+            ReferenceAt::Observed(o) => Ok(o),
+            ReferenceAt::Unavailable(e) => Err(e),
+        })
+    }
 }
 
 /// A rule a reader's request broke, and how.

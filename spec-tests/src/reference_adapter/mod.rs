@@ -86,7 +86,7 @@ impl Reference {
                     (Some(runtime), handle)
                 }
             };
-            let http = reqwest::Client::builder()
+            let http = crate::runtime::http_client()
                 .connect_timeout(Duration::from_secs(5))
                 .build()
                 .map_err(|e| refused(command, format!("cannot build an HTTP client: {e}")))?;

@@ -49,6 +49,7 @@ impl RunReport {
                 };
                 let mut case = TestCase::new(r.result.case.as_str(), status);
                 case.set_classname(format!("state-conformance.{profile}"));
+                case.set_time(std::time::Duration::from_millis(r.result.duration_ms));
                 match &r.result.verdict {
                     Verdict::Informational { mismatches } => {
                         case.set_system_out(format!(
@@ -66,6 +67,13 @@ impl RunReport {
                 }
                 suite.add_test_case(case);
             }
+            let ms: u64 = self
+                .results
+                .iter()
+                .filter(|r| &r.result.profile == profile)
+                .map(|r| r.result.duration_ms)
+                .sum();
+            suite.set_time(std::time::Duration::from_millis(ms));
             report.add_test_suite(suite);
         }
         report.to_string().unwrap_or_default()

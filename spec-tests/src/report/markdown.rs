@@ -1,9 +1,13 @@
-//! Markdown: a summary table and one section per failure, fit for a CI job summary.
+//! Markdown: a summary table, one section per failure, then the expected failures and the
+//! informational results as tables, fit for a CI job summary.
 
 use super::{Problem, RunReport, problem};
+use crate::judge::Verdict;
 
 impl RunReport {
-    /// Markdown: a summary table and one section per failure.
+    /// Markdown: a summary table, one section per failure, then tables of the expected
+    /// failures (with their reasons) and of the informational results (where the spec is
+    /// silent and the implementation chose differently from the profile).
     pub fn to_markdown(&self) -> String {
         let counts = self.summary.counts();
         let row = |cell: &dyn Fn(&(&str, usize)) -> String| {
@@ -44,6 +48,60 @@ impl RunReport {
             }
             out.push_str(&format!("\nRe-run: `{}`\n", r.rerun));
         }
+        let expected: Vec<[String; 3]> = self
+            .results
+            .iter()
+            .filter_map(|r| match &r.result.verdict {
+                Verdict::ExpectedFailure { reason, mismatches } => Some([
+                    format!("`{}`", r.result.case),
+                    r.result.profile.clone(),
+                    format!(
+                        "{reason}: {}",
+                        mismatches.first().map_or("", String::as_str)
+                    ),
+                ]),
+                _ => None,
+            })
+            .collect();
+        table(
+            &mut out,
+            "Expected failures",
+            ["case", "profile", "reason: first difference"],
+            &expected,
+        );
+        let informational: Vec<[String; 3]> = self
+            .results
+            .iter()
+            .filter_map(|r| match &r.result.verdict {
+                Verdict::Informational { mismatches } => Some([
+                    format!("`{}`", r.result.case),
+                    r.result.profile.clone(),
+                    mismatches.first().cloned().unwrap_or_default(),
+                ]),
+                _ => None,
+            })
+            .collect();
+        table(
+            &mut out,
+            "Informational (the spec is silent)",
+            ["case", "profile", "first difference"],
+            &informational,
+        );
         out
+    }
+}
+
+/// Appends a section with a table of `rows`, if there are any; cells on one line, pipes
+/// escaped.
+fn table(out: &mut String, title: &str, header: [&str; 3], rows: &[[String; 3]]) {
+    if rows.is_empty() {
+        return;
+    }
+    let cell = |text: &str| text.replace('\n', " ").replace('|', "\\|");
+    out.push_str(&format!("\n### {title} ({})\n\n", rows.len()));
+    out.push_str(&format!("| {} |\n|---|---|---|\n", header.join(" | ")));
+    for row in rows {
+        let cells: Vec<String> = row.iter().map(|c| cell(c)).collect();
+        out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
 }

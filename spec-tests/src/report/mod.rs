@@ -14,8 +14,11 @@ use crate::corpus::case::Case;
 use crate::judge::{CaseResult, Verdict};
 
 /// Version of the JSON result model; bumped on any incompatible change. Format 2 added the
-/// `errored` verdict and count; format 1 reports still read.
-pub const REPORT_FORMAT: u32 = 2;
+/// `errored` verdict and count; format 3 made every field name camelCase (`afterBatch`,
+/// `stderrTail`, a checkpoint's `reference` as `observed`/`unavailable`) and added each
+/// result's `durationMs`; formats 1 and 2 still read. Its JSON Schema is
+/// `spec-tests/protocol/report.schema.json`.
+pub const REPORT_FORMAT: u32 = 3;
 const OLDEST_READABLE_FORMAT: u32 = 1;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,13 +94,14 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    /// The report of `results`, run from `cases` (where titles and requirements come from).
+    /// The report of `results`, run from `cases` (where titles and requirements come from);
+    /// `rerun` is the command that re-runs one result, `{profile}` and `{case}` filled in.
     pub fn new(
         cases: &[&Case],
         adapter: Vec<String>,
         profiles: Vec<String>,
         results: Vec<CaseResult>,
-        rerun_suffix: &str,
+        rerun: &str,
     ) -> RunReport {
         let summary = Summary::of(&results);
         let results = results
@@ -107,10 +111,9 @@ impl RunReport {
                 ReportedResult {
                     title: case.map(|c| c.title.clone()).unwrap_or_default(),
                     requirements: case.map(|c| c.requirements.clone()).unwrap_or_default(),
-                    rerun: format!(
-                        "state-conformance run --profile {} --case {}{rerun_suffix}",
-                        r.profile, r.case
-                    ),
+                    rerun: rerun
+                        .replace("{profile}", &r.profile)
+                        .replace("{case}", &r.case),
                     result: r,
                 }
             })

@@ -170,6 +170,15 @@ fn run_inner(
             Step::Produce { ops } => client.produce(&url, ops)?,
         }
     }
+    // A reader still following the stream is judged on its next request too (the cursor
+    // echo): wait for it, so whether it is seen does not depend on how fast the case ended.
+    let following = checkpoints
+        .last()
+        .is_some_and(|c| !c.answer.progress.closed && c.answer.progress.stop_reason.is_none());
+    if case.mode == Mode::Subscribe && following {
+        await_request_after_cursor(&sim, &path, NEXT_REQUEST_WAIT);
+    }
+    let in_flight = sim.in_flight();
     *recorded = sim.transcript();
     let transcript = summarize(recorded);
     let unfired = unfired_rules(case, recorded);
@@ -185,7 +194,7 @@ fn run_inner(
             checkpoints,
             unfired,
             requests: [
-                cursor_not_echoed(recorded, &path),
+                cursor_not_echoed(recorded, &in_flight, &path),
                 retry_after_not_honoured(recorded, &path),
             ]
             .concat(),
@@ -224,6 +233,40 @@ fn await_served(
     }
 }
 
+/// The longest wait at a case's end for a following reader's next request.
+const NEXT_REQUEST_WAIT: Duration = Duration::from_millis(500);
+
+/// Waits (at most `timeout`) until the reader has made a request after the last response on
+/// `path` that carried a cursor: one answered since, or one still in flight (a long-poll
+/// waiting for data). Returns at once when no response carried a cursor.
+fn await_request_after_cursor(
+    sim: &stream_simulator::SimulatorHandle,
+    path: &str,
+    timeout: Duration,
+) {
+    let deadline = std::time::Instant::now() + timeout;
+    let on_path = |method: &str, uri: &str| method == "GET" && uri.starts_with(path);
+    loop {
+        let reads: Vec<Exchange> = sim
+            .transcript()
+            .into_iter()
+            .filter(|x| on_path(&x.method, &x.uri))
+            .collect();
+        let Some(last) = reads
+            .iter()
+            .rposition(|x| x.response_headers.iter().any(|(k, _)| k == "stream-cursor"))
+        else {
+            return;
+        };
+        let later = last + 1 < reads.len();
+        let waiting = sim.in_flight().iter().any(|(m, u)| on_path(m, u));
+        if later || waiting || std::time::Instant::now() >= deadline {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// The kind of a read, from its URI, as fault rules classify it.
 fn request_kind(uri: &str) -> RequestKind {
     let query = uri.split_once('?').map_or("", |(_, q)| q);
@@ -249,26 +292,36 @@ fn unfired_rules(case: &Case, exchanges: &[Exchange]) -> Vec<String> {
 /// PROTOCOL §10.1: every long-poll carries, as `cursor`, the last `Stream-Cursor` of a
 /// complete response on this stream. The first long-poll that does not, if any. A read from
 /// the beginning (`offset=-1`, as after a 410) starts a new session: the spec does not say a
-/// reader starting over keeps its cursor, so one that drops it is not held to it.
-fn cursor_not_echoed(exchanges: &[Exchange], path: &str) -> Vec<RequestViolation> {
+/// reader starting over keeps its cursor, so one that drops it is not held to it. Requests
+/// still `in_flight` (method, URI) count as the latest.
+fn cursor_not_echoed(
+    exchanges: &[Exchange],
+    in_flight: &[(String, String)],
+    path: &str,
+) -> Vec<RequestViolation> {
     let mut last: Option<(u64, &str)> = None;
+    let param = |uri: &str, name: &str| -> Option<String> {
+        let query = uri.split_once('?').map_or("", |(_, q)| q);
+        query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+            .map(str::to_owned)
+    };
+    // Whether a request to `uri` breaks the rule, given the last cursor sent.
+    let breaks = |uri: &str, last: Option<(u64, &str)>| {
+        let (seq, cursor) = last?;
+        (param(uri, "live").as_deref() == Some("long-poll")
+            && param(uri, "cursor").as_deref() != Some(cursor))
+        .then(|| (seq, cursor.to_owned()))
+    };
     for x in exchanges
         .iter()
         .filter(|x| x.method == "GET" && x.uri.starts_with(path))
     {
-        let query = x.uri.split_once('?').map_or("", |(_, q)| q);
-        let param = |name: &str| {
-            query
-                .split('&')
-                .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
-        };
-        if matches!(param("offset"), None | Some("-1")) {
+        if matches!(param(&x.uri, "offset").as_deref(), None | Some("-1")) {
             last = None;
         }
-        if param("live") == Some("long-poll")
-            && let Some((seq, cursor)) = last
-            && param("cursor") != Some(cursor)
-        {
+        if let Some((seq, cursor)) = breaks(&x.uri, last) {
             return vec![RequestViolation {
                 requirement: CURSOR_ECHO.into(),
                 detail: format!(
@@ -285,6 +338,22 @@ fn cursor_not_echoed(exchanges: &[Exchange], path: &str) -> Vec<RequestViolation
             .find(|(k, _)| k == "stream-cursor");
         if let Some((_, cursor)) = sent.filter(|_| complete) {
             last = Some((x.seq, cursor));
+        }
+    }
+    for (method, uri) in in_flight {
+        if method != "GET" || !uri.starts_with(path) {
+            continue;
+        }
+        if matches!(param(uri, "offset").as_deref(), None | Some("-1")) {
+            last = None;
+        }
+        if let Some((seq, cursor)) = breaks(uri, last) {
+            return vec![RequestViolation {
+                requirement: CURSOR_ECHO.into(),
+                detail: format!(
+                    "the waiting request {uri} does not echo the cursor {cursor:?} the server sent on #{seq}"
+                ),
+            }];
         }
     }
     Vec::new()
@@ -402,5 +471,31 @@ mod tests {
             x
         }];
         assert!(retry_after_not_honoured(&other_stream, "/s").is_empty());
+    }
+
+    #[test]
+    fn a_waiting_long_poll_is_held_to_the_cursor_too() {
+        let mut first = read(0, 200, None, (0, 1));
+        first.uri = "/s?offset=o1&live=long-poll".into();
+        first.response_headers = vec![("stream-cursor".into(), "c1".into())];
+        let get = |uri: &str| vec![("GET".to_owned(), uri.to_owned())];
+        let none = cursor_not_echoed(std::slice::from_ref(&first), &[], "/s");
+        assert!(none.is_empty());
+        let dropped = cursor_not_echoed(
+            std::slice::from_ref(&first),
+            &get("/s?offset=o2&live=long-poll"),
+            "/s",
+        );
+        assert_eq!(dropped.len(), 1);
+        assert!(
+            dropped[0].detail.contains("waiting request") && dropped[0].detail.contains("c1"),
+            "{:?}",
+            dropped[0]
+        );
+        let echoed = get("/s?offset=o2&live=long-poll&cursor=c1");
+        assert!(cursor_not_echoed(std::slice::from_ref(&first), &echoed, "/s").is_empty());
+        // Starting over from the beginning forgets the cursor.
+        let restart = get("/s?offset=-1");
+        assert!(cursor_not_echoed(std::slice::from_ref(&first), &restart, "/s").is_empty());
     }
 }

@@ -53,7 +53,10 @@ fn pool<T: Sync, S>(
             if i >= items.len() || stop.load(Ordering::Relaxed) {
                 break;
             }
-            if let Some(result) = work(&mut state, &items[i]) {
+            let started = std::time::Instant::now();
+            if let Some(mut result) = work(&mut state, &items[i]) {
+                result.duration_ms =
+                    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
                 if options.fail_fast && result.verdict.fails_run() {
                     stop.store(true, Ordering::Relaxed);
                 }
