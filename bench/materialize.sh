@@ -15,8 +15,9 @@ out="$root/bench/out"
 mkdir -p "$out"
 data="$out/events-$count-$seed.json"
 
-cargo build --quiet --release --example materialize_bench --manifest-path "$root/Cargo.toml"
-bin="$root/target/release/examples/materialize_bench"
+# One build for every Rust tool (same features as the runner: no second build of the graph).
+cargo build --quiet --release --locked -p spec-tests -p stream-simulator -p bench-tools --bins --manifest-path "$root/Cargo.toml"
+bin="$root/target/release/materialize_bench"
 [ -d "$root/bench/node/node_modules" ] || (cd "$root/bench/node" && npm ci --no-audit --no-fund --silent)
 [ -f "$data" ] || "$bin" generate "$count" "$seed" "$data"
 echo "data: $data ($(du -h "$data" | cut -f1), $count events, seed $seed)"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark (not a test): the same Rust load generator (simulator/examples/load.rs) drives
+# Benchmark (not a test): the same Rust load generator (bench/src/bin/load.rs) drives
 # the simulator and the upstream Node reference server (@durable-streams/server, from
 # simulator/conformance's lock file), each in its own process, in the same run. Prints both
 # rates and the ratio per scenario.
@@ -12,9 +12,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(appends batches catch-up tail)
 
-cargo build --quiet --release -p stream-simulator --examples --bins --manifest-path "$root/Cargo.toml"
+# One build for every Rust tool (same features as the runner: no second build of the graph).
+cargo build --quiet --release --locked -p spec-tests -p stream-simulator -p bench-tools --bins --manifest-path "$root/Cargo.toml"
 [ -d "$root/simulator/conformance/node_modules" ] || (cd "$root/simulator/conformance" && npm ci --no-audit --no-fund --silent)
-load="$root/target/release/examples/load"
+load="$root/target/release/load"
 
 start_server() { # command... -> prints the URL the server printed
   local out; out=$(mktemp)

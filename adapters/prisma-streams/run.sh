@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=target/release/state-conformance
-cargo build --release --locked -q -p spec-tests
+cargo build --release --locked -q -p spec-tests -p stream-simulator -p bench-tools --bins
 out=${1:-$(mktemp -d)}
 mkdir -p "$out"
 status=0

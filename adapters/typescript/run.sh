@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=target/release/state-conformance
-cargo build --release --locked -q -p spec-tests
+cargo build --release --locked -q -p spec-tests -p stream-simulator -p bench-tools --bins
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 

@@ -7,7 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cd "$here"
 [ -d node_modules ] || npm ci --no-audit --no-fund --silent
-cargo build --quiet --release -p stream-simulator --manifest-path "$root/Cargo.toml"
+cargo build --quiet --release --locked -p spec-tests -p stream-simulator -p bench-tools --bins --manifest-path "$root/Cargo.toml"
 
 run_suite() { # name url -> prints "name: N passed, M failed, K skipped"
   local name=$1 url=$2 log="$here/out-$1.txt"

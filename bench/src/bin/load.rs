@@ -24,7 +24,7 @@ async fn main() -> Result<(), Error> {
     let [url, scenario] = args.as_slice() else {
         return Err("usage: load URL appends|batches|catch-up|tail".into());
     };
-    // Built with the runner, reqwest has rustls without a provider: install ring first.
+    // reqwest is built with rustls and no provider (for the runner's `check`): install ring.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let c = Client::builder().pool_max_idle_per_host(32).build()?;
     let stream = format!("{url}/v1/stream/load-{scenario}-{}", std::process::id());
