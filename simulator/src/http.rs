@@ -103,19 +103,28 @@ async fn handle(
             let _ = shared.store.act(&path, act);
         }
     }
+    // With transcripts off, only what shaping reads (the method) is kept.
+    let recorded = shared.transcript.enabled();
     let record = RequestRecord {
         method: method.to_string(),
-        uri: uri.to_string(),
-        headers: headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
-        body: body.clone(),
+        uri: if recorded {
+            uri.to_string()
+        } else {
+            String::new()
+        },
+        headers: match recorded {
+            true => headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
+            false => Vec::new(),
+        },
+        body: if recorded { body.clone() } else { Bytes::new() },
         received_ms,
     };
     let status_fault = applied.find(|f| match f {

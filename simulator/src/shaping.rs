@@ -85,7 +85,7 @@ pub(crate) async fn shape(
         Some(Stop::BreakAfterBytes(at, how)) if at == 0 || body_less => Some(how),
         _ => None,
     };
-    let seq = transcript.begin(Exchange {
+    let seq = transcript.begin(|| Exchange {
         seq: 0,
         method: request.method,
         uri: request.uri,

@@ -259,25 +259,29 @@ fn with_served_offset(message: &Bytes, offset: Offset) -> Bytes {
     }
 }
 
-/// Splits a JSON-mode body into messages: one level of array flattening (§9.1.2).
-fn json_messages(body: &[u8], allow_empty_array: bool) -> Result<Vec<Bytes>, Refusal> {
+/// Splits a JSON-mode body into messages: one level of array flattening (§9.1.2). The body
+/// is parsed (and so validated) once, and each message is a slice of it, not a copy.
+fn json_messages(body: &Bytes, allow_empty_array: bool) -> Result<Vec<Bytes>, Refusal> {
     let text =
         std::str::from_utf8(body).map_err(|_| Refusal::new(400, "body is not UTF-8 JSON"))?;
-    let value: &RawValue =
-        serde_json::from_str(text).map_err(|e| Refusal::new(400, format!("invalid JSON: {e}")))?;
-    let raw = value.get();
-    if raw.starts_with('[') {
-        let items: Vec<&RawValue> = serde_json::from_str(raw)
-            .map_err(|e| Refusal::new(400, format!("invalid JSON: {e}")))?;
+    let invalid = |e: serde_json::Error| Refusal::new(400, format!("invalid JSON: {e}"));
+    // A value borrowed from `text` is a slice of `body`: where it starts is a pointer offset.
+    let slice = |raw: &RawValue| {
+        let start = raw.get().as_ptr() as usize - text.as_ptr() as usize;
+        body.slice(start..start + raw.get().len())
+    };
+    let array = text
+        .trim_start_matches([' ', '\t', '\n', '\r'])
+        .starts_with('[');
+    if array {
+        let items: Vec<&RawValue> = serde_json::from_str(text).map_err(invalid)?;
         if items.is_empty() && !allow_empty_array {
             return Err(Refusal::new(400, "an empty JSON array appends nothing"));
         }
-        Ok(items
-            .into_iter()
-            .map(|m| Bytes::copy_from_slice(m.get().as_bytes()))
-            .collect())
+        Ok(items.into_iter().map(slice).collect())
     } else {
-        Ok(vec![Bytes::copy_from_slice(raw.as_bytes())])
+        let value: &RawValue = serde_json::from_str(text).map_err(invalid)?;
+        Ok(vec![slice(value)])
     }
 }
 
@@ -500,6 +504,10 @@ impl Store {
 
     /// POST: appends and/or closes (§5.2, §5.2.1, §5.3).
     pub fn append(&self, path: &str, req: AppendRequest) -> Result<AppendOutcome, Refusal> {
+        // A JSON body is split before the lock is taken, so appends to any streams parse in
+        // parallel; its error, if any, is reported where the checks below reach it.
+        let parsed = (!req.body.is_empty() && req.content_type.as_deref().is_some_and(is_json))
+            .then(|| json_messages(&req.body, false));
         let mut map = self.lock();
         let stream =
             Self::live(&mut map, path).ok_or_else(|| Refusal::new(404, "no such stream"))?;
@@ -587,7 +595,10 @@ impl Store {
         }
         let messages = match (close_only, stream.json) {
             (true, _) => Vec::new(),
-            (false, true) => json_messages(&req.body, false)?,
+            (false, true) => match parsed {
+                Some(messages) => messages?,
+                None => json_messages(&req.body, false)?,
+            },
             (false, false) => vec![req.body.clone()],
         };
         stream.push(messages);

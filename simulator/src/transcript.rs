@@ -130,12 +130,14 @@ fn recorded_size(e: &Exchange) -> usize {
 /// A request in flight (see [`Transcript::arrive`]).
 pub(crate) struct InFlight {
     transcript: Arc<Transcript>,
-    id: u64,
+    id: Option<u64>,
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.transcript.lock().in_flight.remove(&self.id);
+        if let Some(id) = self.id {
+            self.transcript.lock().in_flight.remove(&id);
+        }
     }
 }
 
@@ -181,6 +183,13 @@ impl Transcript {
     /// (when its response head is ready, or the request is abandoned).
     pub(crate) fn arrive(self: &Arc<Self>, method: &str, uri: &str) -> InFlight {
         let mut inner = self.lock();
+        if inner.capacity == 0 {
+            // Transcripts off (a load test): nothing is recorded, in flight or not.
+            return InFlight {
+                transcript: Arc::clone(self),
+                id: None,
+            };
+        }
         let id = inner.next_arrival;
         inner.next_arrival += 1;
         inner
@@ -188,8 +197,14 @@ impl Transcript {
             .insert(id, (method.to_owned(), uri.to_owned()));
         InFlight {
             transcript: Arc::clone(self),
-            id,
+            id: Some(id),
         }
+    }
+
+    /// Whether exchanges are recorded at all (a capacity of 0 turns transcripts off): callers
+    /// skip building what would not be kept.
+    pub(crate) fn enabled(&self) -> bool {
+        self.lock().capacity > 0
     }
 
     /// Requests received and not answered yet, in arrival order: method and URI.
@@ -197,14 +212,17 @@ impl Transcript {
         self.lock().in_flight.values().cloned().collect()
     }
 
-    /// Records the start of an exchange; returns its sequence number.
-    pub(crate) fn begin(&self, mut exchange: Exchange) -> u64 {
+    /// Records the start of an exchange, made by `exchange` only when transcripts are on;
+    /// returns its sequence number.
+    pub(crate) fn begin(&self, exchange: impl FnOnce() -> Exchange) -> u64 {
         let mut inner = self.lock();
         let seq = inner.next_seq;
         inner.next_seq += 1;
         if inner.capacity == 0 {
             return seq;
         }
+        // Made under the lock, so exchanges stay in sequence order.
+        let mut exchange = exchange();
         exchange.seq = seq;
         inner.bytes += recorded_size(&exchange);
         inner.exchanges.push_back((exchange, Vec::new()));
@@ -283,7 +301,7 @@ mod tests {
     fn keeps_at_most_capacity_exchanges_and_max_bytes_of_bodies() {
         let t = Transcript::new(3);
         for _ in 0..5 {
-            t.begin(exchange());
+            t.begin(exchange);
         }
         assert_eq!(
             t.exchanges().iter().map(|e| e.seq).collect::<Vec<_>>(),
@@ -291,7 +309,7 @@ mod tests {
         );
         let big = vec![b'x'; MAX_BYTES / 2 + 1];
         for _ in 0..3 {
-            let seq = t.begin(exchange());
+            let seq = t.begin(exchange);
             t.body_bytes(seq, &big);
         }
         let kept = t.exchanges();
@@ -304,7 +322,7 @@ mod tests {
         let t = Transcript::new(usize::MAX);
         let big = "h".repeat(MAX_BYTES / 4 + 1);
         for _ in 0..5 {
-            t.begin(Exchange {
+            t.begin(|| Exchange {
                 request_headers: vec![("x-big".into(), big.clone())],
                 ..exchange()
             });

@@ -6,8 +6,11 @@
 //! - `batches`: 4 connections, 1,000 POSTs of 100 messages each → messages/s
 //! - `catch-up`: a 100,000-message stream read from the start, page by page → messages/s
 //! - `tail`: 16 connections, 4,000 reads of the newest entry of a 100,000-entry stream → requests/s
+//! - `fanout-lp`, `fanout-sse`: 100 readers following one stream (long-poll with the cursor
+//!   echoed, or SSE) while 40 single-message appends arrive 25 ms apart; the latency from each
+//!   append's request to each reader holding its message → milliseconds, p50 and p99
 //!
-//! Prints one line: `SCENARIO RATE UNIT`.
+//! Prints one line: `SCENARIO VALUE UNIT` (fan-out: `SCENARIO P50 ms P99`).
 
 use std::time::Instant;
 
@@ -79,10 +82,144 @@ async fn main() -> Result<(), Error> {
                 "requests/s",
             )
         }
+        "fanout-lp" | "fanout-sse" => {
+            let (p50, p99) = fan_out(&c, &stream, scenario == "fanout-sse").await?;
+            println!("{scenario} {p50:.2} ms {p99:.2}");
+            return Ok(());
+        }
         other => return Err(format!("unknown scenario {other}").into()),
     };
     println!("{scenario} {rate:.0} {unit}");
     Ok(())
+}
+
+/// Readers in a fan-out scenario, appends, and the pause between appends.
+const READERS: usize = 100;
+const FAN_OUT_APPENDS: usize = 40;
+const APPEND_EVERY: std::time::Duration = std::time::Duration::from_millis(25);
+
+/// `READERS` readers follow the (empty) stream from its tail; `FAN_OUT_APPENDS` messages,
+/// each numbered in `value.n`, are appended one at a time. Returns the p50 and p99 of the
+/// latencies from an append's request to a reader holding its message, in ms.
+async fn fan_out(c: &Client, stream: &str, sse: bool) -> Result<(f64, f64), Error> {
+    let start = Instant::now();
+    let tail = c.get(format!("{stream}?offset=-1")).send().await?;
+    let from = tail
+        .headers()
+        .get("stream-next-offset")
+        .and_then(|v| v.to_str().ok())
+        .ok_or("no offset")?
+        .to_owned();
+    let readers: Vec<_> = (0..READERS)
+        .map(|_| {
+            let (c, stream, from) = (c.clone(), stream.to_owned(), from.clone());
+            tokio::spawn(async move {
+                match sse {
+                    true => follow_sse(&c, &stream, &from, start).await,
+                    false => follow_long_poll(&c, &stream, &from, start).await,
+                }
+            })
+        })
+        .collect();
+    // Let every reader's first request arrive before the first append.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mut sent_ms = Vec::with_capacity(FAN_OUT_APPENDS);
+    for n in 0..FAN_OUT_APPENDS {
+        let body = format!(
+            r#"{{"type":"item","key":"k{n}","value":{{"n":{n}}},"headers":{{"operation":"insert"}}}}"#
+        );
+        sent_ms.push(start.elapsed().as_secs_f64() * 1e3);
+        let r = c
+            .post(stream)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await?;
+        if !r.status().is_success() {
+            return Err(format!("append: {}", r.status()).into());
+        }
+        tokio::time::sleep(APPEND_EVERY).await;
+    }
+    let mut latencies = Vec::with_capacity(READERS * FAN_OUT_APPENDS);
+    for reader in readers {
+        let received = tokio::time::timeout(std::time::Duration::from_secs(30), reader)
+            .await
+            .map_err(|_| "a reader did not get every message within 30 s")???;
+        latencies.extend(received.iter().map(|(n, at)| at - sent_ms[*n]));
+    }
+    latencies.sort_by(f64::total_cmp);
+    let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
+    Ok((at(0.50), at(0.99)))
+}
+
+/// `(n, ms since start)` for each numbered message, until all `FAN_OUT_APPENDS` are held.
+type Received = Vec<(usize, f64)>;
+
+/// Every `value.n` in a JSON body (an array of messages, or SSE data).
+fn numbers(text: &str) -> Vec<usize> {
+    text.match_indices(r#""n":"#)
+        .filter_map(|(i, key)| {
+            let rest = &text[i + key.len()..];
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        })
+        .collect()
+}
+
+async fn follow_long_poll(
+    c: &Client,
+    stream: &str,
+    from: &str,
+    start: Instant,
+) -> Result<Received, Error> {
+    let (mut offset, mut cursor, mut got) = (from.to_owned(), None::<String>, Vec::new());
+    while got.len() < FAN_OUT_APPENDS {
+        let mut url = format!("{stream}?offset={offset}&live=long-poll");
+        if let Some(cur) = &cursor {
+            url.push_str(&format!("&cursor={cur}"));
+        }
+        let r = c.get(url).send().await?;
+        let header = |name: &str| {
+            r.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        if let Some(next) = header("stream-next-offset") {
+            offset = next;
+        }
+        cursor = header("stream-cursor").or(cursor);
+        let body = r.text().await?;
+        let at = start.elapsed().as_secs_f64() * 1e3;
+        got.extend(numbers(&body).into_iter().map(|n| (n, at)));
+    }
+    Ok(got)
+}
+
+async fn follow_sse(
+    c: &Client,
+    stream: &str,
+    from: &str,
+    start: Instant,
+) -> Result<Received, Error> {
+    let mut r = c
+        .get(format!("{stream}?offset={from}&live=sse"))
+        .send()
+        .await?;
+    let (mut got, mut pending) = (Vec::new(), String::new());
+    while got.len() < FAN_OUT_APPENDS {
+        let Some(chunk) = r.chunk().await? else {
+            return Err("the SSE stream ended early".into());
+        };
+        let at = start.elapsed().as_secs_f64() * 1e3;
+        pending.push_str(&String::from_utf8_lossy(&chunk));
+        // Whole events only: a number cut between two chunks is read with the next one.
+        if let Some(end) = pending.rfind("\n\n") {
+            got.extend(numbers(&pending[..end]).into_iter().map(|n| (n, at)));
+            pending.drain(..end + 2);
+        }
+    }
+    Ok(got)
 }
 
 #[derive(Clone)]
