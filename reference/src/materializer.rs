@@ -13,7 +13,7 @@
 //! (see `wire.rs`).
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use hashbrown::HashMap;
 use hashbrown::hash_map::EntryRef;
@@ -30,11 +30,16 @@ use crate::profile::{
     SnapshotSemantics, TxidSeen, UpdateMissing, UpdateSemantics, Visibility,
 };
 use crate::requirement as req;
-use crate::wire::{self, Decoded, DecodedChange, Halves, PARALLEL_MIN_BYTES, from_raw, to_raw};
+use crate::wire::{self, Decoded, DecodedChange, PARALLEL_MIN_BYTES, from_raw, to_raw};
+
+/// Batches with fewer changes are applied on one thread (a thread costs more than it saves).
+const PARTITION_MIN_CHANGES: usize = 16 * 1024;
 
 /// An entity value, as JSON text.
 type Stored = Box<RawValue>;
 type Entities = HashMap<String, Stored>;
+/// Seen txids: a hash set (a large batch's txids are added in bulk), sorted when observed.
+type Txids = hashbrown::HashSet<String>;
 type State = HashMap<String, Entities>;
 
 /// The canonical, byte-comparable form of a state: `{type: {key: value}}`, keys sorted,
@@ -137,7 +142,7 @@ enum Undo {
     /// The whole state (and, for a reset, the txids) before a clear.
     Clear {
         state: State,
-        txids: Option<(BTreeSet<String>, Vec<String>)>,
+        txids: Option<(Txids, Vec<String>)>,
     },
 }
 
@@ -150,7 +155,7 @@ pub struct Materializer {
     /// Declared collections by entity type; `None` when the consumer declared none.
     collections: Option<HashMap<String, Option<jsonschema::Validator>>>,
     working: State,
-    seen_txids: BTreeSet<String>,
+    seen_txids: Txids,
     /// Txids of applied changes that are not visible yet, in order.
     staged_txids: Vec<String>,
     undo: Vec<Undo>,
@@ -172,7 +177,7 @@ impl Materializer {
             mutant: None,
             collections: None,
             working: State::new(),
-            seen_txids: BTreeSet::new(),
+            seen_txids: Txids::new(),
             staged_txids: Vec::new(),
             undo: Vec::new(),
             snapshot_mark: None,
@@ -264,21 +269,120 @@ impl Materializer {
         offset: Option<String>,
         up_to_date: bool,
     ) -> Result<&[Diagnostic], BodyError> {
-        let parallel = body.len() >= PARALLEL_MIN_BYTES
-            && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-        let halves = if parallel { Halves::cut(body) } else { None };
-        if let Some([first, second]) = halves.as_ref().and_then(|h| h.read(&self.rules)) {
-            let len = first.len() + second.len();
-            return Ok(self.apply_items(
-                first.into_iter().chain(second).map(Item::Read),
-                len,
-                offset,
-                up_to_date,
-            ));
+        let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+        let halves = match parallel && body.len() >= PARALLEL_MIN_BYTES {
+            true => wire::read_in_halves(body, &self.rules),
+            false => None,
+        };
+        let parts = match halves {
+            Some(halves) => Vec::from(halves),
+            None => vec![wire::read(body, &self.rules)?],
+        };
+        let len = parts.iter().map(Vec::len).sum();
+        if parallel && len >= PARTITION_MIN_CHANGES && self.partitionable(&parts) {
+            return Ok(self.apply_partitioned(&parts, offset, up_to_date));
         }
-        let decoded = wire::read(body, &self.rules)?;
-        let len = decoded.len();
-        Ok(self.apply_items(decoded.into_iter().map(Item::Read), len, offset, up_to_date))
+        let items = parts.into_iter().flatten().map(Item::Read);
+        Ok(self.apply_items(items, len, offset, up_to_date))
+    }
+
+    /// Whether a batch of `parts` may be applied partitioned by entity type. It may when it
+    /// holds only well-formed changes (no control message), no snapshot is open, the profile
+    /// does not halt and no mutant is set: then a change's outcome depends only on the
+    /// entities of its own type, no undo is recorded, and txids are staged the same way
+    /// whenever they are staged, so each type's changes applied in order on their own, then
+    /// diagnosed and staged in stream order, give what one pass in stream order gives.
+    fn partitionable(&self, parts: &[Vec<Decoded<'_>>]) -> bool {
+        self.mutant.is_none()
+            && !self.halted
+            && self.snapshot_mark.is_none()
+            && self.profile.invalid_message != InvalidMessage::Halt
+            && parts.iter().flatten().all(Result::is_ok)
+    }
+
+    /// Applies a [`partitionable`](Self::partitionable) batch on two threads, its entity
+    /// types split between them by count.
+    fn apply_partitioned(
+        &mut self,
+        parts: &[Vec<Decoded<'_>>],
+        offset: Option<String>,
+        up_to_date: bool,
+    ) -> &[Diagnostic] {
+        let batch_no = self.batches;
+        self.batches += 1;
+        let first_diagnostic = self.diagnostics.len();
+        let changes = || parts.iter().flatten().filter_map(|d| d.as_ref().ok());
+        // Each change's type as an index into `types`, which counts the changes per type.
+        let mut ids: HashMap<&str, usize> = HashMap::new();
+        let mut types: Vec<(&str, usize)> = Vec::new();
+        let type_of: Vec<usize> = changes()
+            .map(|c| {
+                let name = c.entity_type.as_ref();
+                let id = *ids.entry(name).or_insert_with(|| {
+                    types.push((name, 0));
+                    types.len() - 1
+                });
+                types[id].1 += 1;
+                id
+            })
+            .collect();
+        // The busiest types first, each to the thread with fewer changes so far.
+        let mut order: Vec<usize> = (0..types.len()).collect();
+        order.sort_by_key(|&id| std::cmp::Reverse(types[id].1));
+        let (mut worker_of, mut load) = (vec![0; types.len()], [0; 2]);
+        for id in order {
+            let w = usize::from(load[1] < load[0]);
+            worker_of[id] = w;
+            load[w] += types[id].1;
+        }
+        let mut shards = [State::new(), State::new()];
+        for (id, (name, _)) in types.iter().enumerate() {
+            if let Some((name, entities)) = self.working.remove_entry(*name) {
+                shards[worker_of[id]].insert(name, entities);
+            }
+        }
+        let this = &*self;
+        // What each thread saw, by index: a rejection, or the txid of an applied change.
+        let run = |w: usize, shard: &mut State| {
+            let mut seen = Vec::new();
+            let mine = changes().zip(&type_of).enumerate();
+            for (index, (change, _)) in mine.filter(|(_, (_, id))| worker_of[**id] == w) {
+                let target = Target {
+                    entity_type: &change.entity_type,
+                    key: &change.key,
+                    operation: change.operation,
+                };
+                let value = change.value.as_deref().map(Cow::Borrowed);
+                let outcome = this
+                    .admit(change)
+                    .and_then(|()| change_entity(shard, &this.profile, None, target, value));
+                match outcome {
+                    Err(rejection) => seen.push((index, Err(rejection))),
+                    Ok(_) => seen.extend(change.txid.as_deref().map(|t| (index, Ok(t.to_owned())))),
+                }
+            }
+            seen
+        };
+        let [mut first, mut second] = shards;
+        let mut seen = std::thread::scope(|scope| {
+            let other = (load[1] > 0).then(|| scope.spawn(|| run(1, &mut second)));
+            let mut seen = run(0, &mut first);
+            if let Some(other) = other {
+                seen.extend(other.join().expect("a partition's apply does not panic"));
+            }
+            seen
+        });
+        self.working.extend(first);
+        self.working.extend(second);
+        seen.sort_unstable_by_key(|(index, _)| *index);
+        for (index, outcome) in seen {
+            match outcome {
+                Err(rejection) => self.diagnose(batch_no, index, rejection),
+                Ok(txid) => self.stage_txid(txid),
+            }
+        }
+        self.commit(offset, up_to_date);
+        &self.diagnostics[first_diagnostic..]
     }
 
     /// Applies `len` items as one batch.
@@ -346,7 +450,7 @@ impl Materializer {
         } else if self.undo.is_empty() {
             (
                 canonical_state(&self.working),
-                self.seen_txids.iter().cloned().collect(),
+                sorted(self.seen_txids.iter().cloned()),
             )
         } else {
             let mut visible = self.working.clone();
@@ -354,7 +458,7 @@ impl Materializer {
             for step in self.undo.iter().rev() {
                 revert(&mut visible, &mut seen, &mut Vec::new(), step.clone());
             }
-            (canonical_state(&visible), seen.into_iter().collect())
+            (canonical_state(&visible), sorted(seen))
         };
         Observation {
             state,
@@ -534,74 +638,12 @@ impl Materializer {
             operation,
             txid,
         } = change;
-        let mutant = self.mutant;
-        let null_deletes = mutant == Some(Mutant::NullValueAsDelete)
-            && value.as_deref().is_some_and(|v| v.get() == "null");
-        let position_rejection = |requirement, reason: &str| Rejection {
-            requirement,
-            path: String::new(),
-            reason: reason.into(),
+        let target = Target {
+            entity_type: &entity_type,
+            key: &key,
+            operation,
         };
-        // What the change did to the entity: `Some(previous value)` if it changed anything.
-        let changed: Option<Option<Stored>> = if operation == Operation::Delete || null_deletes {
-            let removed = match mutant {
-                Some(Mutant::DeletesIgnored) if operation == Operation::Delete => None,
-                _ => self
-                    .working
-                    .get_mut(entity_type.as_ref())
-                    .and_then(|e| e.remove(key.as_ref())),
-            };
-            if removed.is_none()
-                && operation == Operation::Delete
-                && self.profile.delete_missing == DeleteMissing::Reject
-            {
-                return Err(position_rejection(
-                    req::OQ_DELETE_MISSING,
-                    "delete of a key that holds no entity",
-                ));
-            }
-            removed.map(Some)
-        } else {
-            let value: Stored = match value {
-                Some(Cow::Owned(v)) => v,
-                Some(Cow::Borrowed(v)) => v.to_owned(),
-                None => to_raw(&Value::Null),
-            };
-            let merge = self.profile.update == UpdateSemantics::ShallowMerge
-                || mutant == Some(Mutant::UpdateMerges);
-            let entities = self.working.entry_ref(entity_type.as_ref()).or_default();
-            match entities.entry_ref(key.as_ref()) {
-                EntryRef::Occupied(_)
-                    if operation == Operation::Insert
-                        && self.profile.insert_existing == InsertExisting::Reject =>
-                {
-                    return Err(position_rejection(
-                        req::OQ_INSERT_EXISTING,
-                        "insert at a key that already holds an entity",
-                    ));
-                }
-                EntryRef::Occupied(mut slot) => {
-                    let value = match merge && operation != Operation::Insert {
-                        true => merged(slot.get(), &value),
-                        false => value,
-                    };
-                    Some(Some(slot.insert(value)))
-                }
-                EntryRef::Vacant(_)
-                    if operation == Operation::Update
-                        && self.profile.update_missing == UpdateMissing::Reject =>
-                {
-                    return Err(position_rejection(
-                        req::OQ_UPDATE_MISSING,
-                        "update of a key that holds no entity",
-                    ));
-                }
-                EntryRef::Vacant(slot) => {
-                    slot.insert(value);
-                    Some(None)
-                }
-            }
-        };
+        let changed = change_entity(&mut self.working, &self.profile, self.mutant, target, value)?;
         if let Some(previous) = changed
             && self.recording_undo()
         {
@@ -681,7 +723,7 @@ impl Materializer {
     }
 }
 
-fn revert(state: &mut State, seen: &mut BTreeSet<String>, staged: &mut Vec<String>, step: Undo) {
+fn revert(state: &mut State, seen: &mut Txids, staged: &mut Vec<String>, step: Undo) {
     match step {
         Undo::Put {
             entity_type,
@@ -710,6 +752,101 @@ fn revert(state: &mut State, seen: &mut BTreeSet<String>, staged: &mut Vec<Strin
             }
         }
     }
+}
+
+/// Which entity a change addresses, and how.
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    entity_type: &'a str,
+    key: &'a str,
+    operation: Operation,
+}
+
+/// Applies an admitted change to `state`: `Some(previous value)` if it changed anything.
+/// The one place an entity changes, for the sequential and the partitioned apply alike.
+fn change_entity(
+    state: &mut State,
+    profile: &Profile,
+    mutant: Option<Mutant>,
+    target: Target<'_>,
+    value: Option<Cow<'_, RawValue>>,
+) -> Result<Option<Option<Stored>>, Rejection> {
+    let Target {
+        entity_type,
+        key,
+        operation,
+    } = target;
+    let null_deletes = mutant == Some(Mutant::NullValueAsDelete)
+        && value.as_deref().is_some_and(|v| v.get() == "null");
+    let position_rejection = |requirement, reason: &str| Rejection {
+        requirement,
+        path: String::new(),
+        reason: reason.into(),
+    };
+    // What the change did to the entity: `Some(previous value)` if it changed anything.
+    let changed = if operation == Operation::Delete || null_deletes {
+        let removed = match mutant {
+            Some(Mutant::DeletesIgnored) if operation == Operation::Delete => None,
+            _ => state.get_mut(entity_type).and_then(|e| e.remove(key)),
+        };
+        if removed.is_none()
+            && operation == Operation::Delete
+            && profile.delete_missing == DeleteMissing::Reject
+        {
+            return Err(position_rejection(
+                req::OQ_DELETE_MISSING,
+                "delete of a key that holds no entity",
+            ));
+        }
+        removed.map(Some)
+    } else {
+        let value: Stored = match value {
+            Some(Cow::Owned(v)) => v,
+            Some(Cow::Borrowed(v)) => v.to_owned(),
+            None => to_raw(&Value::Null),
+        };
+        let merge =
+            profile.update == UpdateSemantics::ShallowMerge || mutant == Some(Mutant::UpdateMerges);
+        let entities = state.entry_ref(entity_type).or_default();
+        match entities.entry_ref(key) {
+            EntryRef::Occupied(_)
+                if operation == Operation::Insert
+                    && profile.insert_existing == InsertExisting::Reject =>
+            {
+                return Err(position_rejection(
+                    req::OQ_INSERT_EXISTING,
+                    "insert at a key that already holds an entity",
+                ));
+            }
+            EntryRef::Occupied(mut slot) => {
+                let value = match merge && operation != Operation::Insert {
+                    true => merged(slot.get(), &value),
+                    false => value,
+                };
+                Some(Some(slot.insert(value)))
+            }
+            EntryRef::Vacant(_)
+                if operation == Operation::Update
+                    && profile.update_missing == UpdateMissing::Reject =>
+            {
+                return Err(position_rejection(
+                    req::OQ_UPDATE_MISSING,
+                    "update of a key that holds no entity",
+                ));
+            }
+            EntryRef::Vacant(slot) => {
+                slot.insert(value);
+                Some(None)
+            }
+        }
+    };
+    Ok(changed)
+}
+
+fn sorted(txids: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut txids: Vec<String> = txids.into_iter().collect();
+    txids.sort_unstable();
+    txids
 }
 
 fn halted_rejection() -> Rejection {
@@ -779,6 +916,93 @@ mod tests {
             offset: Some(offset.into()),
             up_to_date: true,
         }
+    }
+
+    /// The partitioned apply gives what one pass in stream order (the parsed path) gives:
+    /// state, txids, offset and every diagnostic, batch after batch, under profile answers
+    /// that reject by state or by schema, with and without declared collections.
+    #[test]
+    fn a_batch_applied_partitioned_by_type_matches_one_pass_in_order() {
+        use rand::{Rng, SeedableRng};
+        let collections = [
+            Collection::new("users", "user", "id"),
+            Collection::new("messages", "message", "id")
+                .with_schema(json!({"type": "object", "required": ["id"]})),
+        ];
+        let presets = Profile::presets();
+        let mut partitioned = 0;
+        for seed in 0..400u64 {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let mut profile = presets[rng.random_range(0..presets.len())].clone();
+            if rng.random_bool(0.5) {
+                profile.insert_existing = InsertExisting::Reject;
+                profile.update_missing = UpdateMissing::Reject;
+                profile.delete_missing = DeleteMissing::Reject;
+            }
+            if rng.random_bool(0.3) {
+                profile.update = UpdateSemantics::ShallowMerge;
+            }
+            profile.txid_seen = [TxidSeen::OnApply, TxidSeen::OnVisible][rng.random_range(0..2)];
+            profile.visibility = [
+                Visibility::PerMessage,
+                Visibility::PerBatch,
+                Visibility::AfterFirstUpToDate,
+            ][rng.random_range(0..3)];
+            let declared = rng.random_bool(0.5);
+            let fresh = || {
+                let m = Materializer::new(profile.clone());
+                match declared {
+                    true => m.with_collections(&collections).unwrap(),
+                    false => m,
+                }
+            };
+            let (mut by_value, mut by_parts) = (fresh(), fresh());
+            for b in 0..3 {
+                let items: Vec<Value> = (0..rng.random_range(0..60))
+                    .map(|i| {
+                        if rng.random_ratio(1, 80) {
+                            return json!({"headers": {"control": "snapshot-start"}});
+                        }
+                        let t = ["user", "message", "other"][rng.random_range(0..3)];
+                        let op = ["insert", "update", "delete"][rng.random_range(0..3)];
+                        let mut headers = json!({"operation": op});
+                        if rng.random_bool(0.3) {
+                            headers["txid"] = json!(format!("t{seed}-{b}-{i}"));
+                        }
+                        let value = match rng.random_range(0..4) {
+                            0 => json!(7),
+                            1 => json!({"x": i}),
+                            _ => json!({"id": "k", "n": i}),
+                        };
+                        let key = format!("k{}", rng.random_range(0..6));
+                        json!({"type": t, "key": key, "value": value, "headers": headers})
+                    })
+                    .collect();
+                let (offset, up_to_date) = (Some(format!("o{b}")), rng.random_bool(0.7));
+                let body = Value::Array(items.clone()).to_string();
+                by_value.apply_batch(Batch {
+                    items,
+                    offset: offset.clone(),
+                    up_to_date,
+                });
+                let parts = vec![wire::read(&body, &by_parts.rules).unwrap()];
+                if by_parts.partitionable(&parts) {
+                    partitioned += 1;
+                    by_parts.apply_partitioned(&parts, offset, up_to_date);
+                } else {
+                    let len = parts[0].len();
+                    let items = parts.into_iter().flatten().map(Item::Read);
+                    by_parts.apply_items(items, len, offset, up_to_date);
+                }
+                assert_eq!(by_value.observe(), by_parts.observe(), "seed {seed}");
+            }
+            assert_eq!(
+                by_value.diagnostics(),
+                by_parts.diagnostics(),
+                "seed {seed}"
+            );
+        }
+        assert!(partitioned > 300, "only {partitioned} batches partitioned");
     }
 
     #[test]

@@ -7,11 +7,12 @@
 //! into the exact `Value` it was and goes through [`Message::parse`](crate::Message::parse), so
 //! rejections have one source of truth. A property test holds the two paths to the same results.
 //!
-//! A large body is read on two threads: it is cut at an element boundary near its middle and
-//! each half is read as an array of its own. The cut is verified, not trusted: if the first
-//! half (plus `]`) parses as a complete array, a sequential parser was between two elements
-//! of the top-level array at that comma, so both halves together read exactly what the whole
-//! body does. Any failure falls back to the sequential read, which also reports the error.
+//! A large body is read on two threads, in place: it is cut at a candidate element boundary
+//! near its middle, and each part is read as its piece of the top-level array. The cut is
+//! verified, not trusted: if the part before it reads as an array's opening that ends right
+//! after an element, a sequential parser was between two elements of the top-level array at
+//! that comma, so both parts together read exactly what the whole body does. Any failure
+//! falls back to the sequential read, which also reports the error.
 
 use std::borrow::Cow;
 
@@ -329,44 +330,78 @@ pub(crate) type Decoded<'a> = Result<DecodedChange<'a>, Value>;
 /// Bodies smaller than this are read on one thread.
 pub(crate) const PARALLEL_MIN_BYTES: usize = 1 << 20;
 
-/// A body cut in two self-contained arrays at a candidate element boundary.
-pub(crate) struct Halves {
-    first: String,
-    second: String,
+/// Reads a large body on two threads without copying it: the body is cut at the first
+/// `}` `,` `{` (whitespace allowed) after its middle; the part before is read as an array's
+/// opening (`[` and elements), the part after as its rest (elements and `]`). `None`, to
+/// read the body whole instead, when there is no such place or either part does not read as
+/// exactly that (the cut fell inside a string, or the body is not a well-formed array).
+///
+/// The parts read what the whole body reads: each element is read by serde_json as in the
+/// whole array, and the array's own punctuation is checked here. Elements nest the same way
+/// whole or apart, since nothing in an element is read structurally deeper than three levels
+/// (entity values and headers are skipped over as raw text), far from serde_json's limit.
+pub(crate) fn read_in_halves<'a>(
+    body: &'a str,
+    rules: &ParseRules,
+) -> Option<[Vec<Decoded<'a>>; 2]> {
+    let bytes = body.as_bytes();
+    let comma = (bytes.len() / 2..bytes.len()).find(|&i| {
+        bytes[i] == b','
+            && bytes[..i].iter().rev().find(|b| !is_space(**b)) == Some(&b'}')
+            && bytes[i + 1..].iter().find(|b| !is_space(**b)) == Some(&b'{')
+    })?;
+    let (opening, rest) = (&body[..comma], &body[comma + 1..]);
+    std::thread::scope(|scope| {
+        let second = scope.spawn(|| read_part(rest, rules, Part::Rest));
+        let first = read_part(opening, rules, Part::Opening);
+        let second = second.join().ok()?;
+        Some([first?, second?])
+    })
 }
 
-impl Halves {
-    /// Cuts `body` at the first `}` `,` `{` (whitespace allowed) after its middle, if any;
-    /// the two copies are made on two threads.
-    pub(crate) fn cut(body: &str) -> Option<Halves> {
-        let bytes = body.as_bytes();
-        let is_space = |b: &u8| b" \t\r\n".contains(b);
-        let comma = (bytes.len() / 2..bytes.len()).find(|&i| {
-            bytes[i] == b','
-                && bytes[..i].iter().rev().find(|b| !is_space(b)) == Some(&b'}')
-                && bytes[i + 1..].iter().find(|b| !is_space(b)) == Some(&b'{')
-        })?;
-        let mut first = String::with_capacity(comma + 1);
-        let mut second = String::with_capacity(body.len() - comma);
-        std::thread::scope(|scope| {
-            scope.spawn(|| {
-                second.push('[');
-                second.push_str(&body[comma + 1..]);
-            });
-            first.push_str(&body[..comma]);
-            first.push(']');
-        });
-        Some(Halves { first, second })
-    }
+/// JSON whitespace, as serde_json skips it.
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
 
-    /// Both halves read and decoded on two threads; `None` if either is not a complete array.
-    pub(crate) fn read<'a>(&'a self, rules: &ParseRules) -> Option<[Vec<Decoded<'a>>; 2]> {
-        std::thread::scope(|scope| {
-            let second = scope.spawn(|| read(&self.second, rules));
-            let first = read(&self.first, rules);
-            let second = second.join().ok()?;
-            Some([first.ok()?, second.ok()?])
-        })
+/// Which part of a top-level array a text is.
+#[derive(Clone, Copy, PartialEq)]
+enum Part {
+    /// `[` and one or more elements separated by commas, ending right after an element.
+    Opening,
+    /// One or more elements separated by commas, then `]` and nothing but whitespace.
+    Rest,
+}
+
+/// Reads `text` as `part` of an array, each element decoded as it is read.
+fn read_part<'a>(text: &'a str, rules: &ParseRules, part: Part) -> Option<Vec<Decoded<'a>>> {
+    let bytes = text.as_bytes();
+    let skip_space = |mut at: usize| {
+        while bytes.get(at).is_some_and(|b| is_space(*b)) {
+            at += 1;
+        }
+        at
+    };
+    let mut at = 0;
+    if part == Part::Opening {
+        at = skip_space(at);
+        if bytes.get(at) != Some(&b'[') {
+            return None;
+        }
+        at += 1;
+    }
+    let mut out = Vec::with_capacity(text.len() / 128);
+    loop {
+        let mut element =
+            serde_json::Deserializer::from_str(&text[at..]).into_iter::<Element<'a>>();
+        out.push(decode(element.next()?.ok()?, rules));
+        at = skip_space(at + element.byte_offset());
+        match (bytes.get(at), part) {
+            (Some(b','), _) => at += 1,
+            (None, Part::Opening) => return Some(out),
+            (Some(b']'), Part::Rest) if skip_space(at + 1) == bytes.len() => return Some(out),
+            _ => return None,
+        }
     }
 }
 
@@ -427,11 +462,10 @@ mod tests {
     #[test]
     fn a_clean_cut_reads_both_halves_as_the_whole_body_reads() {
         let body = body(20_000, "plain");
-        let halves = Halves::cut(&body).expect("a compact body has a boundary after its middle");
-        let [first, second] = halves
-            .read(&rules())
-            .expect("both halves are complete arrays");
+        let [first, second] = read_in_halves(&body, &rules())
+            .expect("a compact body has a boundary after its middle, and both parts read");
         let whole = read(&body, &rules()).unwrap();
+        assert!(!first.is_empty() && !second.is_empty());
         assert_eq!(first.len() + second.len(), whole.len());
         let keys = |d: &Decoded<'_>| d.as_ref().map(|c| c.key.to_string()).unwrap_or_default();
         let split_keys: Vec<String> = first.iter().chain(&second).map(keys).collect();
@@ -442,10 +476,34 @@ mod tests {
     fn a_cut_inside_a_string_is_detected_and_refused() {
         // Every value holds `},{`, so the first candidate after the middle is inside a string.
         let body = body(20_000, "x},{y");
-        let halves = Halves::cut(&body).expect("a candidate exists");
         assert!(
-            halves.read(&rules()).is_none(),
+            read_in_halves(&body, &rules()).is_none(),
             "a cut inside a string must not be accepted"
         );
+    }
+
+    /// Whatever the whole read refuses, the halves refuse too (and the whole read then
+    /// reports it); spacing the whole read allows, the halves allow.
+    #[test]
+    fn the_halves_accept_exactly_the_arrays_the_whole_read_accepts() {
+        let good = body(2_000, "plain");
+        let inner = &good[1..good.len() - 1];
+        let cases = [
+            (format!(" \n[ {inner} ]\r\n "), true),
+            (format!("[{}]", inner.replace("},{", "} , {")), true),
+            (format!("{{{inner}]"), false),
+            (format!("[{inner},]"), false),
+            (format!("[{inner}] x"), false),
+            (format!("[{inner}]]"), false),
+            (format!("[{inner}"), false),
+            (format!("[{}]", inner.replacen("},{", "}{", 1500)), false),
+            (format!("[[{inner}]"), false),
+        ];
+        for (text, whole_reads) in cases {
+            let label = &text[..12.min(text.len())];
+            assert_eq!(read(&text, &rules()).is_ok(), whole_reads, "{label}");
+            let halves = read_in_halves(&text, &rules());
+            assert_eq!(halves.is_some(), whole_reads, "{label}");
+        }
     }
 }

@@ -389,3 +389,56 @@ fn a_body_that_is_not_an_array_changes_nothing() {
         assert_eq!(m.observe(), before);
     }
 }
+
+/// A large body of changes only is read in two parts and applied partitioned by entity type
+/// on two threads; under every preset, and with every state-dependent rejection turned on,
+/// state, txids, offset and diagnostics must be what the parsed path gives in one pass.
+#[test]
+fn large_change_only_bodies_applied_by_type_match_the_parsed_path() {
+    let items: Vec<Value> = (0..24_000)
+        .map(|i| {
+            let entity_type = ["user", "message", "reaction"][i % 3];
+            let operation = ["insert", "update", "delete", "insert"][(i / 3) % 4];
+            let mut headers = json!({"operation": operation});
+            if i % 7 == 0 {
+                headers["txid"] = json!(format!("t{i}"));
+            }
+            let value = match i % 11 {
+                0 => json!(i),
+                _ => json!({"n": i, "s": "v"}),
+            };
+            json!({"type": entity_type, "key": format!("k{}", (i * 7919) % 3000),
+                   "value": value, "headers": headers})
+        })
+        .collect();
+    let body = Value::Array(items.clone()).to_string();
+    assert!(body.len() > 1 << 20);
+    let mut profiles = Profile::presets();
+    let mut strict_state = Profile::default_profile();
+    strict_state.insert_existing = state_reference::profile::InsertExisting::Reject;
+    strict_state.update_missing = state_reference::profile::UpdateMissing::Reject;
+    strict_state.delete_missing = state_reference::profile::DeleteMissing::Reject;
+    strict_state.update = state_reference::profile::UpdateSemantics::ShallowMerge;
+    profiles.push(strict_state);
+    for profile in profiles {
+        let (mut by_value, mut by_body) = (
+            Materializer::new(profile.clone()),
+            Materializer::new(profile.clone()),
+        );
+        for round in ["1", "2"] {
+            by_value.apply_batch(Batch {
+                items: items.clone(),
+                offset: Some(round.into()),
+                up_to_date: true,
+            });
+            by_body.apply_json(&body, Some(round.into()), true).unwrap();
+            assert_eq!(by_value.observe(), by_body.observe(), "{}", profile.name);
+        }
+        assert_eq!(
+            by_value.diagnostics(),
+            by_body.diagnostics(),
+            "{}",
+            profile.name
+        );
+    }
+}

@@ -25,7 +25,7 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 async fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [url, scenario] = args.as_slice() else {
-        return Err("usage: load URL appends|batches|catch-up|tail".into());
+        return Err("usage: load URL appends|batches|catch-up|tail|fanout-lp|fanout-sse".into());
     };
     // reqwest is built with rustls and no provider (for the runner's `check`): install ring.
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -7,6 +7,9 @@
 //! `run FILE`: reads FILE into memory, then times parsing and applying it as one JSON-mode
 //! body with the reference (`Materializer::apply_json`, spec-1.0), and prints `events`, `seconds`, `events_per_second` and the
 //! entity count per type (for a cross-check against the Node run).
+//!
+//! `floor FILE`: the parse floor: times reading FILE's JSON into `serde::de::IgnoredAny` on
+//! one thread (syntax checked, nothing kept), and prints the same `events_per_second` line.
 
 use std::io::Write;
 use std::time::Instant;
@@ -27,7 +30,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     {
         ["generate", count, seed, out] => generate(count.parse()?, seed.parse()?, out),
         ["run", file] => run(file),
-        _ => Err("usage: materialize_bench generate COUNT SEED OUT | run FILE".into()),
+        ["floor", file] => floor(file),
+        _ => Err("usage: materialize_bench generate COUNT SEED OUT | run FILE | floor FILE".into()),
     }
 }
 
@@ -91,5 +95,18 @@ fn run(file: &str) -> Result<(), Box<dyn std::error::Error>> {
     println!("seconds {seconds:.4}");
     println!("events_per_second {:.0}", events as f64 / seconds);
     println!("entities {}", counts.join(" "));
+    Ok(())
+}
+
+/// Reading the body and keeping nothing: what any serde_json-based reader pays at least.
+fn floor(file: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let body = std::fs::read_to_string(file)?;
+    let start = Instant::now();
+    serde_json::from_str::<serde::de::IgnoredAny>(&body)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let events = count_items(&body)?;
+    println!("events {events}");
+    println!("seconds {seconds:.4}");
+    println!("events_per_second {:.0}", events as f64 / seconds);
     Ok(())
 }
