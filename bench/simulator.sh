@@ -6,7 +6,7 @@
 #   rust-memory        the official Rust server (crates.io durable-streams 0.1.5), --durability memory
 #   rust-wal           the same with its default write-ahead log (--durability wal)
 #   node               the upstream Node reference server (@durable-streams/server)
-# Each figure is the best of RUNS runs; ratios are simulator / peer (for latencies, peer /
+# Each figure is the best of RUNS runs, the servers taking turns; ratios are simulator / peer (for latencies, peer /
 # simulator: above 1 the simulator is ahead either way).
 #
 #   bench/simulator.sh [SCENARIO ...]
@@ -64,25 +64,26 @@ for s in "${servers[@]}"; do
   esac
 done
 
-best() { # server scenario -> "value unit [p99]", the best of $runs
-  local top="" line value
-  for _ in $(seq "$runs"); do
-    line=$("$load" "${url[$1]}" "$2")
-    value=$(awk '{print $2}' <<<"$line")
-    if [ -z "$top" ] || awk -v v="$value" -v t="$(awk '{print $1}' <<<"$top")" -v u="$(awk '{print $3}' <<<"$line")" \
-        'BEGIN { exit !((u == "ms") ? v < t : v > t) }'; then
-      top=$(cut -d' ' -f2- <<<"$line")
-    fi
-  done
-  echo "$top"
+better() { # new old -> whether measurement line "VALUE UNIT [P99]" new beats old
+  [ -z "$2" ] && return 0
+  awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ");
+    exit !((x[2] == "ms") ? x[1] < y[1] : x[1] > y[1]) }'
 }
 
 printf '%-11s' scenario; for s in "${servers[@]}"; do printf ' %14s' "$s"; done; printf '  %s\n' "unit (best of $runs)"
 declare -A result
 for sc in "${scenarios[@]}"; do
   printf '%-11s' "$sc"
+  # The servers take turns, run after run, so a slow spell of this shared machine falls on
+  # all of them alike; each keeps its best run.
+  for s in "${servers[@]}"; do result[$s]=""; done
+  for _ in $(seq "$runs"); do
+    for s in "${servers[@]}"; do
+      line=$("$load" "${url[$s]}" "$sc" | cut -d' ' -f2-)
+      if better "$line" "${result[$s]}"; then result[$s]=$line; fi
+    done
+  done
   for s in "${servers[@]}"; do
-    result[$s]=$(best "$s" "$sc")
     printf ' %14s' "$(awk '{ if ($2 == "ms") printf "%s/%s", $1, $3; else print $1 }' <<<"${result[$s]}")"
   done
   unit=$(awk '{print $2}' <<<"${result[${servers[0]}]}")

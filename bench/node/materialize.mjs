@@ -1,6 +1,6 @@
 // Benchmark harness for bench/materialize.sh (not a test): the upstream MaterializedState
 // on the same file as the Rust reference. Reads the file first, then times JSON.parse plus
-// applyBatch, and prints the same lines as reference/examples/materialize_bench.rs.
+// applyBatch, and prints the same lines as bench/src/bin/materialize_bench.rs.
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { MaterializedState } from "@durable-streams/state";

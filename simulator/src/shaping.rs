@@ -85,12 +85,12 @@ pub(crate) async fn shape(
         Some(Stop::BreakAfterBytes(at, how)) if at == 0 || body_less => Some(how),
         _ => None,
     };
-    let seq = transcript.begin(|| Exchange {
+    let seq = transcript.begin(request.body.clone(), || Exchange {
         seq: 0,
         method: request.method,
         uri: request.uri,
         request_headers: request.headers,
-        request_body: RecordedBody::of(&request.body),
+        request_body: RecordedBody::default(),
         status: if reset.is_some() {
             0
         } else {
@@ -130,7 +130,7 @@ pub(crate) async fn shape(
     }
     if let (None, Some(bytes)) = (stop, &whole) {
         // Nothing to cut: send it whole, with its Content-Length.
-        transcript.body_bytes(seq, bytes);
+        transcript.body_bytes(seq, bytes.clone());
         transcript.finish(seq, None);
         return Response::from_parts(parts, Body::from(bytes.clone()));
     }
@@ -200,7 +200,7 @@ pub(crate) async fn shape(
                 && st.sent + chunk.len() >= limit
             {
                 let keep = limit - st.sent;
-                transcript.body_bytes(seq, &chunk[..keep]);
+                transcript.body_bytes(seq, chunk.slice(..keep));
                 finish(Some(Cut {
                     how,
                     after_bytes: limit,
@@ -212,7 +212,7 @@ pub(crate) async fn shape(
                 st.pending_break = Some(how);
                 return Some((Ok(chunk.slice(..keep)), st));
             }
-            transcript.body_bytes(seq, &chunk);
+            transcript.body_bytes(seq, chunk.clone());
             st.sent += chunk.len();
             st.events += 1;
             Some((Ok(chunk), st))

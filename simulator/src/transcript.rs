@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine;
+use bytes::Bytes;
 use serde::Serialize;
 
 use crate::fault::Fault;
@@ -104,7 +105,10 @@ pub struct Transcript {
 
 #[derive(Debug)]
 struct Inner {
-    exchanges: VecDeque<(Exchange, Vec<u8>)>,
+    /// Each exchange with its request body and its response body as sent, in chunks: handles
+    /// on the bytes received and sent, not copies (the store keeps its messages as slices of
+    /// the same buffers).
+    exchanges: VecDeque<(Exchange, Bytes, Vec<Bytes>)>,
     /// Requests received whose response head is not ready yet (a long-poll waiting for data),
     /// by arrival number: method and URI.
     in_flight: std::collections::BTreeMap<u64, (String, String)>,
@@ -115,16 +119,12 @@ struct Inner {
     bytes: usize,
 }
 
-/// What an exchange holds apart from its response body: the request line, both header lists
-/// and the request body (headers count: 2,000 requests with large headers must not grow the
-/// simulator without bound).
+/// What an exchange holds apart from its bodies: the request line and both header lists
+/// (headers count: 2,000 requests with large headers must not grow the simulator without
+/// bound).
 fn recorded_size(e: &Exchange) -> usize {
     let headers = |h: &[(String, String)]| h.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
-    e.method.len()
-        + e.uri.len()
-        + headers(&e.request_headers)
-        + headers(&e.response_headers)
-        + e.request_body.text.len()
+    e.method.len() + e.uri.len() + headers(&e.request_headers) + headers(&e.response_headers)
 }
 
 /// A request in flight (see [`Transcript::arrive`]).
@@ -141,13 +141,17 @@ impl Drop for InFlight {
     }
 }
 
+fn total_len(chunks: &[Bytes]) -> usize {
+    chunks.iter().map(Bytes::len).sum()
+}
+
 impl Inner {
     fn evict_to_fit(&mut self) {
         while (self.bytes > MAX_BYTES && self.exchanges.len() > 1)
             || self.exchanges.len() > self.capacity
         {
-            if let Some((e, body)) = self.exchanges.pop_front() {
-                self.bytes -= recorded_size(&e) + body.len();
+            if let Some((e, request, response)) = self.exchanges.pop_front() {
+                self.bytes -= recorded_size(&e) + request.len() + total_len(&response);
             }
         }
     }
@@ -212,38 +216,56 @@ impl Transcript {
         self.lock().in_flight.values().cloned().collect()
     }
 
-    /// Records the start of an exchange, made by `exchange` only when transcripts are on;
-    /// returns its sequence number.
-    pub(crate) fn begin(&self, exchange: impl FnOnce() -> Exchange) -> u64 {
-        let mut inner = self.lock();
-        let seq = inner.next_seq;
-        inner.next_seq += 1;
-        if inner.capacity == 0 {
-            return seq;
-        }
-        // Made under the lock, so exchanges stay in sequence order.
+    /// Records the start of an exchange, made by `exchange` only when transcripts are on,
+    /// with the body of its request; returns its sequence number.
+    pub(crate) fn begin(&self, request_body: Bytes, exchange: impl FnOnce() -> Exchange) -> u64 {
+        let seq = {
+            let mut inner = self.lock();
+            let seq = inner.next_seq;
+            inner.next_seq += 1;
+            if inner.capacity == 0 {
+                return seq;
+            }
+            seq
+        };
+        // Made outside the lock (it copies headers and the request body), so concurrent
+        // requests do not queue behind it; it is then put in sequence order.
         let mut exchange = exchange();
         exchange.seq = seq;
-        inner.bytes += recorded_size(&exchange);
-        inner.exchanges.push_back((exchange, Vec::new()));
+        let mut inner = self.lock();
+        inner.bytes += recorded_size(&exchange) + request_body.len();
+        let at = inner
+            .exchanges
+            .iter()
+            .rposition(|(e, _, _)| e.seq < seq)
+            .map_or(0, |i| i + 1);
+        inner
+            .exchanges
+            .insert(at, (exchange, request_body, Vec::new()));
         inner.evict_to_fit();
         seq
     }
 
-    fn with(&self, seq: u64, f: impl FnOnce(&mut Exchange, &mut Vec<u8>) -> usize) {
+    fn with(&self, seq: u64, f: impl FnOnce(&mut Exchange, &mut Vec<Bytes>) -> usize) {
         let mut inner = self.lock();
-        let added = match inner.exchanges.iter_mut().rev().find(|(e, _)| e.seq == seq) {
-            Some((e, body)) => f(e, body),
+        let added = match inner
+            .exchanges
+            .iter_mut()
+            .rev()
+            .find(|(e, _, _)| e.seq == seq)
+        {
+            Some((e, _, body)) => f(e, body),
             None => 0,
         };
         inner.bytes += added;
         inner.evict_to_fit();
     }
 
-    pub(crate) fn body_bytes(&self, seq: u64, bytes: &[u8]) {
+    pub(crate) fn body_bytes(&self, seq: u64, bytes: Bytes) {
         self.with(seq, |_, body| {
-            body.extend_from_slice(bytes);
-            bytes.len()
+            let len = bytes.len();
+            body.push(bytes);
+            len
         });
     }
 
@@ -260,8 +282,9 @@ impl Transcript {
         self.lock()
             .exchanges
             .iter()
-            .map(|(e, body)| Exchange {
-                response_body: RecordedBody::of(body),
+            .map(|(e, request, response)| Exchange {
+                request_body: RecordedBody::of(request),
+                response_body: RecordedBody::of(&response.concat()),
                 ..e.clone()
             })
             .collect()
@@ -297,11 +320,50 @@ mod tests {
         }
     }
 
+    /// The request body is kept as received (a handle, not a copy), listed as text, and
+    /// counts toward the byte bound until its exchange is evicted.
+    #[test]
+    fn request_bodies_are_listed_as_received_and_counted() {
+        let t = Transcript::new(1);
+        t.begin(Bytes::from_static(b"[{\"a\":1}]"), exchange);
+        t.begin(Bytes::from_static(&[0xff, 0x00]), exchange);
+        let kept = t.exchanges();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(
+            (
+                kept[0].request_body.text.as_str(),
+                kept[0].request_body.base64
+            ),
+            ("/wA=", true)
+        );
+        let inner = t.lock();
+        assert_eq!(inner.bytes, recorded_size(&inner.exchanges[0].0) + 2);
+    }
+
+    /// Exchanges begun at once are made outside the lock and may finish being made in any
+    /// order; the transcript still lists them in sequence order.
+    #[test]
+    fn exchanges_made_out_of_order_are_listed_in_sequence_order() {
+        let t = Transcript::new(100);
+        let outer = t.begin(Bytes::new(), || {
+            // A second exchange begins and is recorded while the first is still being made.
+            let inner = t.begin(Bytes::new(), exchange);
+            assert_eq!(inner, 1);
+            exchange()
+        });
+        assert_eq!(outer, 0);
+        t.begin(Bytes::new(), exchange);
+        assert_eq!(
+            t.exchanges().iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [0, 1, 2]
+        );
+    }
+
     #[test]
     fn keeps_at_most_capacity_exchanges_and_max_bytes_of_bodies() {
         let t = Transcript::new(3);
         for _ in 0..5 {
-            t.begin(exchange);
+            t.begin(Bytes::new(), exchange);
         }
         assert_eq!(
             t.exchanges().iter().map(|e| e.seq).collect::<Vec<_>>(),
@@ -309,8 +371,8 @@ mod tests {
         );
         let big = vec![b'x'; MAX_BYTES / 2 + 1];
         for _ in 0..3 {
-            let seq = t.begin(exchange);
-            t.body_bytes(seq, &big);
+            let seq = t.begin(Bytes::new(), exchange);
+            t.body_bytes(seq, Bytes::from(big.clone()));
         }
         let kept = t.exchanges();
         assert_eq!(kept.len(), 1, "two bodies of half the budget do not fit");
@@ -322,7 +384,7 @@ mod tests {
         let t = Transcript::new(usize::MAX);
         let big = "h".repeat(MAX_BYTES / 4 + 1);
         for _ in 0..5 {
-            t.begin(|| Exchange {
+            t.begin(Bytes::new(), || Exchange {
                 request_headers: vec![("x-big".into(), big.clone())],
                 ..exchange()
             });
