@@ -235,8 +235,9 @@ fn await_served(
 
 /// The longest wait at a case's end for a following reader's next request. A reader that
 /// keeps following sends it within milliseconds, so the whole wait is paid only by one that
-/// stopped; on a loaded 2-core machine (the workspace's tests running beside a campaign) a
-/// reader's next request has taken more than 500 ms, and the cursor echo then went unjudged.
+/// stopped. It was 500 ms: once, under the whole test suite on 2 cores, the cursor-echo
+/// mutant's bundle failed to replay three times running, and a next request slower than
+/// that is the likeliest way for its missing echo to go unjudged.
 const NEXT_REQUEST_WAIT: Duration = Duration::from_secs(2);
 
 /// Waits (at most `timeout`) until the reader has made a request after the last response on
