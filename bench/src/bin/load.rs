@@ -66,12 +66,7 @@ async fn main() -> Result<(), Error> {
                 .send()
                 .await?;
             let head = c.head(&stream).send().await?;
-            let last = head
-                .headers()
-                .get("stream-next-offset")
-                .and_then(|v| v.to_str().ok())
-                .ok_or("HEAD without offset")?
-                .to_owned();
+            let last = next_offset(&head).ok_or("HEAD without offset")?;
             c.post(&stream)
                 .header("content-type", "application/json")
                 .body(MESSAGE)
@@ -104,12 +99,7 @@ const APPEND_EVERY: std::time::Duration = std::time::Duration::from_millis(25);
 async fn fan_out(c: &Client, stream: &str, sse: bool) -> Result<(f64, f64), Error> {
     let start = Instant::now();
     let tail = c.get(format!("{stream}?offset=-1")).send().await?;
-    let from = tail
-        .headers()
-        .get("stream-next-offset")
-        .and_then(|v| v.to_str().ok())
-        .ok_or("no offset")?
-        .to_owned();
+    let from = next_offset(&tail).ok_or("no offset")?;
     let readers: Vec<_> = (0..READERS)
         .map(|_| {
             let (c, stream, from) = (c.clone(), stream.to_owned(), from.clone());
@@ -287,18 +277,19 @@ async fn fill(c: &Client, stream: &str, messages: usize) -> Result<(), Error> {
     Ok(())
 }
 
+/// The offset a response says to read from next (`Stream-Next-Offset`).
+fn next_offset(r: &reqwest::Response) -> Option<String> {
+    let value = r.headers().get("stream-next-offset")?;
+    value.to_str().ok().map(str::to_owned)
+}
+
 /// Reads the whole stream from the start; returns messages per second.
 async fn catch_up(c: &Client, stream: &str) -> Result<f64, Error> {
     let start = Instant::now();
     let (mut from, mut count) = ("-1".to_owned(), 0usize);
     for _ in 0..100_000 {
         let r = c.get(format!("{stream}?offset={from}")).send().await?;
-        let next = r
-            .headers()
-            .get("stream-next-offset")
-            .and_then(|v| v.to_str().ok())
-            .ok_or("no offset")?
-            .to_owned();
+        let next = next_offset(&r).ok_or("no offset")?;
         let done = r.headers().contains_key("stream-up-to-date");
         let body = r.bytes().await?;
         count += serde_json::from_slice::<Vec<&serde_json::value::RawValue>>(&body)?.len();
