@@ -86,7 +86,7 @@ async fn handle(
 ) -> Response {
     let received_ms = shared.transcript.now_ms();
     // In flight until the response head is ready: a long-poll waiting for data shows here.
-    let _in_flight = shared.transcript.arrive(method.as_str(), &uri.to_string());
+    let _in_flight = shared.transcript.arrive(method.as_str(), &uri);
     let path = uri.path().to_owned();
     let query = match Query::<HashMap<String, String>>::try_from_uri(&uri) {
         Ok(Query(q)) => q,
@@ -479,42 +479,57 @@ async fn long_poll(
     }
 }
 
-/// One SSE event. Payload lines are split on CR, LF and CRLF alike, so no payload can end
-/// an event or start another; a line starting with a space gets the one space SSE parsers
-/// strip.
-fn event(kind: &str, data: &str) -> Bytes {
-    let mut out = format!("event: {kind}\n");
+/// Appends one SSE event to `out`. Payload lines are split on CR, LF and CRLF alike, so no
+/// payload can end an event or start another; a line starting with a space gets the one
+/// space SSE parsers strip.
+fn push_event(out: &mut Vec<u8>, kind: &str, data: &str) {
+    out.extend_from_slice(b"event: ");
+    out.extend_from_slice(kind.as_bytes());
+    out.push(b'\n');
     for line in data.split("\r\n").flat_map(|l| l.split(['\r', '\n'])) {
-        out.push_str(if line.starts_with(' ') {
-            "data: "
-        } else {
-            "data:"
+        out.extend_from_slice(match line.starts_with(' ') {
+            true => b"data: ",
+            false => b"data:",
         });
-        out.push_str(line);
-        out.push('\n');
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
     }
-    out.push('\n');
-    Bytes::from(out)
+    out.push(b'\n');
 }
 
-fn control(next: Offset, cursor: Option<u64>, up_to_date: bool, closed: bool) -> Bytes {
-    let mut c = serde_json::Map::new();
-    c.insert("streamNextOffset".into(), next.to_string().into());
-    if let (Some(cur), false) = (cursor, closed) {
-        c.insert("streamCursor".into(), cur.to_string().into());
-    }
-    if up_to_date || closed {
-        c.insert("upToDate".into(), true.into());
-    }
-    if closed {
-        c.insert("streamClosed".into(), true.into());
-    }
-    event("control", &serde_json::Value::Object(c).to_string())
+/// The payload of a control event (§5.8).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Control {
+    stream_next_offset: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream_cursor: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    up_to_date: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    stream_closed: bool,
 }
 
-/// SSE (§5.8): a data event and a control event per page, one event per body chunk (so
-/// faults can count events), until the stream closes, goes away, or the connection lifetime
-/// ends.
+fn push_control(
+    out: &mut Vec<u8>,
+    next: Offset,
+    cursor: Option<u64>,
+    up_to_date: bool,
+    closed: bool,
+) {
+    let control = Control {
+        stream_next_offset: next.to_string(),
+        stream_cursor: cursor.filter(|_| !closed).map(|c| c.to_string()),
+        up_to_date: up_to_date || closed,
+        stream_closed: closed,
+    };
+    let json = serde_json::to_string(&control).unwrap_or_default();
+    push_event(out, "control", &json);
+}
+
+/// SSE (§5.8): a data event and a control event per page, written together as one body
+/// chunk (one write for both; shaping splits chunks into events where a fault counts them),
+/// until the stream closes, goes away, or the connection lifetime ends.
 fn sse(
     shared: Arc<Shared>,
     path: String,
@@ -551,26 +566,34 @@ fn sse(
                 };
                 let eof = page.meta.closed && page.up_to_date;
                 if page.chunks > 0 || eof || !at.sent_control {
-                    let mut events = Vec::with_capacity(2);
+                    let mut events = Vec::with_capacity(page.body.len() + 160);
                     if page.chunks > 0 {
-                        let data = match text {
-                            true => String::from_utf8_lossy(&page.body).into_owned(),
-                            false => base64::engine::general_purpose::STANDARD.encode(&page.body),
-                        };
-                        events.push(event("data", &data));
+                        match text {
+                            true => push_event(
+                                &mut events,
+                                "data",
+                                &String::from_utf8_lossy(&page.body),
+                            ),
+                            false => push_event(
+                                &mut events,
+                                "data",
+                                &base64::engine::general_purpose::STANDARD.encode(&page.body),
+                            ),
+                        }
                     }
-                    events.push(control(
+                    push_control(
+                        &mut events,
                         page.next,
                         Some(cursor(echoed.as_deref())),
                         page.up_to_date,
                         eof,
-                    ));
+                    );
                     at = At {
                         from: page.next,
                         sent_control: true,
                         done: eof,
                     };
-                    return Some((futures_util::stream::iter(events), at));
+                    return Some((Bytes::from(events), at));
                 }
                 if tokio::time::timeout_at(deadline, changes.changed())
                     .await
@@ -581,7 +604,7 @@ fn sse(
             }
         }
     });
-    let events = pages.flatten().map(Ok::<_, Infallible>);
+    let events = pages.map(Ok::<_, Infallible>);
     Reply::new(200)
         .header("content-type", "text/event-stream")
         .header("cache-control", "no-cache")

@@ -63,6 +63,9 @@ pub(crate) async fn serve(
         let stream = match accepted {
             Ok((stream, _)) => {
                 warned_accept = false;
+                // Responses are written whole or a page of events at a time: Nagle's delay
+                // would only hold a write back until the previous one is acknowledged.
+                let _ = stream.set_nodelay(true);
                 stream
             }
             Err(e) => {

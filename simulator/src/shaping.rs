@@ -49,6 +49,22 @@ fn stop_for(applied: &Applied, body: Option<&[u8]>) -> Option<Stop> {
     })
 }
 
+/// An SSE chunk cut after each event's blank line. Payload lines are never empty (each starts
+/// with `data:`), so a blank line, `\n\n`, only ever ends an event.
+fn split_events(chunk: Bytes) -> Vec<Bytes> {
+    let mut events = Vec::new();
+    let mut start = 0;
+    while let Some(at) = chunk[start..].windows(2).position(|w| w == b"\n\n") {
+        let end = start + at + 2;
+        events.push(chunk.slice(start..end));
+        start = end;
+    }
+    if start < chunk.len() {
+        events.push(chunk.slice(start..));
+    }
+    events
+}
+
 /// The request side of an exchange, for the transcript.
 pub(crate) struct RequestRecord {
     pub method: String,
@@ -136,12 +152,25 @@ pub(crate) async fn shape(
     }
     let chunks: futures_util::stream::BoxStream<'static, Bytes> = match whole {
         Some(bytes) => futures_util::stream::iter([bytes]).boxed(),
-        // An SSE body yields one event per chunk (see `http::sse`).
+        // An SSE body yields a page's events in one chunk (see `http::sse`); a fault that
+        // counts events gets them one per chunk.
         None => match body {
-            Some(body) => body
-                .into_data_stream()
-                .filter_map(|r| async move { r.ok() })
-                .boxed(),
+            Some(body) => {
+                let per_event = matches!(
+                    stop,
+                    Some(Stop::CloseAfterEvents(_) | Stop::BreakAfterEvents(_))
+                );
+                body.into_data_stream()
+                    .filter_map(|r| async move { r.ok() })
+                    .flat_map(move |chunk| {
+                        let events = match per_event {
+                            true => split_events(chunk),
+                            false => vec![chunk],
+                        };
+                        futures_util::stream::iter(events)
+                    })
+                    .boxed()
+            }
             None => futures_util::stream::empty().boxed(),
         },
     };
@@ -219,4 +248,28 @@ pub(crate) async fn shape(
         }
     });
     Response::from_parts(parts, Body::from_stream(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_chunk_splits_into_its_events_whole() {
+        let chunk = Bytes::from_static(
+            b"event: data\ndata:[1,\ndata: 2]\n\nevent: control\ndata:{\"upToDate\":true}\n\n",
+        );
+        let events = split_events(chunk.clone());
+        assert_eq!(
+            events,
+            [
+                Bytes::from_static(b"event: data\ndata:[1,\ndata: 2]\n\n"),
+                Bytes::from_static(b"event: control\ndata:{\"upToDate\":true}\n\n"),
+            ]
+        );
+        // Nothing lost or added, and a trailing partial event is kept as it is.
+        assert_eq!(events.concat(), chunk.to_vec());
+        let partial = Bytes::from_static(b"event: control\n\nevent: da");
+        assert_eq!(split_events(partial).len(), 2);
+    }
 }

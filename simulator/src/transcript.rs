@@ -101,6 +101,9 @@ pub const MAX_BYTES: usize = 256 << 20;
 pub struct Transcript {
     inner: Mutex<Inner>,
     started: std::time::Instant,
+    /// A capacity above 0. Fixed at construction and read without the lock, so with
+    /// transcripts off (a load test) no request touches the lock at all.
+    enabled: bool,
 }
 
 #[derive(Debug)]
@@ -169,6 +172,7 @@ impl Transcript {
                 bytes: 0,
             }),
             started: std::time::Instant::now(),
+            enabled: capacity > 0,
         }
     }
 
@@ -185,20 +189,20 @@ impl Transcript {
 
     /// Notes a request as received; it stays in flight until the returned guard is dropped
     /// (when its response head is ready, or the request is abandoned).
-    pub(crate) fn arrive(self: &Arc<Self>, method: &str, uri: &str) -> InFlight {
-        let mut inner = self.lock();
-        if inner.capacity == 0 {
+    pub(crate) fn arrive(self: &Arc<Self>, method: &str, uri: &impl ToString) -> InFlight {
+        if !self.enabled {
             // Transcripts off (a load test): nothing is recorded, in flight or not.
             return InFlight {
                 transcript: Arc::clone(self),
                 id: None,
             };
         }
+        let mut inner = self.lock();
         let id = inner.next_arrival;
         inner.next_arrival += 1;
         inner
             .in_flight
-            .insert(id, (method.to_owned(), uri.to_owned()));
+            .insert(id, (method.to_owned(), uri.to_string()));
         InFlight {
             transcript: Arc::clone(self),
             id: Some(id),
@@ -208,7 +212,7 @@ impl Transcript {
     /// Whether exchanges are recorded at all (a capacity of 0 turns transcripts off): callers
     /// skip building what would not be kept.
     pub(crate) fn enabled(&self) -> bool {
-        self.lock().capacity > 0
+        self.enabled
     }
 
     /// Requests received and not answered yet, in arrival order: method and URI.
@@ -219,13 +223,13 @@ impl Transcript {
     /// Records the start of an exchange, made by `exchange` only when transcripts are on,
     /// with the body of its request; returns its sequence number.
     pub(crate) fn begin(&self, request_body: Bytes, exchange: impl FnOnce() -> Exchange) -> u64 {
+        if !self.enabled {
+            return 0; // nothing is recorded, so no later call looks the number up
+        }
         let seq = {
             let mut inner = self.lock();
             let seq = inner.next_seq;
             inner.next_seq += 1;
-            if inner.capacity == 0 {
-                return seq;
-            }
             seq
         };
         // Made outside the lock (it copies headers and the request body), so concurrent
@@ -247,6 +251,9 @@ impl Transcript {
     }
 
     fn with(&self, seq: u64, f: impl FnOnce(&mut Exchange, &mut Vec<Bytes>) -> usize) {
+        if !self.enabled {
+            return;
+        }
         let mut inner = self.lock();
         let added = match inner
             .exchanges
