@@ -1,8 +1,8 @@
 //! Fast decoding of a batch body in one pass, without building `Value` trees.
 //!
 //! Each array element is read as an [`Element`]: an object's top-level fields as raw JSON
-//! slices of the body (entity values are skipped over once and never parsed), or a stand-in
-//! for anything that is not an object. Only messages valid under *every* profile (schema-valid
+//! slices of the body (entity values are skipped over once and never parsed), its `headers`
+//! read once into the three a change may carry, or the whole value when it is not an object. Only messages valid under *every* profile (schema-valid
 //! changes) are decoded here; anything else, including every control message, is turned back
 //! into the exact `Value` it was and goes through [`Message::parse`](crate::Message::parse), so
 //! rejections have one source of truth. A property test holds the two paths to the same results.
@@ -16,7 +16,8 @@
 
 use std::borrow::Cow;
 
-use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -60,7 +61,7 @@ pub(crate) fn from_raw(raw: &RawValue) -> Value {
 /// One element of a batch body, read in a single pass.
 pub(crate) enum Element<'a> {
     Object(Fields<'a>),
-    /// Not an object: a value of the same JSON kind (all a rejection depends on).
+    /// Not an object: the value whole (rare, and the parser judges it).
     NotObject(Value),
 }
 
@@ -72,14 +73,13 @@ pub(crate) struct Fields<'a> {
     key: Option<Text<'a>>,
     value: Option<&'a RawValue>,
     old_value: Option<&'a RawValue>,
-    headers: Option<&'a RawValue>,
+    headers: Option<HeadersField<'a>>,
     /// Names the protocol does not define, in order.
     others: Vec<(String, &'a RawValue)>,
 }
 
 impl<'a> Fields<'a> {
-    /// The object as `serde_json::Value` would have parsed it, except that a non-string
-    /// type or key is a stand-in of the same kind (the parser judges only its kind).
+    /// The object as `serde_json::Value` would have parsed it.
     fn into_value(self) -> Value {
         let mut map = Map::new();
         for (name, text) in [("type", self.entity_type), ("key", self.key)] {
@@ -87,11 +87,10 @@ impl<'a> Fields<'a> {
                 map.insert(name.to_owned(), text.into_value());
             }
         }
-        let raws = [
-            ("value", self.value),
-            ("old_value", self.old_value),
-            ("headers", self.headers),
-        ];
+        if let Some(headers) = self.headers {
+            map.insert("headers".to_owned(), headers.into_value());
+        }
+        let raws = [("value", self.value), ("old_value", self.old_value)];
         let raws = raws
             .into_iter()
             .filter_map(|(name, raw)| Some((name.to_owned(), raw?)));
@@ -108,8 +107,38 @@ impl<'de> Deserialize<'de> for Element<'de> {
     }
 }
 
-/// A `type` or `key` field: its string, borrowed unless escaped, or a stand-in of the
-/// same JSON kind when it is not a string.
+/// Visitor methods for every JSON kind but strings and objects, which yield
+/// `$wrap(the value whole)`.
+macro_rules! whole_values {
+    ($wrap:path) => {
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            Value::deserialize(SeqAccessDeserializer::new(seq)).map($wrap)
+        }
+
+        fn visit_bool<E>(self, b: bool) -> Result<Self::Value, E> {
+            Ok($wrap(Value::Bool(b)))
+        }
+
+        fn visit_i64<E>(self, n: i64) -> Result<Self::Value, E> {
+            Ok($wrap(Value::from(n)))
+        }
+
+        fn visit_u64<E>(self, n: u64) -> Result<Self::Value, E> {
+            Ok($wrap(Value::from(n)))
+        }
+
+        fn visit_f64<E>(self, n: f64) -> Result<Self::Value, E> {
+            Ok($wrap(Value::from(n)))
+        }
+
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok($wrap(Value::Null))
+        }
+    };
+}
+
+/// A `type`, `key` or header field: its string, borrowed unless escaped, or any other value
+/// whole (what the parser judges; rare, so built as `Value` would build it).
 pub(crate) enum Text<'a> {
     Str(Cow<'a, str>),
     NotStr(Value),
@@ -119,7 +148,7 @@ impl Text<'_> {
     fn into_value(self) -> Value {
         match self {
             Text::Str(s) => Value::String(s.into_owned()),
-            Text::NotStr(stand_in) => stand_in,
+            Text::NotStr(value) => value,
         }
     }
 
@@ -149,81 +178,62 @@ impl<'de> Deserialize<'de> for Text<'de> {
                 Ok(Text::Str(Cow::Owned(s.to_owned())))
             }
 
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Text::NotStr(Value::Object(Map::new())))
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                Value::deserialize(MapAccessDeserializer::new(map)).map(Text::NotStr)
             }
 
-            stand_ins!(Text::NotStr);
+            whole_values!(Text::NotStr);
         }
         d.deserialize_any(TextVisitor)
     }
 }
 
-/// Visitor methods for arrays and scalars, which yield `$wrap(stand-in of the same kind)`.
-macro_rules! stand_ins {
-    ($wrap:path) => {
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok($wrap(Value::Array(Vec::new())))
+/// An enum of the field names a reader knows (read without allocating) and `Other(String)`
+/// for the rest.
+macro_rules! field_names {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),* $(,)? }) => {
+        $(#[$doc])*
+        enum $name {
+            $($variant,)*
+            Other(String),
         }
 
-        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-            Ok($wrap(Value::Bool(false)))
+        impl $name {
+            #[allow(dead_code)] // not every reader needs a known name's text back
+            fn into_string(self) -> String {
+                match self {
+                    $($name::$variant => $text.to_owned(),)*
+                    $name::Other(name) => name,
+                }
+            }
         }
 
-        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-            Ok($wrap(Value::from(0)))
-        }
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct NameVisitor;
+                impl Visitor<'_> for NameVisitor {
+                    type Value = $name;
 
-        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-            Ok($wrap(Value::from(0)))
-        }
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str("a field name")
+                    }
 
-        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-            Ok($wrap(Value::from(0)))
-        }
-
-        fn visit_unit<E>(self) -> Result<Self::Value, E> {
-            Ok($wrap(Value::Null))
+                    fn visit_str<E>(self, name: &str) -> Result<$name, E> {
+                        Ok(match name {
+                            $($text => $name::$variant,)*
+                            other => $name::Other(other.to_owned()),
+                        })
+                    }
+                }
+                d.deserialize_identifier(NameVisitor)
+            }
         }
     };
 }
-use stand_ins;
 
-/// A top-level field name, read without allocating for the ones the protocol defines.
-enum FieldName {
-    Type,
-    Key,
-    Value,
-    OldValue,
-    Headers,
-    Other(String),
-}
-
-impl<'de> Deserialize<'de> for FieldName {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct NameVisitor;
-        impl Visitor<'_> for NameVisitor {
-            type Value = FieldName;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a field name")
-            }
-
-            fn visit_str<E>(self, name: &str) -> Result<FieldName, E> {
-                Ok(match name {
-                    "type" => FieldName::Type,
-                    "key" => FieldName::Key,
-                    "value" => FieldName::Value,
-                    "old_value" => FieldName::OldValue,
-                    "headers" => FieldName::Headers,
-                    other => FieldName::Other(other.to_owned()),
-                })
-            }
-        }
-        d.deserialize_identifier(NameVisitor)
-    }
+field_names! {
+    /// A message's top-level field name.
+    FieldName { Type => "type", Key => "key", Value => "value", OldValue => "old_value", Headers => "headers" }
 }
 
 struct ElementVisitor;
@@ -244,34 +254,18 @@ impl<'de> Visitor<'de> for ElementVisitor {
                 FieldName::Key => f.key = Some(map.next_value()?),
                 FieldName::Value => f.value = Some(raw()?),
                 FieldName::OldValue => f.old_value = Some(raw()?),
-                FieldName::Headers => f.headers = Some(raw()?),
+                FieldName::Headers => f.headers = Some(map.next_value()?),
                 FieldName::Other(name) => f.others.push((name, raw()?)),
             }
         }
         Ok(Element::Object(f))
     }
 
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(Element::NotObject(Value::String(String::new())))
+    fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(Element::NotObject(Value::String(s.to_owned())))
     }
 
-    stand_ins!(Element::NotObject);
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Headers<'a> {
-    #[serde(borrow)]
-    operation: Cow<'a, str>,
-    #[serde(default, deserialize_with = "present_string")]
-    txid: Option<String>,
-    #[serde(default, deserialize_with = "present_string")]
-    timestamp: Option<String>,
-}
-
-/// Keeps `null` an error: an optional header, when present, is a string.
-fn present_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    String::deserialize(d).map(Some)
+    whole_values!(Element::NotObject);
 }
 
 /// The change an element describes, if it is valid under every profile; otherwise the
@@ -282,9 +276,9 @@ pub(crate) fn decode<'a>(
 ) -> Result<DecodedChange<'a>, Value> {
     let fields = match element {
         Element::Object(fields) => fields,
-        Element::NotObject(stand_in) => return Err(stand_in),
+        Element::NotObject(value) => return Err(value),
     };
-    let Some((operation, txid)) = well_formed(&fields, rules) else {
+    let Some(operation) = well_formed(&fields, rules) else {
         return Err(fields.into_value());
     };
     match fields {
@@ -292,6 +286,7 @@ pub(crate) fn decode<'a>(
             entity_type: Some(Text::Str(entity_type)),
             key: Some(Text::Str(key)),
             value,
+            headers: Some(HeadersField::Change { txid, .. }),
             ..
         } => Ok(DecodedChange {
             entity_type,
@@ -304,24 +299,143 @@ pub(crate) fn decode<'a>(
     }
 }
 
-/// The operation and txid of a change valid under every profile; `None` for anything else.
-fn well_formed(f: &Fields<'_>, rules: &ParseRules) -> Option<(Operation, Option<String>)> {
+/// The operation of a change valid under every profile; `None` for anything else.
+fn well_formed(f: &Fields<'_>, rules: &ParseRules) -> Option<Operation> {
     if !f.others.is_empty() {
         return None;
     }
     let entity_type = f.entity_type.as_ref()?.as_str()?;
     let key = f.key.as_ref()?.as_str()?;
-    let headers: Headers<'_> = serde_json::from_str(f.headers?.get()).ok()?;
-    let operation = Operation::from_spec_name(&headers.operation)?;
+    let Some(HeadersField::Change {
+        operation,
+        txid,
+        timestamp,
+    }) = &f.headers
+    else {
+        return None;
+    };
+    let operation = Operation::from_spec_name(operation)?;
     let well_formed = !entity_type.is_empty()
         && !key.is_empty()
         && (f.value.is_some() || !operation.requires_value())
-        && headers.txid.as_deref().is_none_or(|t| !t.is_empty())
-        && headers
-            .timestamp
+        && txid.as_deref().is_none_or(|t| !t.is_empty())
+        && timestamp
             .as_deref()
             .is_none_or(|t| !rules.enforce_rfc3339 || crate::schema::is_rfc3339(t));
-    well_formed.then_some((operation, headers.txid))
+    well_formed.then_some(operation)
+}
+
+/// A `headers` field, read once: a change's headers typed (`operation`, and `txid` and
+/// `timestamp` when present: all strings, each once, nothing else), or any other value
+/// whole, exactly as `Value` would have read it, for the parser to judge.
+pub(crate) enum HeadersField<'a> {
+    Change {
+        operation: Cow<'a, str>,
+        txid: Option<String>,
+        timestamp: Option<String>,
+    },
+    Other(Value),
+}
+
+impl HeadersField<'_> {
+    fn into_value(self) -> Value {
+        match self {
+            HeadersField::Other(value) => value,
+            HeadersField::Change {
+                operation,
+                txid,
+                timestamp,
+            } => Value::Object(change_headers(Some(operation), txid, timestamp)),
+        }
+    }
+}
+
+/// The map a change's typed headers stand for.
+fn change_headers(
+    operation: Option<Cow<'_, str>>,
+    txid: Option<String>,
+    timestamp: Option<String>,
+) -> Map<String, Value> {
+    let mut map = Map::new();
+    let named = [
+        ("operation", operation.map(Cow::into_owned)),
+        ("txid", txid),
+        ("timestamp", timestamp),
+    ];
+    for (name, text) in named {
+        if let Some(text) = text {
+            map.insert(name.to_owned(), Value::String(text));
+        }
+    }
+    map
+}
+
+field_names! {
+    /// A header's name.
+    HeaderName { Operation => "operation", Txid => "txid", Timestamp => "timestamp" }
+}
+
+impl<'de> Deserialize<'de> for HeadersField<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct HeadersVisitor;
+        impl<'de> Visitor<'de> for HeadersVisitor {
+            type Value = HeadersField<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+
+            fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(HeadersField::Other(Value::String(s.to_owned())))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut operation: Option<Cow<'de, str>> = None;
+                let (mut txid, mut timestamp) = (None, None);
+                // Once a header does not fit a change's (another name, a repeated one, not a
+                // string), the rest is read as `Value` would read it: the last repeat wins.
+                let mut whole: Option<Map<String, Value>> = None;
+                while let Some(name) = map.next_key::<HeaderName>()? {
+                    let value: Text<'de> = map.next_value()?;
+                    if let Some(whole) = whole.as_mut() {
+                        whole.insert(name.into_string(), value.into_value());
+                        continue;
+                    }
+                    match (name, value) {
+                        (HeaderName::Operation, Text::Str(s)) if operation.is_none() => {
+                            operation = Some(s);
+                        }
+                        (HeaderName::Txid, Text::Str(s)) if txid.is_none() => {
+                            txid = Some(s.into_owned());
+                        }
+                        (HeaderName::Timestamp, Text::Str(s)) if timestamp.is_none() => {
+                            timestamp = Some(s.into_owned());
+                        }
+                        (name, value) => {
+                            let mut so_far =
+                                change_headers(operation.take(), txid.take(), timestamp.take());
+                            so_far.insert(name.into_string(), value.into_value());
+                            whole = Some(so_far);
+                        }
+                    }
+                }
+                Ok(match (whole, operation) {
+                    (Some(whole), _) => HeadersField::Other(Value::Object(whole)),
+                    (None, Some(operation)) => HeadersField::Change {
+                        operation,
+                        txid,
+                        timestamp,
+                    },
+                    (None, None) => {
+                        HeadersField::Other(Value::Object(change_headers(None, txid, timestamp)))
+                    }
+                })
+            }
+
+            whole_values!(HeadersField::Other);
+        }
+        d.deserialize_any(HeadersVisitor)
+    }
 }
 
 /// What reading one element gave: a change to apply, or the value for the parser to judge.
@@ -457,6 +571,67 @@ mod tests {
             .map(|i| serde_json::json!({"type": "t", "key": format!("k{i}"), "value": {"s": filler}, "headers": {"operation": "insert"}}))
             .collect();
         Value::Array(items).to_string()
+    }
+
+    /// Headers are read once: a change's come out typed, and anything else exactly as
+    /// `Value` reads it (repeats, other names, other kinds, escapes), for the parser to judge.
+    #[test]
+    fn headers_read_once_match_what_value_reads() {
+        let element = |headers: &str| {
+            format!(r#"{{"type":"t","key":"k","value":{{"n":1}},"headers":{headers}}}"#)
+        };
+        let changes = [
+            (r#"{"operation":"insert"}"#, Operation::Insert, None),
+            (
+                r#"{"txid":"x","operation":"update"}"#,
+                Operation::Update,
+                Some("x"),
+            ),
+            (
+                r#"{"operation":"del\u0065te","timestamp":"2025-01-01T00:00:00Z"}"#,
+                Operation::Delete,
+                None,
+            ),
+            (
+                r#"{"operation":"insert","txid":"a\"b"}"#,
+                Operation::Insert,
+                Some("a\"b"),
+            ),
+        ];
+        for (headers, operation, txid) in changes {
+            let text = element(headers);
+            let read: Element = serde_json::from_str(&text).unwrap();
+            let change = decode(read, &rules()).unwrap_or_else(|v| panic!("{headers}: {v}"));
+            assert_eq!(
+                (change.operation, change.txid.as_deref()),
+                (operation, txid),
+                "{headers}"
+            );
+        }
+        let others = [
+            r#"{"operation":"insert","operation":"update"}"#,
+            r#"{"operation":"insert","txid":"a","txid":"b"}"#,
+            r#"{"txid":"a","operation":"insert","extra":[1,{"b":null}],"txid":"c"}"#,
+            r#"{"operation":"insert","txid":null}"#,
+            r#"{"operation":7}"#,
+            r#"{"operation":{"x":[true,-1,2.5,18446744073709551615]}}"#,
+            r#"{"txid":"x"}"#,
+            r#"{}"#,
+            r#"{"control":"reset","offset":"1"}"#,
+            r#"["operation","insert"]"#,
+            r#""insert""#,
+            r#"null"#,
+            r#"-0.5"#,
+        ];
+        for headers in others {
+            let text = element(headers);
+            let read: Element = serde_json::from_str(&text).unwrap();
+            let expected: Value = serde_json::from_str(&text).unwrap();
+            match decode(read, &rules()) {
+                Err(value) => assert_eq!(value, expected, "{headers}"),
+                Ok(_) => panic!("{headers} decoded as a change"),
+            }
+        }
     }
 
     #[test]
