@@ -85,6 +85,7 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let received_ms = shared.transcript.now_ms();
+    let body = crate::kept::keep(body);
     // In flight until the response head is ready: a long-poll waiting for data shows here.
     let _in_flight = shared.transcript.arrive(method.as_str(), &uri);
     let path = uri.path().to_owned();
@@ -486,13 +487,20 @@ fn push_event(out: &mut Vec<u8>, kind: &str, data: &str) {
     out.extend_from_slice(b"event: ");
     out.extend_from_slice(kind.as_bytes());
     out.push(b'\n');
-    for line in data.split("\r\n").flat_map(|l| l.split(['\r', '\n'])) {
+    let mut push_line = |line: &str| {
         out.extend_from_slice(match line.starts_with(' ') {
             true => b"data: ",
             false => b"data:",
         });
         out.extend_from_slice(line.as_bytes());
         out.push(b'\n');
+    };
+    match data.contains(['\r', '\n']) {
+        false => push_line(data), // the common case: no line break to split on
+        true => data
+            .split("\r\n")
+            .flat_map(|l| l.split(['\r', '\n']))
+            .for_each(push_line),
     }
     out.push(b'\n');
 }
@@ -543,16 +551,19 @@ fn sse(
     };
     let text = media_type(&first.meta.content_type).starts_with("text/")
         || crate::store::is_json(&first.meta.content_type);
-    let deadline = Instant::now() + shared.config.sse_lifetime;
     struct At {
         from: Offset,
         sent_control: bool,
         done: bool,
+        /// The connection's end of life: one timer for the whole connection, not one per
+        /// wait for data.
+        lifetime: std::pin::Pin<Box<tokio::time::Sleep>>,
     }
     let start = At {
         from: first.start,
         sent_control: false,
         done: false,
+        lifetime: Box::pin(tokio::time::sleep(shared.config.sse_lifetime)),
     };
     let pages = futures_util::stream::unfold(start, move |mut at| {
         let (shared, path, echoed) = (shared.clone(), path.clone(), echoed.clone());
@@ -588,18 +599,14 @@ fn sse(
                         page.up_to_date,
                         eof,
                     );
-                    at = At {
-                        from: page.next,
-                        sent_control: true,
-                        done: eof,
-                    };
+                    at.from = page.next;
+                    at.sent_control = true;
+                    at.done = eof;
                     return Some((Bytes::from(events), at));
                 }
-                if tokio::time::timeout_at(deadline, changes.changed())
-                    .await
-                    .is_err()
-                {
-                    return None;
+                tokio::select! {
+                    _ = changes.changed() => {}
+                    () = &mut at.lifetime => return None,
                 }
             }
         }

@@ -22,6 +22,7 @@
 mod control;
 pub mod fault;
 mod http;
+mod kept;
 pub mod offset;
 mod reply;
 mod serve;

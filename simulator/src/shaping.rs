@@ -150,26 +150,28 @@ pub(crate) async fn shape(
         transcript.finish(seq, None);
         return Response::from_parts(parts, Body::from(bytes.clone()));
     }
+    let body = match body {
+        // Nothing to record or cut: the stream goes out as the handler made it.
+        Some(body) if stop.is_none() && !transcript.enabled() => {
+            return Response::from_parts(parts, body);
+        }
+        body => body,
+    };
     let chunks: futures_util::stream::BoxStream<'static, Bytes> = match whole {
         Some(bytes) => futures_util::stream::iter([bytes]).boxed(),
         // An SSE body yields a page's events in one chunk (see `http::sse`); a fault that
         // counts events gets them one per chunk.
         None => match body {
             Some(body) => {
-                let per_event = matches!(
-                    stop,
-                    Some(Stop::CloseAfterEvents(_) | Stop::BreakAfterEvents(_))
-                );
-                body.into_data_stream()
-                    .filter_map(|r| async move { r.ok() })
-                    .flat_map(move |chunk| {
-                        let events = match per_event {
-                            true => split_events(chunk),
-                            false => vec![chunk],
-                        };
-                        futures_util::stream::iter(events)
-                    })
-                    .boxed()
+                let chunks = body
+                    .into_data_stream()
+                    .filter_map(|r| async move { r.ok() });
+                match stop {
+                    Some(Stop::CloseAfterEvents(_) | Stop::BreakAfterEvents(_)) => chunks
+                        .flat_map(|chunk| futures_util::stream::iter(split_events(chunk)))
+                        .boxed(),
+                    _ => chunks.boxed(),
+                }
             }
             None => futures_util::stream::empty().boxed(),
         },

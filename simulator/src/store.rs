@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
 use tokio::sync::watch;
@@ -207,20 +207,7 @@ struct Stream {
     changes: watch::Sender<u64>,
     /// Reads before this position answer 410 (history compacted behind a snapshot).
     earliest: u64,
-    /// Where small messages are kept (see [`Stream::keep`]).
-    block: Block,
 }
-
-/// The block a stream copies its small messages into, and the size of the next one.
-#[derive(Debug, Default)]
-struct Block {
-    free: BytesMut,
-    next_size: usize,
-}
-
-/// Blocks grow from the first to the largest size, doubling, so a small stream stays small.
-const FIRST_BLOCK: usize = 4 << 10;
-const LARGEST_BLOCK: usize = 1 << 20;
 
 /// Media type without parameters, lower-cased: what content-type comparisons use.
 pub fn media_type(content_type: &str) -> String {
@@ -319,29 +306,10 @@ impl Stream {
 
     fn push(&mut self, messages: Vec<Bytes>) {
         for data in messages {
-            let data = self.keep(data);
             let start = self.tail;
             self.tail += data.len() as u64;
             self.chunks.push(Chunk { start, data });
         }
-    }
-
-    /// A message as stored. A small one is copied into the stream's current block, so the
-    /// store grows by a few large allocations rather than holding on to every request's own
-    /// buffer (each new small allocation is fresh heap to map and fault in; the request's
-    /// buffer is freed and reused instead); a large one is kept as received.
-    fn keep(&mut self, data: Bytes) -> Bytes {
-        if data.len() > LARGEST_BLOCK / 8 {
-            return data;
-        }
-        let block = &mut self.block;
-        if block.free.capacity() < data.len() {
-            let size = block.next_size.max(FIRST_BLOCK);
-            block.next_size = (size * 2).min(LARGEST_BLOCK);
-            block.free = BytesMut::with_capacity(size);
-        }
-        block.free.extend_from_slice(&data);
-        block.free.split().freeze()
     }
 
     /// snapshot-start, an insert for every entity the stream materializes to (reference
@@ -527,7 +495,6 @@ impl Store {
             touched: Instant::now(),
             changes: watch::channel(0).0,
             earliest: 0,
-            block: Block::default(),
         };
         stream.push(messages);
         let meta = stream.meta();

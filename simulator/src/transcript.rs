@@ -238,11 +238,7 @@ impl Transcript {
         exchange.seq = seq;
         let mut inner = self.lock();
         inner.bytes += recorded_size(&exchange) + request_body.len();
-        let at = inner
-            .exchanges
-            .iter()
-            .rposition(|(e, _, _)| e.seq < seq)
-            .map_or(0, |i| i + 1);
+        let at = inner.exchanges.partition_point(|(e, _, _)| e.seq < seq);
         inner
             .exchanges
             .insert(at, (exchange, request_body, Vec::new()));
@@ -255,12 +251,12 @@ impl Transcript {
             return;
         }
         let mut inner = self.lock();
-        let added = match inner
+        // Exchanges are kept in sequence order (see `begin`); an evicted one is not found.
+        let found = inner
             .exchanges
-            .iter_mut()
-            .rev()
-            .find(|(e, _, _)| e.seq == seq)
-        {
+            .binary_search_by_key(&seq, |(e, _, _)| e.seq)
+            .ok();
+        let added = match found.and_then(|i| inner.exchanges.get_mut(i)) {
             Some((e, _, body)) => f(e, body),
             None => 0,
         };
