@@ -85,7 +85,6 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let received_ms = shared.transcript.now_ms();
-    let body = crate::kept::keep(body);
     // In flight until the response head is ready: a long-poll waiting for data shows here.
     let _in_flight = shared.transcript.arrive(method.as_str(), &uri);
     let path = uri.path().to_owned();
@@ -125,7 +124,13 @@ async fn handle(
                 .collect(),
             false => Vec::new(),
         },
-        body: if recorded { body.clone() } else { Bytes::new() },
+        // A copy: the body received is a slice of hyper's read buffer, and holding it would
+        // keep that whole buffer (often several times the body) alive while the exchange is
+        // kept, unseen by the transcript's byte bound.
+        body: match recorded {
+            true => Bytes::copy_from_slice(&body),
+            false => Bytes::new(),
+        },
         received_ms,
     };
     let status_fault = applied.find(|f| match f {

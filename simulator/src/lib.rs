@@ -22,7 +22,6 @@
 mod control;
 pub mod fault;
 mod http;
-mod kept;
 pub mod offset;
 mod reply;
 mod serve;

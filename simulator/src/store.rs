@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use serde_json::value::RawValue;
 use time::OffsetDateTime;
 use tokio::sync::watch;
@@ -207,7 +207,20 @@ struct Stream {
     changes: watch::Sender<u64>,
     /// Reads before this position answer 410 (history compacted behind a snapshot).
     earliest: u64,
+    /// Where small messages are kept (see [`Stream::keep`]).
+    block: Block,
 }
+
+/// The block a stream copies its small messages into, and the size of the next one.
+#[derive(Debug, Default)]
+struct Block {
+    free: BytesMut,
+    next_size: usize,
+}
+
+/// Blocks grow from the first to the largest size, doubling, so a small stream stays small.
+const FIRST_BLOCK: usize = 4 << 10;
+const LARGEST_BLOCK: usize = 1 << 20;
 
 /// Media type without parameters, lower-cased: what content-type comparisons use.
 pub fn media_type(content_type: &str) -> String {
@@ -306,10 +319,31 @@ impl Stream {
 
     fn push(&mut self, messages: Vec<Bytes>) {
         for data in messages {
+            let data = self.keep(data);
             let start = self.tail;
             self.tail += data.len() as u64;
             self.chunks.push(Chunk { start, data });
         }
+    }
+
+    /// A message as stored. A small one is copied into the stream's current block: a body
+    /// as received is a slice of hyper's read buffer, and holding it would keep that whole
+    /// buffer alive (often several times the body) and make hyper allocate a fresh one for
+    /// the next request, each a new piece of heap to map and fault in. Blocks are the
+    /// stream's own, so deleting a stream frees them whole. A large message (collected from
+    /// several reads into an allocation of its own) is kept as received.
+    fn keep(&mut self, data: Bytes) -> Bytes {
+        if data.len() > LARGEST_BLOCK / 8 {
+            return data;
+        }
+        let block = &mut self.block;
+        if block.free.capacity() < data.len() {
+            let size = block.next_size.max(FIRST_BLOCK).max(data.len());
+            block.next_size = (size * 2).min(LARGEST_BLOCK);
+            block.free = BytesMut::with_capacity(size);
+        }
+        block.free.extend_from_slice(&data);
+        block.free.split().freeze()
     }
 
     /// snapshot-start, an insert for every entity the stream materializes to (reference
@@ -495,6 +529,7 @@ impl Store {
             touched: Instant::now(),
             changes: watch::channel(0).0,
             earliest: 0,
+            block: Block::default(),
         };
         stream.push(messages);
         let meta = stream.meta();
@@ -789,6 +824,46 @@ mod tests {
             body: Bytes::from(body.to_owned()),
         };
         store.append("/s", req)
+    }
+
+    /// Messages of every size, some filling a block exactly, some larger than any block,
+    /// are stored and read back byte for byte, in order, while earlier blocks are held.
+    #[test]
+    fn messages_of_any_size_read_back_as_appended() {
+        let store = Store::default();
+        create(&store, "application/octet-stream", "");
+        let sizes = [1, FIRST_BLOCK - 1, 1, FIRST_BLOCK, 300, LARGEST_BLOCK / 8];
+        let sizes = sizes
+            .into_iter()
+            .chain([LARGEST_BLOCK / 8 + 1, LARGEST_BLOCK + 7, 5]);
+        let mut expected = Vec::new();
+        for (i, n) in sizes.cycle().take(60).enumerate() {
+            let body = vec![b'a' + (i % 26) as u8; n];
+            expected.extend_from_slice(&body);
+            let req = AppendRequest {
+                content_type: Some("application/octet-stream".into()),
+                close: false,
+                stream_seq: None,
+                producer: None,
+                body: Bytes::from(body),
+            };
+            store.append("/s", req).unwrap();
+        }
+        let mut read = Vec::new();
+        let mut from = Offset(0);
+        loop {
+            let (page, _) = store.read("/s", Some(from), opts(1 << 16)).unwrap();
+            read.extend_from_slice(&page.body);
+            from = page.next;
+            if page.up_to_date {
+                break;
+            }
+        }
+        assert_eq!(read.len(), expected.len());
+        assert!(
+            read == expected,
+            "the bytes read back differ from those appended"
+        );
     }
 
     #[test]
