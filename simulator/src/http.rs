@@ -27,6 +27,7 @@ use crate::store::{
     AppendOutcome, AppendRequest, CreateRequest, Lifetime, Metadata, Page, ProducerHeaders,
     Refusal, media_type,
 };
+use crate::transcript::HeaderList;
 use futures_util::StreamExt;
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -113,16 +114,8 @@ async fn handle(
             String::new()
         },
         headers: match recorded {
-            true => headers
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.to_string(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect(),
-            false => Vec::new(),
+            true => HeaderList::of(headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes()))),
+            false => HeaderList::default(),
         },
         // A copy: the body received is a slice of hyper's read buffer, and holding it would
         // keep that whole buffer (often several times the body) alive while the exchange is

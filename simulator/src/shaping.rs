@@ -14,7 +14,7 @@ use serde_json::value::RawValue;
 
 use crate::fault::{Applied, Fault};
 use crate::serve::Abort;
-use crate::transcript::{Cut, Exchange, RecordedBody, Transcript};
+use crate::transcript::{Begun, Cut, Exchange, HeaderList, RecordedBody, Transcript};
 
 /// Where the body stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +69,7 @@ fn split_events(chunk: Bytes) -> Vec<Bytes> {
 pub(crate) struct RequestRecord {
     pub method: String,
     pub uri: String,
-    pub headers: Vec<(String, String)>,
+    pub headers: HeaderList,
     pub body: Bytes,
     /// See [`Exchange::received_ms`].
     pub received_ms: u64,
@@ -101,36 +101,36 @@ pub(crate) async fn shape(
         Some(Stop::BreakAfterBytes(at, how)) if at == 0 || body_less => Some(how),
         _ => None,
     };
-    let seq = transcript.begin(request.body.clone(), || Exchange {
-        seq: 0,
-        method: request.method,
-        uri: request.uri,
+    let seq = transcript.begin(request.body.clone(), || Begun {
+        exchange: Exchange {
+            seq: 0,
+            method: request.method,
+            uri: request.uri,
+            request_headers: Vec::new(),
+            request_body: RecordedBody::default(),
+            status: if reset.is_some() {
+                0
+            } else {
+                parts.status.as_u16()
+            },
+            response_headers: Vec::new(),
+            response_body: RecordedBody::default(),
+            faults: applied.faults.clone(),
+            cut: None,
+            finished: false,
+            received_ms: request.received_ms,
+            answered_ms: transcript.now_ms(),
+        },
         request_headers: request.headers,
-        request_body: RecordedBody::default(),
-        status: if reset.is_some() {
-            0
-        } else {
-            parts.status.as_u16()
-        },
         response_headers: match reset {
-            Some(_) => Vec::new(),
-            None => parts
-                .headers
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.to_string(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect(),
+            Some(_) => HeaderList::default(),
+            None => HeaderList::of(
+                parts
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_bytes())),
+            ),
         },
-        response_body: RecordedBody::default(),
-        faults: applied.faults.clone(),
-        cut: None,
-        finished: false,
-        received_ms: request.received_ms,
-        answered_ms: transcript.now_ms(),
     });
     if let Some(how) = reset {
         transcript.finish(

@@ -33,6 +33,69 @@ impl RecordedBody {
     }
 }
 
+/// A header list as recorded: each name and value (the value lossily UTF-8) followed by a
+/// NUL, which neither can contain, in one string: one allocation per list while recording,
+/// split into pairs only when listed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct HeaderList(String);
+
+impl HeaderList {
+    pub(crate) fn of<'h>(pairs: impl IntoIterator<Item = (&'h str, &'h [u8])>) -> HeaderList {
+        let mut list = String::new();
+        for (name, value) in pairs {
+            list.push_str(name);
+            list.push('\0');
+            list.push_str(&String::from_utf8_lossy(value));
+            list.push('\0');
+        }
+        HeaderList(list)
+    }
+
+    fn pairs(&self) -> Vec<(String, String)> {
+        let mut parts = self.0.split_terminator('\0');
+        std::iter::from_fn(|| Some((parts.next()?.to_owned(), parts.next()?.to_owned()))).collect()
+    }
+
+    /// What the list counts against the byte bound: its names and values.
+    fn size(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// An exchange as the transcript holds it: header lists packed, bodies as the bytes
+/// received and sent (the response in the chunks sent).
+#[derive(Debug)]
+struct Kept {
+    /// Everything but the header lists and the bodies.
+    exchange: Exchange,
+    request_headers: HeaderList,
+    response_headers: HeaderList,
+    request_body: Bytes,
+    response_body: Vec<Bytes>,
+}
+
+impl Kept {
+    /// What it holds apart from its response body: the request line, both header lists
+    /// (headers count: 2,000 requests with large headers must not grow the simulator without
+    /// bound) and the request body.
+    fn size(&self) -> usize {
+        let e = &self.exchange;
+        e.method.len()
+            + e.uri.len()
+            + self.request_headers.size()
+            + self.response_headers.size()
+            + self.request_body.len()
+    }
+}
+
+/// What shaping hands the transcript when an exchange begins.
+pub(crate) struct Begun {
+    /// The exchange with its header lists and bodies empty.
+    pub exchange: Exchange,
+    pub request_headers: HeaderList,
+    pub response_headers: HeaderList,
+}
+
 /// How a response ended early.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -108,26 +171,16 @@ pub struct Transcript {
 
 #[derive(Debug)]
 struct Inner {
-    /// Each exchange with its request body and its response body as sent, in chunks: handles
-    /// on the bytes received and sent, not copies (the store keeps its messages as slices of
-    /// the same buffers).
-    exchanges: VecDeque<(Exchange, Bytes, Vec<Bytes>)>,
+    /// In sequence order.
+    exchanges: VecDeque<Kept>,
     /// Requests received whose response head is not ready yet (a long-poll waiting for data),
     /// by arrival number: method and URI.
     in_flight: std::collections::BTreeMap<u64, (String, String)>,
     next_arrival: u64,
     next_seq: u64,
     capacity: usize,
-    /// Bytes held: each exchange's [`recorded_size`] plus its response body as sent.
+    /// Bytes held: each exchange's [`Kept::size`] plus its response body as sent.
     bytes: usize,
-}
-
-/// What an exchange holds apart from its bodies: the request line and both header lists
-/// (headers count: 2,000 requests with large headers must not grow the simulator without
-/// bound).
-fn recorded_size(e: &Exchange) -> usize {
-    let headers = |h: &[(String, String)]| h.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
-    e.method.len() + e.uri.len() + headers(&e.request_headers) + headers(&e.response_headers)
 }
 
 /// A request in flight (see [`Transcript::arrive`]).
@@ -153,8 +206,8 @@ impl Inner {
         while (self.bytes > MAX_BYTES && self.exchanges.len() > 1)
             || self.exchanges.len() > self.capacity
         {
-            if let Some((e, request, response)) = self.exchanges.pop_front() {
-                self.bytes -= recorded_size(&e) + request.len() + total_len(&response);
+            if let Some(kept) = self.exchanges.pop_front() {
+                self.bytes -= kept.size() + total_len(&kept.response_body);
             }
         }
     }
@@ -220,9 +273,9 @@ impl Transcript {
         self.lock().in_flight.values().cloned().collect()
     }
 
-    /// Records the start of an exchange, made by `exchange` only when transcripts are on,
-    /// with the body of its request; returns its sequence number.
-    pub(crate) fn begin(&self, request_body: Bytes, exchange: impl FnOnce() -> Exchange) -> u64 {
+    /// Records the start of an exchange, made by `begun` only when transcripts are on, with
+    /// the body of its request; returns its sequence number.
+    pub(crate) fn begin(&self, request_body: Bytes, begun: impl FnOnce() -> Begun) -> u64 {
         if !self.enabled {
             return 0; // nothing is recorded, so no later call looks the number up
         }
@@ -232,16 +285,25 @@ impl Transcript {
             inner.next_seq += 1;
             seq
         };
-        // Made outside the lock (it copies headers and the request body), so concurrent
-        // requests do not queue behind it; it is then put in sequence order.
-        let mut exchange = exchange();
+        // Made outside the lock (it copies headers), so concurrent requests do not queue
+        // behind it; it is then put in sequence order.
+        let Begun {
+            mut exchange,
+            request_headers,
+            response_headers,
+        } = begun();
         exchange.seq = seq;
+        let kept = Kept {
+            exchange,
+            request_headers,
+            response_headers,
+            request_body,
+            response_body: Vec::new(),
+        };
         let mut inner = self.lock();
-        inner.bytes += recorded_size(&exchange) + request_body.len();
-        let at = inner.exchanges.partition_point(|(e, _, _)| e.seq < seq);
-        inner
-            .exchanges
-            .insert(at, (exchange, request_body, Vec::new()));
+        inner.bytes += kept.size();
+        let at = inner.exchanges.partition_point(|k| k.exchange.seq < seq);
+        inner.exchanges.insert(at, kept);
         inner.evict_to_fit();
         seq
     }
@@ -254,10 +316,10 @@ impl Transcript {
         // Exchanges are kept in sequence order (see `begin`); an evicted one is not found.
         let found = inner
             .exchanges
-            .binary_search_by_key(&seq, |(e, _, _)| e.seq)
+            .binary_search_by_key(&seq, |k| k.exchange.seq)
             .ok();
         let added = match found.and_then(|i| inner.exchanges.get_mut(i)) {
-            Some((e, _, body)) => f(e, body),
+            Some(kept) => f(&mut kept.exchange, &mut kept.response_body),
             None => 0,
         };
         inner.bytes += added;
@@ -285,10 +347,12 @@ impl Transcript {
         self.lock()
             .exchanges
             .iter()
-            .map(|(e, request, response)| Exchange {
-                request_body: RecordedBody::of(request),
-                response_body: RecordedBody::of(&response.concat()),
-                ..e.clone()
+            .map(|kept| Exchange {
+                request_headers: kept.request_headers.pairs(),
+                response_headers: kept.response_headers.pairs(),
+                request_body: RecordedBody::of(&kept.request_body),
+                response_body: RecordedBody::of(&kept.response_body.concat()),
+                ..kept.exchange.clone()
             })
             .collect()
     }
@@ -305,7 +369,15 @@ impl Transcript {
 mod tests {
     use super::*;
 
-    fn exchange() -> Exchange {
+    fn exchange() -> Begun {
+        Begun {
+            exchange: bare(),
+            request_headers: HeaderList::default(),
+            response_headers: HeaderList::default(),
+        }
+    }
+
+    fn bare() -> Exchange {
         Exchange {
             seq: 0,
             method: "GET".into(),
@@ -340,7 +412,8 @@ mod tests {
             ("/wA=", true)
         );
         let inner = t.lock();
-        assert_eq!(inner.bytes, recorded_size(&inner.exchanges[0].0) + 2);
+        assert_eq!(inner.bytes, inner.exchanges[0].size());
+        assert_eq!(inner.exchanges[0].size(), "GET".len() + "/s".len() + 2);
     }
 
     /// Exchanges begun at once are made outside the lock and may finish being made in any
@@ -382,13 +455,34 @@ mod tests {
         assert_eq!(kept[0].seq, 7);
     }
 
+    /// Packed and listed again, a header list is the pairs it was made of, in order:
+    /// repeated names, empty values and values that are not UTF-8 (made lossy) included.
+    #[test]
+    fn a_header_list_lists_its_pairs_in_order() {
+        let pairs: [(&str, &[u8]); 5] = [
+            ("content-type", b"application/json"),
+            ("x-empty", b""),
+            ("x-twice", b"1"),
+            ("x-twice", b"2"),
+            ("x-bytes", b"caf\xe9"),
+        ];
+        let list = HeaderList::of(pairs);
+        let listed = list.pairs();
+        let expected: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v).into_owned()))
+            .collect();
+        assert_eq!(listed, expected);
+        assert_eq!(HeaderList::of([]).pairs(), Vec::<(String, String)>::new());
+    }
+
     #[test]
     fn headers_count_against_the_byte_budget() {
         let t = Transcript::new(usize::MAX);
         let big = "h".repeat(MAX_BYTES / 4 + 1);
         for _ in 0..5 {
-            t.begin(Bytes::new(), || Exchange {
-                request_headers: vec![("x-big".into(), big.clone())],
+            t.begin(Bytes::new(), || Begun {
+                request_headers: HeaderList::of([("x-big", big.as_bytes())]),
                 ..exchange()
             });
         }
