@@ -302,6 +302,12 @@ impl Materializer {
             && parts.iter().flatten().all(Result::is_ok)
     }
 
+    /// Numbers a new batch: its number, and where its diagnostics will start.
+    fn start_batch(&mut self) -> (usize, usize) {
+        self.batches += 1;
+        (self.batches - 1, self.diagnostics.len())
+    }
+
     /// Applies a [`partitionable`](Self::partitionable) batch on two threads, its entity
     /// types split between them by count.
     fn apply_partitioned(
@@ -310,9 +316,7 @@ impl Materializer {
         offset: Option<String>,
         up_to_date: bool,
     ) -> &[Diagnostic] {
-        let batch_no = self.batches;
-        self.batches += 1;
-        let first_diagnostic = self.diagnostics.len();
+        let (batch_no, first_diagnostic) = self.start_batch();
         let changes = || parts.iter().flatten().filter_map(|d| d.as_ref().ok());
         // Each change's type as an index into `types`, which counts the changes per type.
         let mut ids: HashMap<&str, usize> = HashMap::new();
@@ -395,9 +399,7 @@ impl Materializer {
         offset: Option<String>,
         up_to_date: bool,
     ) -> &[Diagnostic] {
-        let batch_no = self.batches;
-        self.batches += 1;
-        let first_diagnostic = self.diagnostics.len();
+        let (batch_no, first_diagnostic) = self.start_batch();
         if self.halted {
             for index in 0..len {
                 self.diagnose(batch_no, index, halted_rejection());

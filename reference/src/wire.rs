@@ -2,10 +2,11 @@
 //!
 //! Each array element is read as an [`Element`]: an object's top-level fields as raw JSON
 //! slices of the body (entity values are skipped over once and never parsed), its `headers`
-//! read once into the three a change may carry, or the whole value when it is not an object. Only messages valid under *every* profile (schema-valid
-//! changes) are decoded here; anything else, including every control message, is turned back
-//! into the exact `Value` it was and goes through [`Message::parse`](crate::Message::parse), so
-//! rejections have one source of truth. A property test holds the two paths to the same results.
+//! read once into the three a change may carry, or the whole value when it is not an
+//! object. Only messages valid under *every* profile (schema-valid changes) are decoded here;
+//! anything else, including every control message, is turned back into the exact `Value` it
+//! was and goes through [`Message::parse`](crate::Message::parse), so rejections have one
+//! source of truth. A property test holds the two paths to the same results.
 //!
 //! A large body is read on two threads, in place: it is cut at a candidate element boundary
 //! near its middle, and each part is read as its piece of the top-level array. The cut is

@@ -86,8 +86,14 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let received_ms = shared.transcript.now_ms();
+    // With transcripts off, only what shaping reads (the method) is kept.
+    let recorded = shared.transcript.enabled();
+    let uri_text = match recorded {
+        true => uri.to_string(),
+        false => String::new(),
+    };
     // In flight until the response head is ready: a long-poll waiting for data shows here.
-    let _in_flight = shared.transcript.arrive(method.as_str(), &uri);
+    let _in_flight = shared.transcript.arrive(method.as_str(), &uri_text);
     let path = uri.path().to_owned();
     let query = match Query::<HashMap<String, String>>::try_from_uri(&uri) {
         Ok(Query(q)) => q,
@@ -104,15 +110,9 @@ async fn handle(
             let _ = shared.store.act(&path, act);
         }
     }
-    // With transcripts off, only what shaping reads (the method) is kept.
-    let recorded = shared.transcript.enabled();
     let record = RequestRecord {
         method: method.to_string(),
-        uri: if recorded {
-            uri.to_string()
-        } else {
-            String::new()
-        },
+        uri: uri_text,
         headers: match recorded {
             true => HeaderList::of(headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes()))),
             false => HeaderList::default(),

@@ -242,7 +242,7 @@ impl Transcript {
 
     /// Notes a request as received; it stays in flight until the returned guard is dropped
     /// (when its response head is ready, or the request is abandoned).
-    pub(crate) fn arrive(self: &Arc<Self>, method: &str, uri: &impl ToString) -> InFlight {
+    pub(crate) fn arrive(self: &Arc<Self>, method: &str, uri: &str) -> InFlight {
         if !self.enabled {
             // Transcripts off (a load test): nothing is recorded, in flight or not.
             return InFlight {
@@ -255,7 +255,7 @@ impl Transcript {
         inner.next_arrival += 1;
         inner
             .in_flight
-            .insert(id, (method.to_owned(), uri.to_string()));
+            .insert(id, (method.to_owned(), uri.to_owned()));
         InFlight {
             transcript: Arc::clone(self),
             id: Some(id),
