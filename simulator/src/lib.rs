@@ -19,6 +19,7 @@
 //! - [`transcript`]: every exchange as it went over the wire.
 //! - `shaping`: cutting and recording response bodies; `control`: the `/__sim/` API.
 
+pub mod activity;
 mod control;
 pub mod fault;
 mod http;
@@ -194,6 +195,13 @@ impl SimulatorHandle {
     /// oldest first: method and URI.
     pub fn in_flight(&self) -> Vec<(String, String)> {
         self.shared.transcript.in_flight()
+    }
+
+    /// What the reader of the stream at `path` is doing now: its open reads, when it last
+    /// asked, where it was last told it stands (see [`activity::ReaderActivity`]). Needs
+    /// transcripts on.
+    pub fn activity(&self, path: &str) -> activity::ReaderActivity {
+        self.shared.transcript.activity(path)
     }
 
     pub fn clear_transcript(&self) {

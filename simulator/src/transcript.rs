@@ -8,6 +8,7 @@ use base64::Engine;
 use bytes::Bytes;
 use serde::Serialize;
 
+use crate::activity::{self, ReaderActivity, Recorded};
 use crate::fault::Fault;
 
 /// A body as recorded: UTF-8 text when it is, base64 otherwise.
@@ -51,6 +52,17 @@ impl HeaderList {
         HeaderList(list)
     }
 
+    /// The value of the first header named `name` (lower case), if any.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        let mut parts = self.0.split_terminator('\0');
+        while let (Some(k), Some(v)) = (parts.next(), parts.next()) {
+            if k == name {
+                return Some(v);
+            }
+        }
+        None
+    }
+
     fn pairs(&self) -> Vec<(String, String)> {
         let mut parts = self.0.split_terminator('\0');
         std::iter::from_fn(|| Some((parts.next()?.to_owned(), parts.next()?.to_owned()))).collect()
@@ -72,6 +84,8 @@ struct Kept {
     response_headers: HeaderList,
     request_body: Bytes,
     response_body: Vec<Bytes>,
+    /// When the response last sent bytes, or ended: what a reader's silence counts from.
+    last_sent_ms: u64,
 }
 
 impl Kept {
@@ -174,8 +188,8 @@ struct Inner {
     /// In sequence order.
     exchanges: VecDeque<Kept>,
     /// Requests received whose response head is not ready yet (a long-poll waiting for data),
-    /// by arrival number: method and URI.
-    in_flight: std::collections::BTreeMap<u64, (String, String)>,
+    /// by arrival number: method, URI and when it arrived.
+    in_flight: std::collections::BTreeMap<u64, (String, String, u64)>,
     next_arrival: u64,
     next_seq: u64,
     capacity: usize,
@@ -253,9 +267,10 @@ impl Transcript {
         let mut inner = self.lock();
         let id = inner.next_arrival;
         inner.next_arrival += 1;
+        let now = self.now_ms();
         inner
             .in_flight
-            .insert(id, (method.to_owned(), uri.to_owned()));
+            .insert(id, (method.to_owned(), uri.to_owned(), now));
         InFlight {
             transcript: Arc::clone(self),
             id: Some(id),
@@ -270,7 +285,31 @@ impl Transcript {
 
     /// Requests received and not answered yet, in arrival order: method and URI.
     pub fn in_flight(&self) -> Vec<(String, String)> {
-        self.lock().in_flight.values().cloned().collect()
+        let inner = self.lock();
+        inner
+            .in_flight
+            .values()
+            .map(|(m, u, _)| (m.clone(), u.clone()))
+            .collect()
+    }
+
+    /// What the reader of the stream at `path` is doing (see [`ReaderActivity`]).
+    pub fn activity(&self, path: &str) -> ReaderActivity {
+        let inner = self.lock();
+        activity::of(
+            path,
+            self.now_ms(),
+            inner
+                .in_flight
+                .values()
+                .map(|(m, u, at)| (m.as_str(), u.as_str(), *at)),
+            inner.exchanges.iter().map(|k| Recorded {
+                exchange: &k.exchange,
+                response_headers: &k.response_headers,
+                response_body: &k.response_body,
+                last_sent_ms: k.last_sent_ms,
+            }),
+        )
     }
 
     /// Records the start of an exchange, made by `begun` only when transcripts are on, with
@@ -299,6 +338,7 @@ impl Transcript {
             response_headers,
             request_body,
             response_body: Vec::new(),
+            last_sent_ms: self.now_ms(),
         };
         let mut inner = self.lock();
         inner.bytes += kept.size();
@@ -309,6 +349,7 @@ impl Transcript {
     }
 
     fn with(&self, seq: u64, f: impl FnOnce(&mut Exchange, &mut Vec<Bytes>) -> usize) {
+        let now = self.now_ms();
         if !self.enabled {
             return;
         }
@@ -319,7 +360,10 @@ impl Transcript {
             .binary_search_by_key(&seq, |k| k.exchange.seq)
             .ok();
         let added = match found.and_then(|i| inner.exchanges.get_mut(i)) {
-            Some(kept) => f(&mut kept.exchange, &mut kept.response_body),
+            Some(kept) => {
+                kept.last_sent_ms = now;
+                f(&mut kept.exchange, &mut kept.response_body)
+            }
             None => 0,
         };
         inner.bytes += added;
