@@ -6,7 +6,8 @@ value schemas checked for the few JSON Schema keywords the corpus uses (type, re
 properties, minLength), and the profile the runner names is ignored. Its known gaps are
 listed, with reasons, in expectations.toml beside it, which CI runs it against:
 
-    state-conformance run --profile all --expectations adapters/python-minimal/expectations.toml \\
+    state-conformance run --profile spec-1.0 --profile spec-1.0-strict --profile ts-compat \\
+        --expectations adapters/python-minimal/expectations.toml \\
         -- python3 adapters/python-minimal/adapter.py
 """
 

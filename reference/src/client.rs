@@ -209,6 +209,13 @@ impl Reader {
                     if flow == Flow::Done {
                         return;
                     }
+                    if self.mutant == Some(Mutant::StopsAtFirstUpToDate)
+                        && self.progress.borrow().up_to_date
+                    {
+                        // Stuck, not ended: the subscription stays open and says nothing,
+                        // as a client waiting on something that never comes does.
+                        std::future::pending::<()>().await;
+                    }
                     if self.mutant == Some(Mutant::ClosedNotEof)
                         && self.progress.borrow().up_to_date
                     {

@@ -63,11 +63,14 @@ pub enum Mutant {
     SseDataBeforeControl,
     /// Client: long-polls never echo the server's Stream-Cursor.
     NoCursorEcho,
+    /// Client: reading stops, silently, after the first read that is up to date: the
+    /// subscription stays open but neither follows the stream nor reports that it stopped.
+    StopsAtFirstUpToDate,
 }
 
 impl Mutant {
     /// Every mutant, in a fixed order.
-    pub const ALL: [Mutant; 24] = [
+    pub const ALL: [Mutant; 25] = [
         Mutant::UpdateMerges,
         Mutant::ResetIgnored,
         Mutant::ResetOffsetIgnored,
@@ -92,6 +95,7 @@ impl Mutant {
         Mutant::StopsOnNonObjectValue,
         Mutant::SseDataBeforeControl,
         Mutant::NoCursorEcho,
+        Mutant::StopsAtFirstUpToDate,
     ];
 
     /// The mutant's kebab-case name (as `--mutant` takes it).
@@ -121,6 +125,7 @@ impl Mutant {
             Mutant::StopsOnNonObjectValue => "stops-on-non-object-value",
             Mutant::SseDataBeforeControl => "sse-data-before-control",
             Mutant::NoCursorEcho => "no-cursor-echo",
+            Mutant::StopsAtFirstUpToDate => "stops-at-first-up-to-date",
         }
     }
 
@@ -151,6 +156,7 @@ impl Mutant {
             Mutant::StopsOnNonObjectValue => "SP-5.1-VALUE-JSON",
             Mutant::SseDataBeforeControl => "DS-5.8-RECONNECT",
             Mutant::NoCursorEcho => "DS-10.1-CURSOR-ECHO",
+            Mutant::StopsAtFirstUpToDate => "DS-8-NEXT-OFFSET",
         }
     }
 

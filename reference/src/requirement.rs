@@ -59,3 +59,7 @@ pub const OQ_UPDATE_MISSING: &str = "OQ-UPDATE-MISSING";
 pub const OQ_DELETE_MISSING: &str = "OQ-DELETE-MISSING";
 /// Open question: whether one bad message stops the consumer.
 pub const OQ_HALT: &str = "OQ-INVALID-HALTS";
+/// PROTOCOL §10.1: a long-poll echoes the last `Stream-Cursor` as `cursor`.
+pub const CURSOR_ECHO: &str = "DS-10.1-CURSOR-ECHO";
+/// Open question: how a reader retries after 5xx and 429 (`Retry-After`).
+pub const OQ_TRANSIENT_ERRORS: &str = "OQ-TRANSIENT-ERRORS";

@@ -12,14 +12,18 @@ use crate::campaign::determinism::{Difference, compare_runs};
 use crate::campaign::{generated_seed, scenarios};
 use crate::corpus::case::Case;
 use crate::corpus::{Filter, Suite};
-use crate::judge::CaseResult;
 use crate::judge::expectations::Expectations;
+use crate::judge::outcome::Outcome;
+use crate::judge::{CaseResult, Verdict};
 use crate::report::RunReport;
 use crate::run::{RunOptions, run_adapter_cases};
 
 /// What to run, and how.
 pub struct RunConfig<'a> {
     pub profiles: Vec<Profile>,
+    /// Profiles asked for by name: judged whatever the adapter claims. The others (from
+    /// `all`) are judged only where its `hello` claims them, and not applicable elsewhere.
+    pub named_profiles: Vec<String>,
     pub adapter: AdapterSpec,
     /// Set when the adapter is a mutant of the bundled reference (for re-run commands).
     pub mutant: Option<Mutant>,
@@ -119,23 +123,34 @@ pub fn run(suite: &Suite, config: RunConfig<'_>) -> Result<RunOutput, RunError> 
         return Err(RunError::NothingSelected);
     }
     if let Some(e) = &config.expectations {
-        let unknown =
-            e.unknown(|id| suite.corpus.get(id).is_some() || generated.iter().any(|c| c.id == id));
+        let ids = suite
+            .corpus
+            .cases
+            .iter()
+            .map(|c| c.id.as_str())
+            .chain(generated.iter().map(|c| c.id.as_str()));
+        let unknown = e.unknown(ids);
         if !unknown.is_empty() {
             return Err(RunError::UnknownExpectations(unknown));
         }
     }
     // An adapter that cannot start or answer `hello` is one error, not one per case.
-    config
+    let hello = config
         .adapter
         .probe()
         .map_err(|fault| RunError::AdapterUnusable {
             argv: config.adapter.argv.join(" "),
             fault,
         })?;
+    // An adapter that claims no profile is judged under every one asked for.
+    let (judged, unclaimed): (Vec<&Profile>, Vec<&Profile>) =
+        config.profiles.iter().partition(|p| {
+            hello.profiles.is_empty()
+                || hello.profiles.contains(&p.name)
+                || config.named_profiles.contains(&p.name)
+        });
     if let Some(planned) = config.on_planned {
-        let runs = config
-            .profiles
+        let runs = judged
             .iter()
             .map(|p| cases.iter().filter(|c| c.weight(&p.name).is_some()).count());
         planned(runs.sum());
@@ -146,14 +161,17 @@ pub fn run(suite: &Suite, config: RunConfig<'_>) -> Result<RunOutput, RunError> 
         on_result: config.on_result,
     };
     let mut results = Vec::new();
-    for profile in &config.profiles {
+    for profile in &judged {
         results.extend(run_adapter_cases(&cases, profile, &config.adapter, options));
         if config.fail_fast && results.iter().any(|r| r.verdict.fails_run()) {
             break;
         }
     }
+    for profile in &unclaimed {
+        results.extend(not_claimed(&cases, profile, &hello.profiles));
+    }
     let mut output = RunOutput {
-        report: RunReport::new(&[], Vec::new(), Vec::new(), Vec::new(), ""),
+        report: RunReport::new(&[], Vec::new(), Vec::new(), Vec::new(), None, ""),
         cases_selected: cases.len(),
         bundles: Vec::new(),
         bundles_skipped: false,
@@ -161,7 +179,7 @@ pub fn run(suite: &Suite, config: RunConfig<'_>) -> Result<RunOutput, RunError> 
     };
     if let Some(campaign) = &config.campaign {
         if campaign.check_determinism {
-            output.nondeterministic = Some(determinism(&cases, &results, &config));
+            output.nondeterministic = Some(determinism(&cases, &results, &judged, &config));
         }
         (output.bundles, output.bundles_skipped) =
             bundle_failures(&cases, &results, &config.adapter, campaign)?;
@@ -175,6 +193,7 @@ pub fn run(suite: &Suite, config: RunConfig<'_>) -> Result<RunOutput, RunError> 
         config.adapter.argv.clone(),
         names,
         results,
+        Some(hello.implementation),
         &format!(
             "{} run --profile {{profile}} --case {{case}}{}",
             config.rerun_program,
@@ -182,6 +201,29 @@ pub fn run(suite: &Suite, config: RunConfig<'_>) -> Result<RunOutput, RunError> 
         ),
     );
     Ok(output)
+}
+
+/// The results of a profile the adapter does not claim (and was not named): not applicable.
+fn not_claimed(cases: &[&Case], profile: &Profile, claimed: &[String]) -> Vec<CaseResult> {
+    let reason = format!(
+        "the adapter claims {} in its hello, not {}; name it (--profile {}) to judge it anyway",
+        claimed.join(", "),
+        profile.name,
+        profile.name
+    );
+    cases
+        .iter()
+        .filter_map(|case| {
+            let weight = case.weight(&profile.name)?;
+            let outcome = Outcome::SetupError {
+                reason: reason.clone(),
+            };
+            let verdict = Verdict::NotApplicable {
+                reason: reason.clone(),
+            };
+            Some(CaseResult::new(case, profile, weight, outcome, verdict))
+        })
+        .collect()
 }
 
 /// Every `n`th case from the `k`th (1-based).
@@ -277,6 +319,7 @@ fn bundle_failures(
 fn determinism(
     cases: &[&Case],
     first: &[CaseResult],
+    profiles: &[&Profile],
     config: &RunConfig<'_>,
 ) -> Vec<(String, String, Difference)> {
     let generated: Vec<&Case> = cases
@@ -289,7 +332,7 @@ fn determinism(
         ..RunOptions::default()
     };
     let mut differed = Vec::new();
-    for profile in &config.profiles {
+    for profile in profiles {
         for again in run_adapter_cases(&generated, profile, &config.adapter, options) {
             let Some(before) = first
                 .iter()

@@ -79,7 +79,7 @@ fn every_mutant_is_caught_by_a_generated_campaign_and_its_bundle_replays() {
         timeout: std::time::Duration::from_secs(10),
         check_protocol: false,
     };
-    let catches = campaign::generated_self_test(7, 300, "spec-1.0", &dir, 6, &adapter_for);
+    let catches = campaign::generated_self_test(7, 300, "spec-1.0", &dir, 6, &adapter_for, &|_| {});
     assert_eq!(catches.len(), state_reference::Mutant::ALL.len());
     for c in &catches {
         assert!(c.ok(), "{c:?}");

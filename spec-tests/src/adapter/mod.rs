@@ -9,11 +9,13 @@
 //!   adapter-process side.
 //! - [`process`]: the child process, with timeouts, size limits and restarts.
 //! - [`schema`]: the protocol's JSON Schema, for `--check-protocol`.
+//! - [`transport`]: a child process, or an adapter the user started on a socket.
 
 pub mod implementation;
 pub mod process;
 pub mod protocol;
 pub mod schema;
+pub mod transport;
 
 use std::time::Duration;
 
@@ -57,8 +59,12 @@ impl AdapterSpec {
 
     /// Starts the adapter, has it answer `hello`, and stops it: whether it can run at all,
     /// checked once before a run rather than failed once per case.
-    pub fn probe(&self) -> Result<(), process::AdapterFault> {
-        self.start().map(process::AdapterProcess::stop)
+    /// Returns its `hello`.
+    pub fn probe(&self) -> Result<protocol::Hello, process::AdapterFault> {
+        let adapter = self.start()?;
+        let hello = adapter.hello.clone();
+        adapter.stop();
+        Ok(hello)
     }
 
     /// Whether this starts the bundled reference adapter (of any build of this binary).

@@ -1,4 +1,5 @@
-//! An adapter child process: one JSON command per stdin line, one JSON answer per stdout line.
+//! An adapter process: one JSON command per stdin line, one JSON answer per stdout line (or
+//! the same lines over a socket, [`super::transport`]).
 //!
 //! A misbehaving adapter is normal here: every way it can fail (not starting, exiting,
 //! hanging, printing garbage or oversized lines, answering the wrong command or twice)
@@ -10,7 +11,7 @@
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStdin, Command as Process, Stdio};
+use std::process::Child;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,6 +19,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::protocol::{Command, Hello, PROTOCOL_VERSION};
+use super::transport::{Connected, connect};
 
 /// Lines longer than this are refused (and skipped to their end).
 pub const MAX_LINE_BYTES: usize = 16 << 20;
@@ -28,13 +30,27 @@ const STDERR_LINE_BYTES: usize = 8 << 10;
 /// open after it exits, held by a grandchild).
 const EXIT_POLL: Duration = Duration::from_millis(50);
 
+/// For a `hello` that never came: the likeliest cause.
+fn buffering_hint(command: &str) -> &'static str {
+    match command {
+        "hello" => {
+            " (if it did answer, its stdout may be buffered: flush each answer line as it is \
+             written; see docs/adapter-protocol.md)"
+        }
+        _ => "",
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AdapterFault {
     #[error("the adapter could not be started: {0}")]
     Spawn(String),
     #[error("the adapter exited ({0})")]
     Exited(String),
-    #[error("the adapter did not answer `{command}` within {timeout_ms} ms")]
+    #[error(
+        "the adapter did not answer `{command}` within {timeout_ms} ms{}",
+        buffering_hint(command)
+    )]
     Timeout { command: String, timeout_ms: u128 },
     #[error("the adapter answered `{command}` with a line that is not JSON: {line:?}")]
     Garbage { command: String, line: String },
@@ -69,8 +85,9 @@ enum Line {
 
 /// A running adapter that has answered `hello`.
 pub struct AdapterProcess {
-    child: Child,
-    stdin: ChildStdin,
+    /// None for an adapter reached over a socket.
+    child: Option<Child>,
+    stdin: Box<dyn Write + Send>,
     lines: Receiver<Line>,
     stderr: Arc<Mutex<VecDeque<String>>>,
     /// The command answered last, to recognise a second answer to it.
@@ -101,24 +118,12 @@ impl AdapterProcess {
         timeout: Duration,
         check_protocol: bool,
     ) -> Result<AdapterProcess, AdapterFault> {
-        let (program, args) = argv
-            .split_first()
-            .ok_or_else(|| AdapterFault::Spawn("empty adapter command".into()))?;
-        let mut command = Process::new(program);
-        #[cfg(unix)]
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let mut child = command
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| AdapterFault::Spawn(format!("{program}: {e}")))?;
-        let (Some(stdin), Some(stdout), Some(stderr)) =
-            (child.stdin.take(), child.stdout.take(), child.stderr.take())
-        else {
-            return Err(AdapterFault::Spawn("no pipes to the adapter".into()));
-        };
+        let Connected {
+            input,
+            output: stdout,
+            child,
+            stderr,
+        } = connect(argv)?;
         let (tx, lines) = channel();
         std::thread::spawn(move || {
             let mut reader = BufReader::new(stdout);
@@ -153,7 +158,9 @@ impl AdapterProcess {
         });
         let tail = Arc::new(Mutex::new(VecDeque::new()));
         let sink = tail.clone();
+        // An adapter reached over a socket writes its stderr where the user started it.
         std::thread::spawn(move || {
+            let Some(stderr) = stderr else { return };
             // Bytes, not text: one byte that is not UTF-8 must not end the reading (the pipe
             // would close and the adapter die on its next log line).
             let mut reader = BufReader::new(stderr);
@@ -180,7 +187,7 @@ impl AdapterProcess {
         });
         let hello = Hello {
             protocol: PROTOCOL_VERSION,
-            implementation: super::protocol::Implementation {
+            implementation: super::protocol::ImplementationId {
                 name: String::new(),
                 version: String::new(),
             },
@@ -189,7 +196,7 @@ impl AdapterProcess {
         };
         let mut process = AdapterProcess {
             child,
-            stdin,
+            stdin: input,
             lines,
             stderr: tail,
             previous: None,
@@ -238,8 +245,8 @@ impl AdapterProcess {
             .write_all(text.as_bytes())
             .and_then(|()| self.stdin.flush())
         {
-            return Err(match self.child.try_wait() {
-                Ok(Some(_)) => self.exited(),
+            return Err(match self.has_exited() {
+                true => self.exited(),
                 _ => AdapterFault::Io(e.to_string()),
             });
         }
@@ -307,7 +314,7 @@ impl AdapterProcess {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             match self.lines.recv_timeout(left.min(EXIT_POLL)) {
                 Err(RecvTimeoutError::Timeout) if !left.is_zero() => {
-                    if let Ok(Some(_)) = self.child.try_wait() {
+                    if self.has_exited() {
                         // Whatever it wrote before exiting has been read by now, or never will.
                         return self.lines.recv_timeout(EXIT_POLL).or(Ok(Line::Eof));
                     }
@@ -317,10 +324,21 @@ impl AdapterProcess {
         }
     }
 
+    /// Whether the adapter's process has exited (never, for one reached over a socket: its
+    /// connection closing says so).
+    fn has_exited(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(Some(_))))
+    }
+
     fn exited(&mut self) -> AdapterFault {
         // The pipe closed; give the process a moment to be reaped for its status.
+        let Some(child) = self.child.as_mut() else {
+            return AdapterFault::Exited("closed the connection".into());
+        };
         for _ in 0..50 {
-            if let Ok(Some(status)) = self.child.try_wait() {
+            if let Ok(Some(status)) = child.try_wait() {
                 return AdapterFault::Exited(status.to_string());
             }
             std::thread::sleep(Duration::from_millis(2));
@@ -345,15 +363,18 @@ impl AdapterProcess {
     /// Kills the adapter's process group (the adapter, any wrapper and their children), then
     /// reaps the adapter.
     fn kill_group(&mut self) {
+        let Some(child) = self.child.as_mut() else {
+            return; // a socket: the connection closes when the process is dropped
+        };
         #[cfg(unix)]
-        if let Some(pid) = i32::try_from(self.child.id())
+        if let Some(pid) = i32::try_from(child.id())
             .ok()
             .and_then(rustix::process::Pid::from_raw)
         {
             let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
 

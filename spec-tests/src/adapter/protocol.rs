@@ -84,9 +84,10 @@ impl Command {
     }
 }
 
+/// An implementation's name and version, as its `hello` gives them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Implementation {
+pub struct ImplementationId {
     pub name: String,
     pub version: String,
 }
@@ -96,7 +97,7 @@ pub struct Implementation {
 #[serde(rename_all = "camelCase")]
 pub struct Hello {
     pub protocol: u32,
-    pub implementation: Implementation,
+    pub implementation: ImplementationId,
     /// The modes the implementation supports; cases of other modes are not applicable.
     pub capabilities: Vec<Mode>,
     /// Profiles the implementation means to follow (informative).

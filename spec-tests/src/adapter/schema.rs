@@ -24,18 +24,22 @@ fn validators() -> &'static HashMap<String, jsonschema::Validator> {
     })
 }
 
-/// Checks `message` against the definition `name` (e.g. `answer-apply`); the first
-/// violation as "/json/path: what is wrong".
+/// Checks `message` against the definition `name` (e.g. `answer-apply`); every violation
+/// as "/json/path: what is wrong", joined by "; ".
 pub fn check(name: &str, message: &Value) -> Result<(), String> {
     let Some(validator) = validators().get(name) else {
         return Err(format!("no protocol definition {name}"));
     };
-    match validator.iter_errors(message).next() {
-        None => Ok(()),
-        Some(e) => {
+    let found: Vec<String> = validator
+        .iter_errors(message)
+        .map(|e| {
             let at = e.instance_path().to_string();
-            Err(format!("{}: {e}", if at.is_empty() { "/" } else { &at }))
-        }
+            format!("{}: {e}", if at.is_empty() { "/" } else { &at })
+        })
+        .collect();
+    match found.is_empty() {
+        true => Ok(()),
+        false => Err(found.join("; ")),
     }
 }
 
@@ -83,5 +87,21 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn every_wrong_field_is_named_and_a_null_stop_reason_is_accepted() {
+        let two_wrong = check_answer(
+            "apply",
+            &json!({"cmd": "apply", "ok": true, "rejected": [{"index": "0", "reason": 7}]}),
+        )
+        .unwrap_err();
+        assert!(
+            two_wrong.contains("/rejected/0/index") && two_wrong.contains("/rejected/0/reason"),
+            "{two_wrong}"
+        );
+        let running = json!({"cmd": "await", "ok": true, "reached": false, "state": {},
+                             "txids": [], "offset": null, "stopReason": null});
+        assert_eq!(check_answer("await", &running), Ok(()));
     }
 }

@@ -10,8 +10,8 @@ use stream_simulator::fault::{Fault, RequestKind};
 use stream_simulator::store::Action;
 
 use crate::corpus::case::{Case, Mode, Step};
-use crate::run::live::CURSOR_ECHO;
 use state_reference::client::Live;
+use state_reference::requirement::CURSOR_ECHO;
 
 /// The requirement IDs `case` exercises, in catalogue-like order.
 pub fn requirements_of(case: &Case) -> Vec<String> {

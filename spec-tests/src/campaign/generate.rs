@@ -51,6 +51,7 @@ pub fn scenario(seed: u64) -> Case {
         schema: None,
         id: format!("gen-{seed:016x}"),
         title: format!("generated {} scenario, seed {seed}", mode.name()),
+        title_by_profile: BTreeMap::new(),
         description: None,
         requirements: vec![
             match mode {

@@ -92,6 +92,7 @@ pub fn generated_self_test(
     dir: &Path,
     jobs: usize,
     adapter_for: &(dyn Fn(state_reference::Mutant) -> AdapterSpec + Sync),
+    on_catch: &(dyn Fn(&GeneratedCatch) + Sync),
 ) -> Vec<GeneratedCatch> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -142,6 +143,7 @@ pub fn generated_self_test(
                             catch.bundle = Some(path);
                         }
                     }
+                    on_catch(&catch);
                     out.lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .push(catch);

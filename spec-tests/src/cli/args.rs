@@ -117,6 +117,10 @@ pub enum Command {
         /// Serve this mutant of the reference instead (see `self-test`).
         #[arg(long, value_name = "NAME")]
         mutant: Option<String>,
+        /// Listen on HOST:PORT (port 0: any) and serve each connection in turn, instead of
+        /// stdin/stdout; `run -- tcp://HOST:PORT` reaches it.
+        #[arg(long, value_name = "HOST:PORT")]
+        listen: Option<String>,
     },
 }
 
@@ -200,9 +204,13 @@ pub struct RunArgs {
     /// Run only shard K of N (1-based): every Nth selected case, for splitting across CI jobs.
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
     pub shard: Option<(usize, usize)>,
-    /// No progress bar (it is shown only on a terminal anyway).
+    /// No progress bar, even on a terminal: stream a line per failed or errored case run and
+    /// a progress line instead, to stderr (what is shown without a terminal anyway).
     #[arg(long)]
     pub no_progress: bool,
+    /// Without a progress bar: write a progress line every SECS seconds (0: none).
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub progress_every: u64,
     /// Run N generated scenarios (seeded by --seed) instead of the corpus.
     #[arg(long, value_name = "N")]
     pub random: Option<u64>,
@@ -243,7 +251,8 @@ pub struct RunArgs {
     /// Known failures (TOML); listed failures are expected, listed passes are stale.
     #[arg(long, value_name = "PATH")]
     pub expectations: Option<PathBuf>,
-    /// Write the current failures as an expectations file.
+    /// Write the current failures as an expectations file; an existing file is merged into
+    /// (entries for case runs not made are kept; what was added and removed is printed).
     #[arg(long, value_name = "PATH")]
     pub write_expectations: Option<PathBuf>,
     /// The adapter command (argv, no shell), after `--`; the bundled reference adapter when

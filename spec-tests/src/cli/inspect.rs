@@ -93,11 +93,21 @@ pub fn coverage(suite: &Suite, all: bool) -> Result<Exit> {
 pub fn matrix(reports: &[String]) -> Result<Exit> {
     let mut inputs = Vec::new();
     for arg in reports {
-        let (name, path) = arg
-            .split_once('=')
-            .with_context(|| format!("`{arg}` is not NAME=REPORT.json"))?;
-        let text = spec_tests::input::read_text(Path::new(path))?;
-        inputs.push((name.to_owned(), text));
+        // REPORT.json (named by the implementation it records), or NAME=REPORT.json.
+        let (name, path) = match arg.split_once('=') {
+            Some((name, path)) if !Path::new(arg).is_file() => (Some(name.to_owned()), path),
+            _ => (None, arg.as_str()),
+        };
+        let text = spec_tests::input::read_text(Path::new(path))
+            .with_context(|| format!("`{arg}` is neither REPORT.json nor NAME=REPORT.json"))?;
+        let fallback = Path::new(path)
+            .file_stem()
+            .map_or_else(|| path.to_owned(), |s| s.to_string_lossy().into_owned());
+        inputs.push(spec_tests::report::matrix::MatrixInput {
+            text,
+            name,
+            fallback,
+        });
     }
     print!("{}", spec_tests::report::matrix::render(&inputs)?);
     Ok(Exit::Pass)

@@ -114,9 +114,13 @@ fn dispatch(cli: Cli) -> Result<Exit> {
             inspect::materialize(&file, &profile_from(&profile)?)
         }
         Command::Validate { file, profile } => inspect::validate(&file, &profile_from(&profile)?),
-        Command::ReferenceAdapter { mutant } => {
+        Command::ReferenceAdapter { mutant, listen } => {
             let mutant = mutant.as_deref().map(mutant_named).transpose()?;
-            spec_tests::reference_adapter::serve(mutant);
+            match listen {
+                Some(address) => spec_tests::reference_adapter::listen(mutant, &address)
+                    .with_context(|| format!("cannot listen on {address}"))?,
+                None => spec_tests::reference_adapter::serve(mutant),
+            }
             Ok(Exit::Pass)
         }
     }

@@ -11,8 +11,10 @@ use spec_tests::judge::CaseResult;
 use spec_tests::judge::expectations::Expectations;
 use spec_tests::pipeline::{self, Campaign, RunConfig};
 use spec_tests::report::console;
+use spec_tests::report::stream::Progress;
 use spec_tests::run::{RunOptions, run_adapter_cases, self_test as mutants};
 use state_reference::{Mutant, Profile};
+use std::io::IsTerminal;
 
 use super::args::RunArgs;
 use super::{Exit, filter, mutant_named, profile_named};
@@ -30,14 +32,23 @@ pub fn run(suite: &Suite, args: RunArgs, program: &str) -> Result<Exit> {
     {
         ensure_writable(path)?;
     }
+    let named_profiles: Vec<String> = args
+        .profiles
+        .iter()
+        .filter(|p| *p != "all")
+        .cloned()
+        .collect();
     let profiles: Vec<Profile> = if args.profiles.iter().any(|p| p == "all") {
         Profile::presets()
     } else {
-        args.profiles
+        named_profiles
             .iter()
             .map(|p| profile_named(p))
             .collect::<Result<_>>()?
     };
+    for name in &named_profiles {
+        profile_named(name)?;
+    }
     let mutant = args.mutant.as_deref().map(mutant_named).transpose()?;
     let timeout = Duration::from_millis(args.adapter_timeout_ms);
     let adapter = match (args.adapter.is_empty(), mutant) {
@@ -67,18 +78,14 @@ pub fn run(suite: &Suite, args: RunArgs, program: &str) -> Result<Exit> {
         shrink_budget: args.shrink_budget,
         max_bundles: args.max_bundles,
     });
-    let bar = console::progress_bar(0, args.no_progress);
-    let on_planned = |runs: usize| bar.set_length(runs as u64);
-    let on_result = |r: &CaseResult| {
-        bar.inc(1);
-        if r.verdict.fails_run() {
-            bar.set_message(format!("last failure: {}", r.case));
-        }
-    };
+    let mut progress = live_view(args.no_progress, args.progress_every);
+    let on_planned = |runs: usize| progress.planned(runs);
+    let on_result = |r: &CaseResult| progress.finished(r);
     let output = pipeline::run(
         suite,
         RunConfig {
             profiles,
+            named_profiles,
             adapter,
             mutant,
             filter: filter(&args.filter),
@@ -92,7 +99,7 @@ pub fn run(suite: &Suite, args: RunArgs, program: &str) -> Result<Exit> {
             rerun_program: program.to_owned(),
         },
     )?;
-    bar.finish_and_clear();
+    progress.finish();
     if let Some(differed) = &output.nondeterministic {
         for (case, profile, difference) in differed {
             println!("NONDETERMINISTIC {case} [{profile}]: {difference:?}");
@@ -122,9 +129,29 @@ pub fn run(suite: &Suite, args: RunArgs, program: &str) -> Result<Exit> {
     write_file(args.markdown.as_deref(), || report.to_markdown())?;
     if let Some(path) = &args.write_expectations {
         let results: Vec<CaseResult> = report.results.iter().map(|r| r.result.clone()).collect();
-        write_file(Some(path), || {
-            Expectations::from_failures(&results).to_toml()
-        })?;
+        let found = Expectations::from_failures(&results);
+        // A file that is there already is merged into, not replaced: a run of a subset keeps
+        // the entries of the case runs it did not make.
+        let file = match path.exists() {
+            true => {
+                let (merged, merge) = Expectations::load(path)?.merged(&found, &results);
+                eprintln!(
+                    "{}: {} added, {} removed, {} kept",
+                    path.display(),
+                    merge.added.len(),
+                    merge.removed.len(),
+                    merge.kept
+                );
+                for (what, ids) in [("added", &merge.added), ("removed", &merge.removed)] {
+                    for id in ids {
+                        eprintln!("  {what} {id}");
+                    }
+                }
+                merged
+            }
+            false => found,
+        };
+        write_file(Some(path), || file.to_toml())?;
     }
     console::print_summary(report, output.cases_selected);
     if !output.bundles.is_empty() {
@@ -141,6 +168,14 @@ pub fn run(suite: &Suite, args: RunArgs, program: &str) -> Result<Exit> {
         );
     }
     Ok(Exit::when_ok(output.ok()))
+}
+
+/// A bar on a terminal (unless `no_bar`); streamed lines on stderr otherwise.
+pub fn live_view(no_bar: bool, every_secs: u64) -> Progress {
+    match !no_bar && std::io::stderr().is_terminal() {
+        true => Progress::bar(),
+        false => Progress::lines(Box::new(std::io::stderr()), Duration::from_secs(every_secs)),
+    }
 }
 
 /// Fails, naming the path, unless `path` can be opened for writing; a file created by the
@@ -216,29 +251,26 @@ pub fn replay(path: &Path, from_bundle: bool, argv: Vec<String>) -> Result<Exit>
     }
 }
 
+/// Each mutant's line is printed as that mutant is done (a self-test takes minutes), the
+/// count at the end.
 pub fn self_test(suite: &Suite, jobs: usize) -> Result<Exit> {
-    let reports = mutants::self_test_adapters(suite, jobs)?;
-    let mut escaped = 0;
-    for r in &reports {
-        match r.caught_by.first() {
-            Some(first) => {
-                let more = r.caught_by.len() - 1;
-                println!(
-                    "caught   {:<28} breaks {:<26} by {first} (+{more} more)",
-                    r.mutant.name(),
-                    r.breaks
-                );
-            }
-            None => {
-                escaped += 1;
-                println!(
-                    "ESCAPED  {:<28} breaks {:<26} no required case fails",
-                    r.mutant.name(),
-                    r.breaks
-                );
-            }
+    let print = |r: &mutants::MutantReport| match r.caught_by.first() {
+        Some(first) => {
+            let more = r.caught_by.len() - 1;
+            println!(
+                "caught   {:<28} breaks {:<26} by {first} (+{more} more)",
+                r.mutant.name(),
+                r.breaks
+            );
         }
-    }
+        None => println!(
+            "ESCAPED  {:<28} breaks {:<26} no required case fails",
+            r.mutant.name(),
+            r.breaks
+        ),
+    };
+    let reports = mutants::self_test_adapters(suite, jobs, &print)?;
+    let escaped = reports.iter().filter(|r| r.caught_by.is_empty()).count();
     println!("{} passed, {escaped} failed", reports.len() - escaped);
     Ok(Exit::when_ok(escaped == 0))
 }
@@ -249,17 +281,7 @@ pub fn generated_self_test(seed: u64, count: u64, dir: &Path, jobs: usize) -> Re
     let adapter_for = |m: Mutant| {
         AdapterSpec::bundled_reference(Some(m)).expect("this binary's own path was just read")
     };
-    let catches = spec_tests::campaign::generated_self_test(
-        seed,
-        count,
-        state_reference::profile::DEFAULT_PROFILE,
-        dir,
-        jobs,
-        &adapter_for,
-    );
-    let mut failed = 0;
-    for c in &catches {
-        failed += usize::from(!c.ok());
+    let print = |c: &spec_tests::campaign::GeneratedCatch| {
         println!(
             "{} {:<28} by {} (shrunk {} -> {} in {} runs; replay {}: {})",
             if c.ok() { "caught  " } else { "ESCAPED " },
@@ -277,7 +299,18 @@ pub fn generated_self_test(seed: u64, count: u64, dir: &Path, jobs: usize) -> Re
                 None => "not reproduced".to_owned(),
             }
         );
-    }
+    };
+    // Each mutant's line as it is done; the count at the end.
+    let catches = spec_tests::campaign::generated_self_test(
+        seed,
+        count,
+        state_reference::profile::DEFAULT_PROFILE,
+        dir,
+        jobs,
+        &adapter_for,
+        &print,
+    );
+    let failed = catches.iter().filter(|c| !c.ok()).count();
     println!(
         "{} passed, {failed} failed ({count} scenarios of seed {seed})",
         catches.len() - failed

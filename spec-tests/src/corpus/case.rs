@@ -270,6 +270,9 @@ pub struct Case {
     pub schema: Option<String>,
     pub id: String,
     pub title: String,
+    /// Titles for profiles that expect otherwise than `title` says.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub title_by_profile: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub requirements: Vec<String>,
@@ -343,6 +346,11 @@ pub struct ValidateExpectation {
 }
 
 impl Case {
+    /// The title under `profile`: what that profile expects.
+    pub fn title_for(&self, profile: &str) -> &str {
+        self.title_by_profile.get(profile).unwrap_or(&self.title)
+    }
+
     /// The expectation under `profile`, overrides applied.
     pub fn expectation_for(&self, profile: &str) -> Expectation {
         match self.expect_by_profile.get(profile) {

@@ -80,6 +80,11 @@ fn derive(case: &Case, prefix: &str, live: Live) -> Case {
         schema: None,
         id: format!("{prefix}{name}"),
         title: format!("{} (over the wire, {how})", case.title),
+        title_by_profile: case
+            .title_by_profile
+            .iter()
+            .map(|(p, t)| (p.clone(), format!("{t} (over the wire, {how})")))
+            .collect(),
         description: Some(format!(
             "Derived from {} at load time: each non-empty batch is one append, read as one \
              response; checked after each batch against the reference at the reported offset.",

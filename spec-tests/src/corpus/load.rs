@@ -43,7 +43,12 @@ impl Corpus {
                     ));
                 }
             }
-            for profile in case.profiles.keys().chain(case.expect_by_profile.keys()) {
+            for profile in case
+                .profiles
+                .keys()
+                .chain(case.expect_by_profile.keys())
+                .chain(case.title_by_profile.keys())
+            {
                 if !profiles.contains(&profile.as_str()) {
                     return Err(LoadError::invalid(
                         path,

@@ -13,6 +13,7 @@
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use wildmatch::WildMatch;
 
 use super::{CaseResult, Verdict};
 
@@ -30,6 +31,35 @@ pub struct Expected {
 pub struct Expectations {
     #[serde(default)]
     pub expected: Vec<Expected>,
+}
+
+impl Expected {
+    /// Whether this entry names `case`: its ID, or a glob (`*`, `?`) that matches it.
+    pub fn matches_case(&self, case: &str) -> bool {
+        self.case == case || (is_pattern(&self.case) && WildMatch::new(&self.case).matches(case))
+    }
+}
+
+fn is_pattern(case: &str) -> bool {
+    case.contains(['*', '?'])
+}
+
+fn profile_suffix(e: &Expected) -> String {
+    e.profile
+        .as_deref()
+        .map(|p| format!(" [{p}]"))
+        .unwrap_or_default()
+}
+
+/// What merging a run's failures into an expectations file changed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Merge {
+    /// Failures not listed before.
+    pub added: Vec<String>,
+    /// Entries for case runs that now pass (or no longer fail).
+    pub removed: Vec<String>,
+    /// Entries kept: runs not made, and failures still listed.
+    pub kept: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,12 +81,17 @@ impl Expectations {
 
     /// The entries naming a case `known` does not know or a profile that is not a preset, in
     /// words (an entry that can never match would hide nothing and rot silently).
-    pub fn unknown(&self, known: impl Fn(&str) -> bool) -> Vec<String> {
+    /// What the file names that does not exist: cases (a pattern that matches none of
+    /// `ids` counts as unknown, like an ID that is not one) and profiles.
+    pub fn unknown<'i>(&self, ids: impl Iterator<Item = &'i str> + Clone) -> Vec<String> {
         let presets = state_reference::Profile::preset_names();
         let mut out = Vec::new();
         for e in &self.expected {
-            if !known(&e.case) {
-                out.push(format!("an unknown case `{}`", e.case));
+            if !ids.clone().any(|id| e.matches_case(id)) {
+                out.push(match is_pattern(&e.case) {
+                    true => format!("a pattern `{}` that matches no case", e.case),
+                    false => format!("an unknown case `{}`", e.case),
+                });
             }
             if let Some(p) = &e.profile
                 && !presets.contains(&p.as_str())
@@ -67,13 +102,55 @@ impl Expectations {
         out
     }
 
+    /// The entry for a case run: an exact ID before a pattern, the first listed otherwise.
     fn find(&self, case: &str, profile: &str) -> Option<&Expected> {
-        self.expected
-            .iter()
-            .find(|e| e.case == case && e.profile.as_deref().is_none_or(|p| p == profile))
+        let for_profile = |e: &&Expected| e.profile.as_deref().is_none_or(|p| p == profile);
+        let mut entries = self.expected.iter().filter(for_profile);
+        entries
+            .clone()
+            .find(|e| e.case == case)
+            .or_else(|| entries.find(|e| e.matches_case(case)))
     }
 
-    /// Turns listed failures into expected failures and listed passes into stale entries.
+    /// `written` (a run's own file, from [`Expectations::from_failures`]) merged into this
+    /// one: entries for case runs the run did not make are kept as they are; for the runs it
+    /// made, what it found replaces what was listed. Returns the merged file and the entries
+    /// added, removed and kept (counted by case and profile).
+    pub fn merged(&self, written: &Expectations, ran: &[CaseResult]) -> (Expectations, Merge) {
+        let stands_for = |e: &Expected, case: &str, profile: Option<&str>| {
+            e.matches_case(case) && e.profile.as_deref().is_none_or(|p| Some(p) == profile)
+        };
+        let mut merge = Merge::default();
+        let mut expected = Vec::new();
+        for e in &self.expected {
+            let run = ran.iter().any(|r| stands_for(e, &r.case, Some(&r.profile)));
+            let failing = written
+                .expected
+                .iter()
+                .any(|w| stands_for(e, &w.case, w.profile.as_deref()));
+            match !run || failing {
+                // Not run, or still standing for a failure: kept as written, reason and all.
+                true => {
+                    merge.kept += 1;
+                    expected.push(e.clone());
+                }
+                false => merge
+                    .removed
+                    .push(format!("{}{}", e.case, profile_suffix(e))),
+            }
+        }
+        for w in &written.expected {
+            if !expected
+                .iter()
+                .any(|e| stands_for(e, &w.case, w.profile.as_deref()))
+            {
+                merge.added.push(format!("{}{}", w.case, profile_suffix(w)));
+                expected.push(w.clone());
+            }
+        }
+        (Expectations { expected }, merge)
+    }
+
     pub fn apply(&self, results: &mut [CaseResult]) {
         for r in results {
             let Some(entry) = self.find(&r.case, &r.profile) else {
@@ -189,5 +266,60 @@ mod tests {
             ]
         );
         assert!(Expectations::load(std::path::Path::new("/nonexistent.toml")).is_err());
+    }
+
+    #[test]
+    fn patterns_stand_for_the_cases_they_match_and_an_exact_id_wins() {
+        let e: Expectations = toml::from_str(
+            "[[expected]]\ncase = \"wire-*-extra\"\nreason = \"pattern\"\n\n[[expected]]\ncase = \"wire-lp-extra\"\nreason = \"exact\"\n\n[[expected]]\ncase = \"nothing-*\"\nreason = \"none\"\n",
+        )
+        .unwrap();
+        let fail = || Verdict::Fail {
+            mismatches: vec!["x".into()],
+        };
+        let mut results = vec![
+            result("wire-lp-extra", "spec-1.0", fail()),
+            result("wire-sse-extra", "spec-1.0", fail()),
+            result("mat-extra", "spec-1.0", fail()),
+        ];
+        e.apply(&mut results);
+        let reasons: Vec<&str> = results
+            .iter()
+            .map(|r| match &r.verdict {
+                Verdict::ExpectedFailure { reason, .. } => reason.as_str(),
+                _ => "fail",
+            })
+            .collect();
+        assert_eq!(reasons, ["exact", "pattern", "fail"]);
+        let ids = ["wire-lp-extra", "wire-sse-extra", "mat-extra"];
+        assert_eq!(
+            e.unknown(ids.iter().copied()),
+            ["a pattern `nothing-*` that matches no case"]
+        );
+    }
+
+    #[test]
+    fn writing_a_subset_keeps_what_it_did_not_run() {
+        let old: Expectations = toml::from_str(
+            "[[expected]]\ncase = \"a\"\nprofile = \"spec-1.0\"\nreason = \"not run\"\n\n[[expected]]\ncase = \"b\"\nprofile = \"spec-1.0\"\nreason = \"now passes\"\n\n[[expected]]\ncase = \"c\"\nprofile = \"spec-1.0\"\nreason = \"still fails\"\n",
+        )
+        .unwrap();
+        let mut results = vec![
+            result("b", "spec-1.0", Verdict::Pass),
+            result("c", "spec-1.0", Verdict::Fail { mismatches: vec![] }),
+            result("d", "spec-1.0", Verdict::Fail { mismatches: vec![] }),
+        ];
+        old.apply(&mut results);
+        let (merged, merge) = old.merged(&Expectations::from_failures(&results), &results);
+        let listed: Vec<(&str, &str)> = merged
+            .expected
+            .iter()
+            .map(|e| (e.case.as_str(), e.reason.as_str()))
+            .collect();
+        assert_eq!(listed[..2], [("a", "not run"), ("c", "still fails")]);
+        assert_eq!(listed[2].0, "d");
+        assert_eq!(merge.added, ["d [spec-1.0]"]);
+        assert_eq!(merge.removed, ["b [spec-1.0]"]);
+        assert_eq!(merge.kept, 2);
     }
 }

@@ -13,8 +13,9 @@ use crate::corpus::case::{Case, Mode, Step};
 const MAX_REPLAYED: usize = 2_000;
 
 /// The messages of `case` up to `until` (a batch index for materialize cases, a step index
-/// for live ones; everything when `None`), each with a label for people.
-fn messages(case: &Case, until: Option<usize>) -> Vec<(String, &Value)> {
+/// for live ones; everything when `None`), each with its batch (or append) number and a
+/// label for people.
+fn messages(case: &Case, until: Option<usize>) -> Vec<(usize, String, &Value)> {
     match case.mode {
         Mode::Materialize => case
             .batches
@@ -26,7 +27,7 @@ fn messages(case: &Case, until: Option<usize>) -> Vec<(String, &Value)> {
                     .items
                     .iter()
                     .enumerate()
-                    .map(move |(i, item)| (format!("batch {b} item {i}"), item))
+                    .map(move |(i, item)| (b, format!("batch {b} item {i}"), item))
             })
             .collect(),
         _ => {
@@ -45,7 +46,7 @@ fn messages(case: &Case, until: Option<usize>) -> Vec<(String, &Value)> {
                     items
                         .iter()
                         .enumerate()
-                        .map(move |(i, item)| (format!("append {a} item {i}"), item))
+                        .map(move |(i, item)| (a, format!("append {a} item {i}"), item))
                 })
                 .collect()
         }
@@ -67,6 +68,21 @@ fn acted_on(case: &Case) -> bool {
 fn names(item: &Value, entity_type: &str, key: &str) -> bool {
     item.get("type").and_then(Value::as_str) == Some(entity_type)
         && item.get("key").and_then(Value::as_str) == Some(key)
+}
+
+/// The offset a valid reset names, if it is one that does.
+fn reset_offset(item: &Value, rules: &ParseRules) -> Option<String> {
+    match Message::parse(item.clone(), rules) {
+        Ok(Message::Control(_)) => item
+            .pointer("/headers/offset")
+            .and_then(Value::as_str)
+            .filter(|_| {
+                item.pointer("/headers/control")
+                    .is_some_and(|c| c == "reset")
+            })
+            .map(str::to_owned),
+        _ => None,
+    }
 }
 
 /// The rule a valid message applied, by what it is.
@@ -121,7 +137,26 @@ pub fn explain(
             .cloned()
     };
     let (mut before, mut last) = (None, None);
-    for (label, item) in messages {
+    // A reset naming an offset ends its batch: the items after it are not applied (reading
+    // restarts at the offset), so the replay skips them too, and names the reset.
+    let mut skipped_by: Option<(usize, String, String)> = None;
+    for (group, label, item) in messages {
+        if let Some((_, reset, offset)) = skipped_by.as_ref().filter(|(g, ..)| *g == group) {
+            if names(item, entity_type, key) {
+                last = Some(Explanation {
+                    line: format!(
+                        "{label} names {entity_type}/{key}, but the reference never applied it: \
+                         the reset at {reset} named offset {offset}, which ends its batch and \
+                         restarts reading there (SP-4.2.2-RESET-RESTART): {item}"
+                    ),
+                    open_question: None,
+                });
+            }
+            continue;
+        }
+        if let Some(offset) = reset_offset(item, &rules) {
+            skipped_by = Some((group, label.clone(), offset));
+        }
         let batch = Batch {
             items: vec![item.clone()],
             offset: None,

@@ -45,9 +45,10 @@ pub fn subscribe_mismatches(
                 .as_deref()
                 .map(|e| format!(" (its error: {e})"))
                 .unwrap_or_default();
-            out.push(match want.reached {
-                true => format!("step {i}: expected the subscription {what}; it did not get there{error}, and stopped at offset {}", super::offset_text(got.progress.observation.offset.as_deref())),
-                false => format!("step {i}: expected the subscription not {what}, but it claims so"),
+            out.push(match (want.reached, &run.ended_early) {
+                (true, Some(early)) => format!("step {i}: expected the subscription {what}; the reader {}: {}", early.reader, early.detail),
+                (true, None) => format!("step {i}: expected the subscription {what}; it did not get there{error}, and stopped at offset {}", super::offset_text(got.progress.observation.offset.as_deref())),
+                (false, _) => format!("step {i}: expected the subscription not {what}, but it claims so"),
             });
             if want.reached && got.progress.stop_reason.is_some() {
                 out.extend(skipped_item(case, profile, i));

@@ -12,6 +12,7 @@ pub mod expectations;
 pub mod explain;
 pub mod live;
 pub mod outcome;
+pub mod requests;
 
 use std::collections::BTreeSet;
 

@@ -82,11 +82,42 @@ pub struct CheckpointRun {
     pub answer: Awaited,
     /// The stream's tail when the answer came (absent once the stream is gone).
     pub tail: Option<String>,
+    /// Set when the await ended before its timeout, the point not reached, because the
+    /// simulator saw the reader stall or stop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_early: Option<EndedEarly>,
     /// The reference's observation at the reported offset, or why there is none. Taken when
     /// the answer came, since the stream goes on changing (appends, compaction, deletion).
     /// Written `{"observed": …}` or `{"unavailable": "why"}`.
     #[serde(with = "reference_at")]
     pub reference: Result<Observation, String>,
+}
+
+/// What the simulator saw a reader do that ended an await early.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndedEarly {
+    pub reader: Idle,
+    /// What it was sent and when, what it asked for last, and what it reports.
+    pub detail: String,
+}
+
+/// How a reader that has not reached a checkpoint is not getting there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Idle {
+    /// It was sent the point, and its reported progress does not move.
+    Stalled,
+    /// It has no read open and has asked for nothing for longer than a reader waits.
+    Stopped,
+}
+
+impl std::fmt::Display for Idle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Idle::Stalled => "stalled",
+            Idle::Stopped => "stopped",
+        })
+    }
 }
 
 /// `Result<Observation, String>` in the report's own words (report format 2 wrote serde's

@@ -12,7 +12,7 @@ use state_reference::client::{self, Live, Subscription, Until};
 use state_reference::{Batch, Collection, Materializer, Message, Mutant, Observation};
 use state_reference::{ParseRules, ProduceOp, Profile};
 
-pub use serve::serve;
+pub use serve::{listen, serve};
 
 use crate::adapter::implementation::{Implementation, ValidateInput, Validated};
 use crate::adapter::process::AdapterFault;

@@ -1,5 +1,6 @@
-//! The reference adapter's stdio loop: one command per stdin line, answered on stdout by the
-//! [`Reference`] implementation, until `bye` or the end of input.
+//! The reference adapter's loop: one command per line, answered by the [`Reference`]
+//! implementation, until `bye` or the end of input; on stdin/stdout, or on a TCP socket
+//! (one connection at a time) for `run -- tcp://HOST:PORT`.
 
 use std::io::{BufRead, Write};
 use std::time::Duration;
@@ -16,9 +17,29 @@ use crate::corpus::case::{BatchInput, Mode};
 /// Answers commands from stdin until `bye` or end of input.
 pub fn serve(mutant: Option<Mutant>) {
     let stdin = std::io::stdin();
-    let mut out = std::io::stdout().lock();
+    session(mutant, stdin.lock(), std::io::stdout().lock());
+}
+
+/// Listens on `address` (`HOST:PORT`; port 0 picks one) and answers one connection at a
+/// time, each a session of its own, until stopped: the reference as an adapter the user
+/// started, reached by `run -- tcp://HOST:PORT` (as an implementation under a debugger
+/// would be). Says where it listens on stderr.
+pub fn listen(mutant: Option<Mutant>, address: &str) -> std::io::Result<()> {
+    let listener = std::net::TcpListener::bind(address)?;
+    eprintln!("listening on tcp://{}", listener.local_addr()?);
+    for stream in listener.incoming() {
+        let stream = stream?;
+        let _ = stream.set_nodelay(true);
+        let input = std::io::BufReader::new(stream.try_clone()?);
+        session(mutant, input, stream);
+    }
+    Ok(())
+}
+
+/// One session: commands from `input` answered on `out` until `bye` or end of input.
+fn session(mutant: Option<Mutant>, input: impl BufRead, mut out: impl Write) {
     let mut reference = Reference::standalone(mutant);
-    for line in stdin.lock().lines() {
+    for line in input.lines() {
         let Ok(line) = line else { break };
         let (answer, bye) = match serde_json::from_str::<Command>(&line) {
             Ok(command) => {
@@ -49,7 +70,7 @@ fn respond(reference: &mut Reference, command: Command) -> Result<Answer, String
     match command {
         Command::Hello { .. } => Ok(Answer::Hello(Hello {
             protocol: PROTOCOL_VERSION,
-            implementation: crate::adapter::protocol::Implementation {
+            implementation: crate::adapter::protocol::ImplementationId {
                 name: "state-reference".into(),
                 version: env!("CARGO_PKG_VERSION").into(),
             },

@@ -1,35 +1,71 @@
-//! The console: a progress bar while cases run, then failures grouped per case (profiles that
-//! failed alike share a block) with the requirement IDs, what differed, the simulator's last
+//! The console report: failures grouped by cause (profiles that failed alike, cases with
+//! one root cause, and a materialize case with its `wire-*` copies each share a block) with the requirement IDs, what differed, the simulator's last
 //! exchanges and the command that re-runs the case; then the summary.
 
 use super::{Problem, ReportedResult, RunReport, problem};
 use crate::judge::Verdict;
 
-/// A bar on stderr when it is a terminal (hidden otherwise, or when asked).
-pub fn progress_bar(len: u64, hidden: bool) -> indicatif::ProgressBar {
-    if hidden {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(len);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} case runs {elapsed} {msg}")
-    {
-        bar.set_style(style);
-    }
-    bar
-}
-
 /// A block of the console report: a label, the first result it stands for, its lines, and
-/// every profile that failed this way.
+/// every case run that failed this way.
 struct Block<'r> {
     label: &'static str,
     first: &'r ReportedResult,
+    /// What the verdict says (the first member's), without the transcript.
     lines: Vec<String>,
-    profiles: Vec<&'r str>,
+    /// `lines` with the case's ID taken out: the same cause in another case reads the same.
+    cause: Vec<String>,
+    /// Each case in the block with the profiles it failed under, in order.
+    members: Vec<(&'r str, Vec<&'r str>)>,
 }
 
-/// Failures (and with `verbose`, informational and expected outcomes), one block per case.
+impl Block<'_> {
+    /// Whether a result of `case` with these lines belongs here: the same case failing alike
+    /// under another profile, another case with the same cause (one adapter fault errors
+    /// every case), or a materialize case's `wire-*` copy that diverges at the same place.
+    fn takes(&self, label: &str, case: &str, lines: &[String], cause: &[String]) -> bool {
+        if self.label != label {
+            return false;
+        }
+        let alike = self.cause == cause;
+        let same_place = root(&self.first.result.case) == root(case)
+            && !divergences(&self.lines).is_empty()
+            && divergences(&self.lines) == divergences(lines);
+        alike || same_place
+    }
+}
+
+/// A derived case's source: `wire-lp-X` and `wire-sse-X` come from `mat-X`.
+fn root(case: &str) -> &str {
+    ["wire-lp-", "wire-sse-", "mat-"]
+        .iter()
+        .find_map(|p| case.strip_prefix(p))
+        .unwrap_or(case)
+}
+
+/// Each "first difference at …" a verdict names, without where (batch or offset) it was seen.
+fn divergences(lines: &[String]) -> Vec<&str> {
+    lines
+        .iter()
+        .filter_map(|l| l.split_once("first difference at ").map(|(_, d)| d))
+        .collect()
+}
+
+/// Cases a grouped block lists by name before it says how many more.
+const LISTED: usize = 12;
+
+/// Failures (and with `verbose`, informational and expected outcomes): one block per cause.
 pub fn print_grouped(report: &RunReport, verbose: bool) {
+    let mut out = std::io::stdout().lock();
+    // A closed stdout ends the listing quietly (the CLI exits on the next write).
+    let _ = write_grouped(&mut out, report, verbose);
+}
+
+/// [`print_grouped`] to any writer.
+pub fn write_grouped(
+    out: &mut dyn std::io::Write,
+    report: &RunReport,
+    verbose: bool,
+) -> std::io::Result<()> {
     let mut blocks: Vec<Block<'_>> = Vec::new();
     for r in &report.results {
         let (label, lines) = match (problem(&r.result.verdict), &r.result.verdict) {
@@ -45,17 +81,22 @@ pub fn print_grouped(report: &RunReport, verbose: bool) {
             ),
             _ => continue,
         };
-        let lines = [lines, transcript_tail(r.result.outcome.transcript())].concat();
+        let case = r.result.case.as_str();
+        let cause: Vec<String> = lines.iter().map(|l| l.replace(case, "{case}")).collect();
         match blocks
             .iter_mut()
-            .find(|b| b.label == label && b.first.result.case == r.result.case && b.lines == lines)
+            .find(|b| b.takes(label, case, &lines, &cause))
         {
-            Some(block) => block.profiles.push(&r.result.profile),
+            Some(block) => match block.members.iter_mut().find(|(c, _)| *c == case) {
+                Some((_, profiles)) => profiles.push(&r.result.profile),
+                None => block.members.push((case, vec![&r.result.profile])),
+            },
             None => blocks.push(Block {
                 label,
                 first: r,
                 lines,
-                profiles: vec![&r.result.profile],
+                cause,
+                members: vec![(case, vec![&r.result.profile])],
             }),
         }
     }
@@ -63,25 +104,58 @@ pub fn print_grouped(report: &RunReport, verbose: bool) {
         .iter()
         .any(|b| matches!(b.label, "FAIL" | "ERROR" | "STALE"))
     {
-        println!("failures:\n");
+        writeln!(out, "failures:\n")?;
     }
+    let listed = |members: &[(&str, Vec<&str>)]| {
+        let mut names: Vec<String> = members
+            .iter()
+            .take(LISTED)
+            .map(|(c, p)| format!("{c} [{}]", p.join(", ")))
+            .collect();
+        if members.len() > LISTED {
+            names.push(format!("and {} more", members.len() - LISTED));
+        }
+        names.join(", ")
+    };
     for b in blocks {
-        println!(
-            "{} {} [{}] {}",
+        let (case, profiles) = &b.members[0];
+        writeln!(
+            out,
+            "{} {case} [{}] {}",
             b.label,
-            b.first.result.case,
-            b.profiles.join(", "),
+            profiles.join(", "),
             b.first.title
-        );
-        println!("     requirements: {}", b.first.requirements.join(", "));
-        for line in b.lines {
+        )?;
+        let others = &b.members[1..];
+        let wire = others.iter().all(|(c, _)| root(c) == root(case));
+        match (others.is_empty(), wire) {
+            (true, _) => {}
+            (false, true) => writeln!(out, "     fails alike over the wire: {}", listed(others))?,
+            (false, false) => writeln!(
+                out,
+                "     the same cause in {} more case(s): {}",
+                others.len(),
+                listed(others)
+            )?,
+        }
+        writeln!(
+            out,
+            "     requirements: {}",
+            b.first.requirements.join(", ")
+        )?;
+        for line in b
+            .lines
+            .iter()
+            .chain(&transcript_tail(b.first.result.outcome.transcript()))
+        {
             for (i, part) in line.lines().enumerate() {
-                println!("     {}{part}", if i == 0 { "" } else { "  " });
+                writeln!(out, "     {}{part}", if i == 0 { "" } else { "  " })?;
             }
         }
-        println!("     re-run: {}", b.first.rerun);
-        println!();
+        writeln!(out, "     re-run: {}", b.first.rerun)?;
+        writeln!(out)?;
     }
+    Ok(())
 }
 
 /// For a failed live case: the simulator's last exchanges, which show the faults that fired.
@@ -97,6 +171,9 @@ fn transcript_tail(transcript: &[String]) -> Vec<String> {
 
 /// The closing lines: the adapter, the profiles, and the counts.
 pub fn print_summary(report: &RunReport, cases_selected: usize) {
+    if let Some(i) = &report.implementation {
+        println!("implementation: {} {}", i.name, i.version);
+    }
     println!("adapter: {}", report.adapter.join(" "));
     println!(
         "profiles: {}; cases selected: {cases_selected}",

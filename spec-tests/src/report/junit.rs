@@ -14,6 +14,10 @@ impl RunReport {
         let mut report = Report::new("state-conformance");
         for profile in &self.profiles {
             let mut suite = TestSuite::new(profile.as_str());
+            if let Some(i) = &self.implementation {
+                suite.add_property(("implementation", i.name.as_str()));
+                suite.add_property(("implementation-version", i.version.as_str()));
+            }
             for r in self.results.iter().filter(|r| &r.result.profile == profile) {
                 let status = match &r.result.verdict {
                     Verdict::Pass

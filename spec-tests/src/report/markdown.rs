@@ -17,12 +17,16 @@ impl RunReport {
                 .collect::<String>()
         };
         let mut out = format!(
-            "## state-conformance: {}\n\nAdapter: `{}`; profiles: {}\n\n|{}\n|{}\n|{}\n",
+            "## state-conformance: {}\n\n{}Adapter: `{}`; profiles: {}\n\n|{}\n|{}\n|{}\n",
             if self.summary.ok() {
                 "passed"
             } else {
                 "FAILED"
             },
+            self.implementation
+                .as_ref()
+                .map(|i| format!("Implementation: {} {}; ", i.name, i.version))
+                .unwrap_or_default(),
             self.adapter.join(" "),
             self.profiles.join(", "),
             row(&|(label, _)| (*label).to_owned()),

@@ -58,16 +58,30 @@ pub struct MatrixError {
     pub source: ReportError,
 }
 
-/// Renders the matrix for `(column name, report JSON text)` pairs; a column per report and
-/// profile.
-pub fn render(reports: &[(String, String)]) -> Result<String, MatrixError> {
+/// A report for the matrix: its JSON text, the column name given for it, and the name to use
+/// when none was given and the report does not name its implementation (a file name, say).
+pub struct MatrixInput {
+    pub text: String,
+    pub name: Option<String>,
+    pub fallback: String,
+}
+
+/// Renders the matrix, a column per report and profile. A column is named as given, else by
+/// the implementation's name from its `hello` (reports since it was recorded), else by the
+/// fallback.
+pub fn render(reports: &[MatrixInput]) -> Result<String, MatrixError> {
     let mut columns: Vec<(String, BTreeMap<&str, Tally>)> = Vec::new();
     let mut parsed = Vec::new();
-    for (name, text) in reports {
-        let report = RunReport::from_json(text).map_err(|source| MatrixError {
-            name: name.clone(),
+    for input in reports {
+        let report = RunReport::from_json(&input.text).map_err(|source| MatrixError {
+            name: input.name.clone().unwrap_or_else(|| input.fallback.clone()),
             source,
         })?;
+        let name = input
+            .name
+            .clone()
+            .or_else(|| report.implementation.as_ref().map(|i| i.name.clone()))
+            .unwrap_or_else(|| input.fallback.clone());
         parsed.push((name, report));
     }
     for (name, report) in &parsed {

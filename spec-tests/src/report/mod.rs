@@ -1,15 +1,17 @@
 //! Every output of a run comes from one result model, [`RunReport`], which reads back from
 //! its JSON (`matrix` and repro bundles use it): the console ([`console`]), JSON, JUnit XML
 //! ([`junit`]), Markdown fit for a CI job summary ([`markdown`]) and the implementation
-//! matrix ([`matrix`]).
+//! matrix ([`matrix`]). What a run shows while it runs is [`stream`].
 
 pub mod console;
 pub mod junit;
 pub mod markdown;
 pub mod matrix;
+pub mod stream;
 
 use serde::{Deserialize, Serialize};
 
+use crate::adapter::protocol::ImplementationId;
 use crate::corpus::case::Case;
 use crate::judge::{CaseResult, Verdict};
 
@@ -88,6 +90,9 @@ pub struct RunReport {
     pub format: u32,
     pub suite: String,
     pub adapter: Vec<String>,
+    /// The implementation's name and version from its `hello` (absent in older reports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub implementation: Option<ImplementationId>,
     pub profiles: Vec<String>,
     pub summary: Summary,
     pub results: Vec<ReportedResult>,
@@ -101,6 +106,7 @@ impl RunReport {
         adapter: Vec<String>,
         profiles: Vec<String>,
         results: Vec<CaseResult>,
+        implementation: Option<ImplementationId>,
         rerun: &str,
     ) -> RunReport {
         let summary = Summary::of(&results);
@@ -109,7 +115,9 @@ impl RunReport {
             .map(|r| {
                 let case = cases.iter().find(|c| c.id == r.case);
                 ReportedResult {
-                    title: case.map(|c| c.title.clone()).unwrap_or_default(),
+                    title: case
+                        .map(|c| c.title_for(&r.profile).to_owned())
+                        .unwrap_or_default(),
                     requirements: case.map(|c| c.requirements.clone()).unwrap_or_default(),
                     rerun: rerun
                         .replace("{profile}", &r.profile)
@@ -122,6 +130,7 @@ impl RunReport {
             format: REPORT_FORMAT,
             suite: format!("state-conformance {}", env!("CARGO_PKG_VERSION")),
             adapter,
+            implementation,
             profiles,
             summary,
             results,

@@ -8,15 +8,17 @@ use serde_json::Value;
 use state_reference::Profile;
 use state_reference::client::{Live, Until};
 use stream_simulator::Simulator;
-use stream_simulator::fault::{Fault, FaultPlan, RequestKind, Rule};
+use stream_simulator::fault::{FaultPlan, Rule};
 use stream_simulator::transcript::Exchange;
 
 use super::oracle::{lint, state_at};
+use super::watch::Watch;
 use crate::adapter::Implementation;
 use crate::adapter::process::AdapterFault;
 use crate::adapter::protocol::Awaited;
 use crate::corpus::case::{Case, Mode, Step};
-use crate::judge::outcome::{CheckpointRun, Outcome, RequestViolation};
+use crate::judge::outcome::{CheckpointRun, Idle, Outcome};
+use crate::judge::requests::{cursor_not_echoed, retry_after_not_honoured, unfired_rules};
 use crate::runtime::runtime;
 
 /// How long an `await` waits by default before the implementation is said not to get there.
@@ -25,10 +27,6 @@ pub const DEFAULT_AWAIT: Duration = Duration::from_secs(5);
 const LONG_POLL: Duration = Duration::from_millis(500);
 /// SSE connections end after this, so every SSE case also sees a clean reconnect or two.
 const SSE_LIFETIME: Duration = Duration::from_secs(2);
-/// The cursor-echo requirement (PROTOCOL §10.1).
-pub const CURSOR_ECHO: &str = "DS-10.1-CURSOR-ECHO";
-/// The open question a reader's retry timing answers to.
-pub const TRANSIENT_ERRORS: &str = "OQ-TRANSIENT-ERRORS";
 /// How long an `await` waits once an earlier checkpoint of the case was missed (a stalled
 /// reader would otherwise cost the full timeout at every later checkpoint).
 const AFTER_A_MISS: Duration = Duration::from_millis(250);
@@ -84,6 +82,9 @@ fn run_inner(
     // Whether a checkpoint that had to be reached was not, and where a stopped subscription
     // stopped: the case has failed, and later checkpoints only add detail.
     let (mut missed, mut stopped) = (false, None);
+    // Whether the simulator saw the reader stop asking: it has no next request to wait for.
+    let mut idle = false;
+    let mut watch = Watch::new(&sim, &path, LONG_POLL);
     for (i, step) in case.steps.iter().enumerate() {
         match step {
             Step::Append { items } => {
@@ -124,7 +125,7 @@ fn run_inner(
                 timeout_ms,
             } => {
                 let timeout = timeout_ms.map_or(DEFAULT_AWAIT, Duration::from_millis);
-                await_served(&sim, &path, *kind, *status, *count, timeout);
+                idle |= watch.await_requests(client, *kind, *status, *count, timeout)?;
             }
             Step::Await(wait) => {
                 let tail_now = || sim.log(&path, false).ok().map(|l| l.meta.tail.to_string());
@@ -136,15 +137,26 @@ fn run_inner(
                 if missed {
                     timeout = timeout.min(AFTER_A_MISS);
                 }
-                let answer = match &stopped {
+                let (answer, ended_early) = match &stopped {
                     // A subscription that stopped stays where it stopped: no need to ask.
-                    Some(progress) => Awaited {
-                        reached: until.reached_by(progress),
-                        progress: progress.clone(),
-                    },
-                    None => client.wait(&until, timeout)?,
+                    Some(progress) => (
+                        Awaited {
+                            reached: until.reached_by(progress),
+                            progress: progress.clone(),
+                        },
+                        None,
+                    ),
+                    None => {
+                        let target = tail_now();
+                        let watched =
+                            watch.wait(client, &until, target.as_deref(), timeout, wait.reached)?;
+                        (watched.answer, watched.ended_early)
+                    }
                 };
                 missed |= wait.reached && !answer.reached;
+                idle |= ended_early
+                    .as_ref()
+                    .is_some_and(|e| e.reader == Idle::Stopped);
                 if answer.progress.stop_reason.is_some() {
                     stopped = Some(answer.progress.clone());
                 }
@@ -164,6 +176,7 @@ fn run_inner(
                     step: i,
                     answer,
                     tail,
+                    ended_early,
                     reference,
                 });
             }
@@ -175,7 +188,7 @@ fn run_inner(
     let following = checkpoints
         .last()
         .is_some_and(|c| !c.answer.progress.closed && c.answer.progress.stop_reason.is_none());
-    if case.mode == Mode::Subscribe && following {
+    if case.mode == Mode::Subscribe && following && !idle {
         await_request_after_cursor(&sim, &path, NEXT_REQUEST_WAIT);
     }
     let in_flight = sim.in_flight();
@@ -205,32 +218,6 @@ fn run_inner(
 
 fn setup_error(reason: String) -> Outcome {
     Outcome::SetupError { reason }
-}
-
-/// Waits (polling the transcript, at most `timeout`) until `count` requests of `kind` to the
-/// stream at `path` were answered (with `status`, when given). A reader that never makes
-/// them is not waited for past the timeout: the case's checks then say what did not happen.
-fn await_served(
-    sim: &stream_simulator::SimulatorHandle,
-    path: &str,
-    kind: RequestKind,
-    status: Option<u16>,
-    count: usize,
-    timeout: Duration,
-) {
-    let deadline = std::time::Instant::now() + timeout;
-    loop {
-        let answered = sim
-            .transcript()
-            .iter()
-            .filter(|x| x.method == "GET" && x.uri.starts_with(path) && x.finished)
-            .filter(|x| request_kind(&x.uri) == kind && status.is_none_or(|s| s == x.status))
-            .count();
-        if answered >= count || std::time::Instant::now() >= deadline {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 /// The longest wait at a case's end for a following reader's next request. A reader that
@@ -271,135 +258,6 @@ fn await_request_after_cursor(
     }
 }
 
-/// The kind of a read, from its URI, as fault rules classify it.
-fn request_kind(uri: &str) -> RequestKind {
-    let query = uri.split_once('?').map_or("", |(_, q)| q);
-    match query.split('&').find_map(|kv| kv.strip_prefix("live=")) {
-        None => RequestKind::CatchUp,
-        Some("long-poll") => RequestKind::LongPoll,
-        Some("sse") => RequestKind::Sse,
-        Some(_) => RequestKind::Any,
-    }
-}
-
-/// The case's fault rules that never fired (as JSON): the implementation never made the
-/// request they target, or the fault found nothing to act on (see [`Exchange::fault_acted`]),
-/// so the case did not test what it says.
-fn unfired_rules(case: &Case, exchanges: &[Exchange]) -> Vec<String> {
-    let fired = |fault: &Fault| exchanges.iter().any(|x| x.fault_acted(fault));
-    crate::corpus::case::fault_rules(&case.steps)
-        .filter(|r| !fired(&r.fault))
-        .map(|r| serde_json::to_string(r).unwrap_or_default())
-        .collect()
-}
-
-/// PROTOCOL §10.1: every long-poll carries, as `cursor`, the last `Stream-Cursor` of a
-/// complete response on this stream. The first long-poll that does not, if any. A read from
-/// the beginning (`offset=-1`, as after a 410) starts a new session: the spec does not say a
-/// reader starting over keeps its cursor, so one that drops it is not held to it. Requests
-/// still `in_flight` (method, URI) count as the latest.
-fn cursor_not_echoed(
-    exchanges: &[Exchange],
-    in_flight: &[(String, String)],
-    path: &str,
-) -> Vec<RequestViolation> {
-    let mut last: Option<(u64, &str)> = None;
-    let param = |uri: &str, name: &str| -> Option<String> {
-        let query = uri.split_once('?').map_or("", |(_, q)| q);
-        query
-            .split('&')
-            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
-            .map(str::to_owned)
-    };
-    // Whether a request to `uri` breaks the rule, given the last cursor sent.
-    let breaks = |uri: &str, last: Option<(u64, &str)>| {
-        let (seq, cursor) = last?;
-        (param(uri, "live").as_deref() == Some("long-poll")
-            && param(uri, "cursor").as_deref() != Some(cursor))
-        .then(|| (seq, cursor.to_owned()))
-    };
-    for x in exchanges
-        .iter()
-        .filter(|x| x.method == "GET" && x.uri.starts_with(path))
-    {
-        if matches!(param(&x.uri, "offset").as_deref(), None | Some("-1")) {
-            last = None;
-        }
-        if let Some((seq, cursor)) = breaks(&x.uri, last) {
-            return vec![RequestViolation {
-                requirement: CURSOR_ECHO.into(),
-                detail: format!(
-                    "exchange #{} ({}) does not echo the cursor {cursor:?} the server sent on #{seq}",
-                    x.seq, x.uri
-                ),
-            }];
-        }
-        // A response cut short (or refused) is one the reader rightly discards, cursor and all.
-        let complete = matches!(x.status, 200 | 204) && x.cut.is_none();
-        let sent = x
-            .response_headers
-            .iter()
-            .find(|(k, _)| k == "stream-cursor");
-        if let Some((_, cursor)) = sent.filter(|_| complete) {
-            last = Some((x.seq, cursor));
-        }
-    }
-    for (method, uri) in in_flight {
-        if method != "GET" || !uri.starts_with(path) {
-            continue;
-        }
-        if matches!(param(uri, "offset").as_deref(), None | Some("-1")) {
-            last = None;
-        }
-        if let Some((seq, cursor)) = breaks(uri, last) {
-            return vec![RequestViolation {
-                requirement: CURSOR_ECHO.into(),
-                detail: format!(
-                    "the waiting request {uri} does not echo the cursor {cursor:?} the server sent on #{seq}"
-                ),
-            }];
-        }
-    }
-    Vec::new()
-}
-
-/// Slack for timers that fire a little early (JavaScript's may, by a millisecond or so).
-const RETRY_AFTER_SLACK_MS: u64 = 50;
-
-/// `OQ-TRANSIENT-ERRORS`, as every profile answers it: after a response with `Retry-After: N`
-/// (seconds), the reader's next request on the stream comes N seconds later at the earliest.
-/// The first request that came sooner, if any. (HTTP defines the header; the protocol is
-/// silent, so cases cite the open question and stay informational.)
-fn retry_after_not_honoured(exchanges: &[Exchange], path: &str) -> Vec<RequestViolation> {
-    let on_stream: Vec<&Exchange> = exchanges
-        .iter()
-        .filter(|x| x.method == "GET" && x.uri.starts_with(path))
-        .collect();
-    for pair in on_stream.windows(2) {
-        let (asked, next) = (pair[0], pair[1]);
-        let Some(seconds) = asked
-            .response_headers
-            .iter()
-            .find(|(k, _)| k == "retry-after")
-            .and_then(|(_, v)| v.trim().parse::<u64>().ok())
-        else {
-            continue;
-        };
-        let waited = next.received_ms.saturating_sub(asked.answered_ms);
-        if waited + RETRY_AFTER_SLACK_MS < seconds.saturating_mul(1000) {
-            return vec![RequestViolation {
-                requirement: TRANSIENT_ERRORS.into(),
-                detail: format!(
-                    "exchange #{} came {waited} ms after #{} answered {} with Retry-After: {seconds} \
-                     (the profile's position: wait that long before retrying)",
-                    next.seq, asked.seq, asked.status
-                ),
-            }];
-        }
-    }
-    Vec::new()
-}
-
 /// The last exchanges, a line each.
 fn summarize(exchanges: &[Exchange]) -> Vec<String> {
     let skip = exchanges.len().saturating_sub(TRANSCRIPT_LINES);
@@ -423,83 +281,4 @@ fn summarize(exchanges: &[Exchange]) -> Vec<String> {
             line
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn read(seq: u64, status: u16, retry_after: Option<&str>, at: (u64, u64)) -> Exchange {
-        Exchange {
-            seq,
-            method: "GET".into(),
-            uri: "/s?offset=-1".into(),
-            request_headers: Vec::new(),
-            request_body: Default::default(),
-            status,
-            response_headers: retry_after
-                .map(|v| vec![("retry-after".to_owned(), v.to_owned())])
-                .unwrap_or_default(),
-            response_body: Default::default(),
-            faults: Vec::new(),
-            cut: None,
-            finished: true,
-            received_ms: at.0,
-            answered_ms: at.1,
-        }
-    }
-
-    #[test]
-    fn a_retry_sooner_than_retry_after_is_named_and_a_patient_one_is_not() {
-        let hasty = [
-            read(0, 429, Some("2"), (0, 5)),
-            read(1, 200, None, (900, 901)),
-        ];
-        let found = retry_after_not_honoured(&hasty, "/s");
-        assert_eq!(found.len(), 1);
-        assert_eq!(found[0].requirement, TRANSIENT_ERRORS);
-        assert!(
-            found[0]
-                .detail
-                .contains("#1 came 895 ms after #0 answered 429 with Retry-After: 2")
-        );
-
-        let patient = [
-            read(0, 503, Some("1"), (0, 5)),
-            read(1, 200, None, (1004, 1005)),
-        ];
-        assert!(retry_after_not_honoured(&patient, "/s").is_empty());
-        let other_stream = [read(0, 429, Some("5"), (0, 5)), {
-            let mut x = read(1, 200, None, (10, 11));
-            x.uri = "/t?offset=-1".into();
-            x
-        }];
-        assert!(retry_after_not_honoured(&other_stream, "/s").is_empty());
-    }
-
-    #[test]
-    fn a_waiting_long_poll_is_held_to_the_cursor_too() {
-        let mut first = read(0, 200, None, (0, 1));
-        first.uri = "/s?offset=o1&live=long-poll".into();
-        first.response_headers = vec![("stream-cursor".into(), "c1".into())];
-        let get = |uri: &str| vec![("GET".to_owned(), uri.to_owned())];
-        let none = cursor_not_echoed(std::slice::from_ref(&first), &[], "/s");
-        assert!(none.is_empty());
-        let dropped = cursor_not_echoed(
-            std::slice::from_ref(&first),
-            &get("/s?offset=o2&live=long-poll"),
-            "/s",
-        );
-        assert_eq!(dropped.len(), 1);
-        assert!(
-            dropped[0].detail.contains("waiting request") && dropped[0].detail.contains("c1"),
-            "{:?}",
-            dropped[0]
-        );
-        let echoed = get("/s?offset=o2&live=long-poll&cursor=c1");
-        assert!(cursor_not_echoed(std::slice::from_ref(&first), &echoed, "/s").is_empty());
-        // Starting over from the beginning forgets the cursor.
-        let restart = get("/s?offset=-1");
-        assert!(cursor_not_echoed(std::slice::from_ref(&first), &restart, "/s").is_empty());
-    }
 }

@@ -27,6 +27,7 @@ fn mutant_reports<E: Send>(
     suite: &Suite,
     jobs: usize,
     run: impl Fn(&[&Case], &Profile, Mutant) -> Result<Vec<CaseResult>, E> + Sync,
+    on_report: &(dyn Fn(&MutantReport) + Sync),
 ) -> Result<Vec<MutantReport>, E> {
     let cases = suite.select(&Filter::default());
     // Mutants run side by side: live cases spend most of their time waiting on the network.
@@ -37,6 +38,9 @@ fn mutant_reports<E: Send>(
             scope.spawn(|| {
                 while let Some(&mutant) = Mutant::ALL.get(next.fetch_add(1, Ordering::Relaxed)) {
                     let report = one_mutant(&cases, mutant, &run);
+                    if let Ok(r) = &report {
+                        on_report(r);
+                    }
                     reports
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -82,29 +86,44 @@ const SELF_TEST_CASE_JOBS: RunOptions<'static> = RunOptions {
 };
 
 /// Runs every case under every preset against each mutant of the bundled reference adapter,
-/// each a separate process driven like a foreign implementation.
-pub fn self_test_adapters(suite: &Suite, jobs: usize) -> std::io::Result<Vec<MutantReport>> {
-    mutant_reports(suite, jobs, |cases, profile, mutant| {
-        Ok(run_adapter_cases(
-            cases,
-            profile,
-            &AdapterSpec::bundled_reference(Some(mutant))?,
-            SELF_TEST_CASE_JOBS,
-        ))
-    })
+/// each a separate process driven like a foreign implementation; `on_report` hears of each
+/// mutant as it is done.
+pub fn self_test_adapters(
+    suite: &Suite,
+    jobs: usize,
+    on_report: &(dyn Fn(&MutantReport) + Sync),
+) -> std::io::Result<Vec<MutantReport>> {
+    mutant_reports(
+        suite,
+        jobs,
+        |cases, profile, mutant| {
+            Ok(run_adapter_cases(
+                cases,
+                profile,
+                &AdapterSpec::bundled_reference(Some(mutant))?,
+                SELF_TEST_CASE_JOBS,
+            ))
+        },
+        on_report,
+    )
 }
 
 /// Runs every case under every preset against each mutant, in process (fast; the library's
 /// own test of the corpus).
 pub fn self_test(suite: &Suite, jobs: usize) -> Vec<MutantReport> {
-    let reports = mutant_reports(suite, jobs, |cases, profile, mutant| {
-        Ok::<_, std::convert::Infallible>(run_reference_cases(
-            cases,
-            profile,
-            Some(mutant),
-            SELF_TEST_CASE_JOBS,
-        ))
-    });
+    let reports = mutant_reports(
+        suite,
+        jobs,
+        |cases, profile, mutant| {
+            Ok::<_, std::convert::Infallible>(run_reference_cases(
+                cases,
+                profile,
+                Some(mutant),
+                SELF_TEST_CASE_JOBS,
+            ))
+        },
+        &|_| {},
+    );
     match reports {
         Ok(reports) => reports,
         Err(never) => match never {},
