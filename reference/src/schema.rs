@@ -1,5 +1,5 @@
-//! The protocol's JSON Schema (`reference/state-protocol.schema.json`),
-//! embedded at build time and compiled once.
+//! The protocol's JSON Schema (`state-protocol.schema.json` at the repository root, linked
+//! into this crate so that it packages), embedded at build time and compiled once.
 //!
 //! Formats are asserted (`date-time` is checked), so the schema and the strict parser agree
 //! on timestamps; `is_rfc3339` shares the very same format check.

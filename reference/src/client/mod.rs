@@ -18,6 +18,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::watch;
 
+mod reads;
+
 /// How the subscriber follows the stream once it has caught up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -314,89 +316,6 @@ impl Reader {
             },
         )
     }
-
-    /// One catch-up or long-poll request.
-    async fn read_once(&mut self) -> Result<Flow, ReadError> {
-        let mut url = format!("{}?offset={}", self.url, self.offset);
-        if self.caught_up && matches!(self.live, Live::LongPoll | Live::Auto) {
-            url.push_str("&live=long-poll");
-            if let Some(cursor) = self
-                .cursor
-                .as_ref()
-                .filter(|_| self.mutant != Some(Mutant::NoCursorEcho))
-            {
-                url.push_str(&format!("&cursor={cursor}"));
-            }
-        }
-        let response = self.http.get(&url).send().await.map_err(transport)?;
-        let at = check(&response)?;
-        if response.status() == reqwest::StatusCode::NO_CONTENT {
-            return self.commit(Vec::new(), at);
-        }
-        let body = match response.bytes().await {
-            Ok(body) => body,
-            Err(_) if self.mutant == Some(Mutant::CommitBeforeBody) => {
-                self.offset = at.next.unwrap_or_else(|| self.offset.clone());
-                return Ok(Flow::Continue);
-            }
-            Err(e) => return Err(transport(e)),
-        };
-        let items: Vec<Value> = serde_json::from_slice(&body)
-            .map_err(|e| ReadError::Stop(format!("a read's body is not a JSON array: {e}")))?;
-        self.commit(items, at)
-    }
-
-    /// One SSE connection, read until it ends.
-    async fn read_sse(&mut self) -> Result<Flow, ReadError> {
-        let url = format!("{}?offset={}&live=sse", self.url, self.offset);
-        let response = self.http.get(&url).send().await.map_err(transport)?;
-        check(&response)?;
-        let mut events = response.bytes_stream().eventsource();
-        // Data is applied only with the control event that follows it: a connection lost in
-        // between drops it, and the next connection re-reads it from the committed offset.
-        let mut pending: Vec<Value> = Vec::new();
-        while let Some(event) = events.next().await {
-            let event = event.map_err(|_| ReadError::Transport)?;
-            match event.event.as_str() {
-                "data" => {
-                    let items: Vec<Value> = serde_json::from_str(&event.data).map_err(|e| {
-                        ReadError::Stop(format!("an SSE data event is not a JSON array: {e}"))
-                    })?;
-                    if self.mutant == Some(Mutant::SseDataBeforeControl) {
-                        // Applied now, committed (offset) only with the control event.
-                        self.m.apply_batch(Batch {
-                            items,
-                            offset: None,
-                            up_to_date: false,
-                        });
-                        let seen = self.m.observe();
-                        self.progress.send_modify(|p| p.observation = seen);
-                    } else {
-                        pending.extend(items);
-                    }
-                }
-                "control" => {
-                    let control: SseControl = serde_json::from_str(&event.data).map_err(|e| {
-                        ReadError::Stop(format!("an SSE control event is malformed: {e}"))
-                    })?;
-                    let at = Position {
-                        next: Some(control.stream_next_offset),
-                        cursor: control.stream_cursor,
-                        up_to_date: control.up_to_date,
-                        closed: control.stream_closed,
-                    };
-                    match self.commit(std::mem::take(&mut pending), at)? {
-                        Flow::Continue => {}
-                        // Done, or a reset moved reading: reconnect there.
-                        other => return Ok(other),
-                    }
-                }
-                _ => {}
-            }
-        }
-        // The server ended the connection: reconnect from the committed offset.
-        Ok(Flow::Continue)
-    }
 }
 
 /// Where reading goes after a read.
@@ -410,60 +329,15 @@ enum Flow {
     Done,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SseControl {
-    stream_next_offset: String,
-    #[serde(default)]
-    stream_cursor: Option<String>,
-    #[serde(default)]
-    up_to_date: bool,
-    #[serde(default)]
-    stream_closed: bool,
-}
-
 /// An insert or update whose value is present and not a JSON object.
 fn non_object_change(item: &Value) -> bool {
     let op = item.pointer("/headers/operation").and_then(Value::as_str);
     matches!(op, Some("insert" | "update")) && item.get("value").is_some_and(|v| !v.is_object())
 }
 
-fn transport(_: reqwest::Error) -> ReadError {
-    ReadError::Transport
-}
-
 /// 10 ms, doubling per failure in a row, at most [`MAX_BACKOFF`].
 fn backoff(failures: u32) -> Duration {
     Duration::from_millis(5 << failures.min(6)).min(MAX_BACKOFF)
-}
-
-fn header(response: &reqwest::Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-}
-
-/// The status and position headers of a read's response.
-fn check(response: &reqwest::Response) -> Result<Position, ReadError> {
-    let status = response.status().as_u16();
-    match status {
-        200 | 204 => Ok(Position {
-            next: header(response, "stream-next-offset"),
-            cursor: header(response, "stream-cursor"),
-            up_to_date: header(response, "stream-up-to-date").is_some_and(|v| v != "false"),
-            closed: header(response, "stream-closed").is_some_and(|v| v == "true"),
-        }),
-        410 => Err(ReadError::Gone),
-        429 | 500..=599 => Err(ReadError::Retry {
-            after: header(response, "retry-after")
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs),
-        }),
-        404 => Err(ReadError::Stop("the stream does not exist (404)".into())),
-        other => Err(ReadError::Stop(format!("a read answered {other}"))),
-    }
 }
 
 /// Appends `messages` to the stream at `url` in one POST (a JSON array).
@@ -483,48 +357,4 @@ pub async fn produce(http: &reqwest::Client, url: &str, messages: &[Value]) -> R
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(offset: &str, up_to_date: bool) -> Progress {
-        Progress {
-            up_to_date,
-            observation: Observation {
-                offset: Some(offset.into()),
-                txids: vec!["t1".into()],
-                ..Observation::default()
-            },
-            ..Progress::default()
-        }
-    }
-
-    #[test]
-    fn await_points_are_reached_only_when_they_hold() {
-        let tail = |o: &str| Until::UpToDate {
-            offset: Some(o.into()),
-        };
-        assert!(tail("0005").reached_by(&at("0005", true)));
-        assert!(tail("0005").reached_by(&at("0007", true)), "beyond counts");
-        assert!(!tail("0005").reached_by(&at("0003", true)), "short of it");
-        assert!(
-            !tail("0005").reached_by(&at("0005", false)),
-            "not up to date"
-        );
-        assert!(Until::Txid { txid: "t1".into() }.reached_by(&at("0001", false)));
-        assert!(!Until::Txid { txid: "t2".into() }.reached_by(&at("0001", true)));
-        assert!(!Until::Closed.reached_by(&at("0001", true)));
-        let stopped = Progress {
-            stop_reason: Some("404".into()),
-            ..Progress::default()
-        };
-        assert!(Until::Stopped.reached_by(&stopped));
-    }
-
-    #[test]
-    fn retries_back_off_to_a_bound() {
-        let waits: Vec<Duration> = (1..=10).map(backoff).collect();
-        assert!(waits.windows(2).all(|w| w[0] <= w[1]));
-        assert_eq!(waits[0], Duration::from_millis(10));
-        assert_eq!(*waits.last().unwrap(), MAX_BACKOFF);
-    }
-}
+mod tests;

@@ -1,0 +1,186 @@
+//! The HTTP face of the simulator (PROTOCOL §5, §8, §10): request headers and query
+//! parameters in, store calls, status codes and response headers out.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::{IntoResponse, Response};
+
+use crate::control;
+use crate::fault::{Applied, Fault, RequestKind};
+use crate::reply::Reply;
+use crate::shaping::{self, RequestRecord};
+use crate::shared::Shared;
+use crate::store::Refusal;
+use crate::transcript::HeaderList;
+
+mod read;
+mod sse;
+mod write;
+
+use read::{cursor, read};
+use sse::sse;
+use write::{append, create, lifetime_headers};
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    let limit = shared.config.body_limit;
+    Router::new()
+        .nest(control::NEST, control::router())
+        .fallback(handle)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(shared)
+}
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// A header whose value must be text when present: a value that is not visible ASCII is
+/// refused rather than taken as absent (a non-ASCII `Stream-Seq` would otherwise skip the
+/// ordering check).
+fn text_header<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, Refusal> {
+    match headers.get(name) {
+        None => Ok(None),
+        Some(v) => v
+            .to_str()
+            .map(Some)
+            .map_err(|_| Refusal::new(400, format!("{name} must be visible ASCII"))),
+    }
+}
+
+/// `Stream-Closed` counts only when exactly `true`, case-insensitively (§4.1).
+fn closed_flag(headers: &HeaderMap) -> bool {
+    header(headers, "stream-closed").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
+/// What kind of request this is, for fault rules.
+fn classify(method: &Method, query: &HashMap<String, String>) -> RequestKind {
+    match *method {
+        Method::PUT => RequestKind::Create,
+        Method::POST => RequestKind::Append,
+        Method::HEAD => RequestKind::Head,
+        Method::DELETE => RequestKind::Delete,
+        Method::GET => match query.get("live").map(String::as_str) {
+            None => RequestKind::CatchUp,
+            Some("long-poll") => RequestKind::LongPoll,
+            Some("sse") => RequestKind::Sse,
+            Some(_) => RequestKind::Any,
+        },
+        _ => RequestKind::Any,
+    }
+}
+
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let received_ms = shared.transcript.now_ms();
+    // With transcripts off, only what shaping reads (the method) is kept.
+    let recorded = shared.transcript.enabled();
+    let uri_text = match recorded {
+        true => uri.to_string(),
+        false => String::new(),
+    };
+    // In flight until the response head is ready: a long-poll waiting for data shows here.
+    let _in_flight = shared.transcript.arrive(method.as_str(), &uri_text);
+    let path = uri.path().to_owned();
+    let query = match Query::<HashMap<String, String>>::try_from_uri(&uri) {
+        Ok(Query(q)) => q,
+        Err(e) => return Reply::from(Refusal::new(400, format!("bad query: {e}"))).into_response(),
+    };
+    let applied = shared.faults().on_request(&path, classify(&method, &query));
+    if applied.delay_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(applied.delay_ms)).await;
+    }
+    for fault in &applied.faults {
+        if let Fault::Act { act } = fault {
+            // An action on a stream that cannot take it (missing, closed, not JSON) is a
+            // no-op; the transcript still lists the fault.
+            let _ = shared.store.act(&path, act);
+        }
+    }
+    let record = RequestRecord {
+        method: method.to_string(),
+        uri: uri_text,
+        headers: match recorded {
+            true => HeaderList::of(headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes()))),
+            false => HeaderList::default(),
+        },
+        // A copy: the body received is a slice of hyper's read buffer, and holding it would
+        // keep that whole buffer (often several times the body) alive while the exchange is
+        // kept, unseen by the transcript's byte bound.
+        body: match recorded {
+            true => Bytes::copy_from_slice(&body),
+            false => Bytes::new(),
+        },
+        received_ms,
+    };
+    let status_fault = applied.find(|f| match f {
+        Fault::Status {
+            status,
+            retry_after,
+        } => Some((*status, *retry_after)),
+        _ => None,
+    });
+    let response = match status_fault {
+        Some((status, retry_after)) => Reply::from(Refusal::new(status, "injected fault"))
+            .header_if(
+                retry_after.is_some(),
+                "retry-after",
+                retry_after.unwrap_or_default(),
+            )
+            .into_response(),
+        None => dispatch(&shared, method, &path, query, headers, body, &applied).await,
+    };
+    shaping::shape(shared.transcript.clone(), record, applied, response).await
+}
+
+async fn dispatch(
+    shared: &Arc<Shared>,
+    method: Method,
+    path: &str,
+    query: HashMap<String, String>,
+    headers: HeaderMap,
+    body: Bytes,
+    applied: &Applied,
+) -> Response {
+    let reply = match method {
+        Method::PUT => create(shared, path, &headers, body),
+        Method::POST => append(shared, path, &headers, body),
+        Method::GET => return read(shared.clone(), path.to_owned(), query, headers, applied).await,
+        Method::HEAD => head(shared, path),
+        Method::DELETE => match shared.store.delete(path) {
+            true => Ok(Reply::new(204)),
+            false => Err(Refusal::new(404, "no such stream")),
+        },
+        Method::OPTIONS => Ok(Reply::new(204)
+            .header("access-control-allow-methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS")
+            .header(
+                "access-control-allow-headers",
+                "Content-Type, If-None-Match, Stream-TTL, Stream-Expires-At, Stream-Closed, Stream-Seq, Producer-Id, Producer-Epoch, Producer-Seq, Authorization",
+            )
+            .header("access-control-max-age", "86400")),
+        _ => Err(Refusal::new(405, "method not allowed")),
+    };
+    reply.unwrap_or_else(Reply::from).into_response()
+}
+
+fn head(shared: &Shared, path: &str) -> Result<Reply, Refusal> {
+    let meta = shared
+        .store
+        .metadata(path)
+        .ok_or_else(|| Refusal::new(404, "no such stream"))?;
+    let reply = Reply::new(200)
+        .header("content-type", &meta.content_type)
+        .header("stream-next-offset", meta.tail)
+        .header("cache-control", "no-store")
+        .header_if(meta.closed, "stream-closed", "true");
+    Ok(lifetime_headers(reply, &meta))
+}
