@@ -2,7 +2,7 @@
 //! ops, one removal at a time, keeping a candidate only while a predicate still holds.
 
 use super::expect::fill_expectations;
-use super::generate::{cuts_live_reads, is_settled};
+use super::generate::{is_settled, settle_each_write};
 use crate::corpus::case::{Case, Mode, Step};
 
 /// How big a case is, for shrinking: messages, steps, rules and ops.
@@ -21,13 +21,15 @@ pub fn size(case: &Case) -> usize {
     batch_items + steps + usize::from(case.collections.is_some())
 }
 
-/// Every case one removal smaller than `case`, larger removals first. A scenario whose plan
-/// cuts live reads and that awaits after each live write keeps doing so: without those awaits
-/// where the cut lands depends on timing, and the shrunk case would not replay reliably.
+/// Every case one removal smaller than `case`, larger removals first. A scenario that awaits
+/// after its subscription and after each live write keeps doing so: without those awaits,
+/// what a read carries depends on timing (where a cut lands; whether the catch-up already
+/// holds a write, so that no long-poll ever answers with a cursor to echo), and the shrunk
+/// case would not replay reliably.
 fn reductions(case: &Case) -> Vec<Case> {
     let mut out = removals(case);
-    if cuts_live_reads(&case.steps) && is_settled(&case.steps) {
-        out.retain(|c| !cuts_live_reads(&c.steps) || is_settled(&c.steps));
+    if is_settled(&case.steps) {
+        out.retain(|c| is_settled(&c.steps));
     }
     out
 }
@@ -107,6 +109,18 @@ fn removals(case: &Case) -> Vec<Case> {
 pub fn shrink(case: &Case, budget: usize, mut fails: impl FnMut(&Case) -> bool) -> (Case, usize) {
     let mut current = case.clone();
     let mut runs = 0;
+    // A subscribe scenario is first tried settled (an await after the subscription and after
+    // each live write): when it still fails so, every smaller case stays settled and replays
+    // alike on every run. One that fails only unsettled (a race) is shrunk as it is.
+    if case.mode == Mode::Subscribe && !is_settled(&case.steps) && budget > 0 {
+        let mut settled = case.clone();
+        settle_each_write(&mut settled.steps);
+        fill_expectations(&mut settled);
+        runs += 1;
+        if fails(&settled) {
+            current = settled;
+        }
+    }
     'outer: while runs < budget {
         for mut candidate in reductions(&current) {
             if runs >= budget {
@@ -127,6 +141,7 @@ pub fn shrink(case: &Case, budget: usize, mut fails: impl FnMut(&Case) -> bool) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::campaign::generate::cuts_live_reads;
     use serde_json::json;
 
     #[test]
