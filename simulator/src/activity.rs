@@ -8,7 +8,7 @@
 use bytes::Bytes;
 use serde::Serialize;
 
-use crate::transcript::{Exchange, HeaderList};
+use crate::transcript::{Exchange, HeaderList, Transcript};
 
 /// One reader's activity on one stream (every time in ms on the simulator's clock, the one
 /// [`Exchange::received_ms`] uses).
@@ -77,6 +77,27 @@ pub(crate) struct Recorded<'t> {
     pub response_body: &'t [Bytes],
     /// When its response ended, or last sent bytes while it is open.
     pub last_sent_ms: u64,
+}
+
+impl Transcript {
+    /// What the reader of the stream at `path` is doing (see [`ReaderActivity`]).
+    pub fn activity(&self, path: &str) -> ReaderActivity {
+        let inner = self.lock();
+        of(
+            path,
+            self.now_ms(),
+            inner
+                .in_flight
+                .values()
+                .map(|(m, u, at)| (m.as_str(), u.as_str(), *at)),
+            inner.exchanges.iter().map(|k| Recorded {
+                exchange: &k.exchange,
+                response_headers: &k.response_headers,
+                response_body: &k.response_body,
+                last_sent_ms: k.last_sent_ms,
+            }),
+        )
+    }
 }
 
 /// Whether `uri` reads the stream at `path` (`GET` is checked by the caller).

@@ -8,7 +8,6 @@ use base64::Engine;
 use bytes::Bytes;
 use serde::Serialize;
 
-use crate::activity::{self, ReaderActivity, Recorded};
 use crate::fault::Fault;
 
 /// A body as recorded: UTF-8 text when it is, base64 otherwise.
@@ -77,15 +76,15 @@ impl HeaderList {
 /// An exchange as the transcript holds it: header lists packed, bodies as the bytes
 /// received and sent (the response in the chunks sent).
 #[derive(Debug)]
-struct Kept {
+pub(crate) struct Kept {
     /// Everything but the header lists and the bodies.
-    exchange: Exchange,
+    pub(crate) exchange: Exchange,
     request_headers: HeaderList,
-    response_headers: HeaderList,
+    pub(crate) response_headers: HeaderList,
     request_body: Bytes,
-    response_body: Vec<Bytes>,
+    pub(crate) response_body: Vec<Bytes>,
     /// When the response last sent bytes, or ended: what a reader's silence counts from.
-    last_sent_ms: u64,
+    pub(crate) last_sent_ms: u64,
 }
 
 impl Kept {
@@ -184,12 +183,12 @@ pub struct Transcript {
 }
 
 #[derive(Debug)]
-struct Inner {
+pub(crate) struct Inner {
     /// In sequence order.
-    exchanges: VecDeque<Kept>,
+    pub(crate) exchanges: VecDeque<Kept>,
     /// Requests received whose response head is not ready yet (a long-poll waiting for data),
     /// by arrival number: method, URI and when it arrived.
-    in_flight: std::collections::BTreeMap<u64, (String, String, u64)>,
+    pub(crate) in_flight: std::collections::BTreeMap<u64, (String, String, u64)>,
     next_arrival: u64,
     next_seq: u64,
     capacity: usize,
@@ -248,7 +247,7 @@ impl Transcript {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -291,25 +290,6 @@ impl Transcript {
             .values()
             .map(|(m, u, _)| (m.clone(), u.clone()))
             .collect()
-    }
-
-    /// What the reader of the stream at `path` is doing (see [`ReaderActivity`]).
-    pub fn activity(&self, path: &str) -> ReaderActivity {
-        let inner = self.lock();
-        activity::of(
-            path,
-            self.now_ms(),
-            inner
-                .in_flight
-                .values()
-                .map(|(m, u, at)| (m.as_str(), u.as_str(), *at)),
-            inner.exchanges.iter().map(|k| Recorded {
-                exchange: &k.exchange,
-                response_headers: &k.response_headers,
-                response_body: &k.response_body,
-                last_sent_ms: k.last_sent_ms,
-            }),
-        )
     }
 
     /// Records the start of an exchange, made by `begun` only when transcripts are on, with

@@ -11,7 +11,8 @@
 
 use std::time::Duration;
 
-use crate::{Batch, Materializer, Mutant, Observation};
+use crate::materializer::{Batch, Materializer, Observation};
+use crate::mutant::Mutant;
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};

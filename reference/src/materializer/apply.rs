@@ -2,6 +2,7 @@
 //! profile positions) and applied, or diagnosed; control messages (snapshot marks, reset);
 //! txids staged until the batch commits.
 
+use super::entity::{Target, change_entity};
 use super::*;
 
 impl Materializer {

@@ -29,16 +29,16 @@ use crate::profile::{
     SnapshotSemantics, TxidSeen, UpdateMissing, UpdateSemantics, Visibility,
 };
 use crate::requirement as req;
-use crate::wire::{self, Decoded, DecodedChange, PARALLEL_MIN_BYTES, from_raw, to_raw};
+use crate::wire::halves::{PARALLEL_MIN_BYTES, read_in_halves};
+use crate::wire::{self, Decoded, DecodedChange, from_raw, to_raw};
 
 mod apply;
 mod entity;
 mod partitioned;
 mod undo;
 
-use entity::{Target, change_entity};
-use partitioned::PARTITION_MIN_CHANGES;
-use undo::{Undo, revert};
+/// Batches with fewer changes are applied on one thread (a thread costs more than it saves).
+const PARTITION_MIN_CHANGES: usize = 16 * 1024;
 
 /// An entity value, as JSON text.
 type Stored = Box<RawValue>;
@@ -136,6 +136,22 @@ enum Step {
     Next,
     /// A reset named an offset: stop the batch and resume reading there.
     RestartAt(String),
+}
+
+/// An undoable step of the working state.
+#[derive(Clone)]
+enum Undo {
+    /// `key` of `entity_type` held `previous` before.
+    Put {
+        entity_type: String,
+        key: String,
+        previous: Option<Stored>,
+    },
+    /// The whole state (and, for a reset, the txids) before a clear.
+    Clear {
+        state: State,
+        txids: Option<(Txids, Vec<String>)>,
+    },
 }
 
 /// A consumer's state under one profile: apply batches, then [`observe`](Materializer::observe)
@@ -263,7 +279,7 @@ impl Materializer {
     ) -> Result<&[Diagnostic], BodyError> {
         let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
         let halves = match parallel && body.len() >= PARALLEL_MIN_BYTES {
-            true => wire::read_in_halves(body, &self.rules),
+            true => read_in_halves(body, &self.rules),
             false => None,
         };
         let parts = match halves {
@@ -299,7 +315,8 @@ impl Materializer {
             let mut visible = self.working.clone();
             let mut seen = self.seen_txids.clone();
             for step in self.undo.iter().rev() {
-                revert(&mut visible, &mut seen, &mut Vec::new(), step.clone());
+                step.clone()
+                    .revert(&mut visible, &mut seen, &mut Vec::new());
             }
             (canonical_state(&visible), sorted(seen))
         };

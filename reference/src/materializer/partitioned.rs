@@ -3,6 +3,7 @@
 //! mutant), each type's changes are applied in order on their own, then diagnosed and their
 //! txids staged in stream order: what one pass in stream order gives.
 
+use super::entity::{Target, change_entity};
 use super::*;
 
 impl Materializer {
@@ -103,6 +104,3 @@ impl Materializer {
         &self.diagnostics[first_diagnostic..]
     }
 }
-
-/// Batches with fewer changes are applied on one thread (a thread costs more than it saves).
-pub(super) const PARTITION_MIN_CHANGES: usize = 16 * 1024;

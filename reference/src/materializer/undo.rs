@@ -13,11 +13,10 @@ impl Materializer {
         }
         while self.undo.len() > batch_undo_start {
             let step = self.undo.pop().expect("length checked");
-            revert(
+            step.revert(
                 &mut self.working,
                 &mut self.seen_txids,
                 &mut self.staged_txids,
-                step,
             );
         }
         self.staged_txids.truncate(batch_txid_start);
@@ -47,48 +46,36 @@ impl Materializer {
     }
 }
 
-/// An undoable step of the working state.
-#[derive(Clone)]
-pub(super) enum Undo {
-    /// `key` of `entity_type` held `previous` before.
-    Put {
-        entity_type: String,
-        key: String,
-        previous: Option<Stored>,
-    },
-    /// The whole state (and, for a reset, the txids) before a clear.
-    Clear {
-        state: State,
-        txids: Option<(Txids, Vec<String>)>,
-    },
-}
-
-pub(super) fn revert(state: &mut State, seen: &mut Txids, staged: &mut Vec<String>, step: Undo) {
-    match step {
-        Undo::Put {
-            entity_type,
-            key,
-            previous: Some(v),
-        } => {
-            state.entry(entity_type).or_default().insert(key.into(), v);
-        }
-        Undo::Put {
-            entity_type,
-            key,
-            previous: None,
-        } => {
-            if let Some(entities) = state.get_mut(&entity_type) {
-                entities.remove(key.as_str());
+impl Undo {
+    /// Takes this step back out of `state`, `seen` and `staged`.
+    pub(super) fn revert(self, state: &mut State, seen: &mut Txids, staged: &mut Vec<String>) {
+        let step = self;
+        match step {
+            Undo::Put {
+                entity_type,
+                key,
+                previous: Some(v),
+            } => {
+                state.entry(entity_type).or_default().insert(key.into(), v);
             }
-        }
-        Undo::Clear {
-            state: before,
-            txids,
-        } => {
-            *state = before;
-            if let Some((s, st)) = txids {
-                *seen = s;
-                *staged = st;
+            Undo::Put {
+                entity_type,
+                key,
+                previous: None,
+            } => {
+                if let Some(entities) = state.get_mut(&entity_type) {
+                    entities.remove(key.as_str());
+                }
+            }
+            Undo::Clear {
+                state: before,
+                txids,
+            } => {
+                *state = before;
+                if let Some((s, st)) = txids {
+                    *seen = s;
+                    *staged = st;
+                }
             }
         }
     }

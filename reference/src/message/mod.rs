@@ -13,8 +13,6 @@ use crate::requirement as req;
 
 mod parse;
 
-use parse::{parse_change, parse_control};
-
 /// A parsed message: a change to an entity, or a control message.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
@@ -198,8 +196,8 @@ impl ParseRules {
     }
 
     /// These rules with the parser defect of `mutant`, if it has one.
-    pub fn with_mutant(mut self, mutant: Option<crate::Mutant>) -> ParseRules {
-        use crate::Mutant;
+    pub fn with_mutant(mut self, mutant: Option<crate::mutant::Mutant>) -> ParseRules {
+        use crate::mutant::Mutant;
         self.defects = ParseDefects {
             missing_value_as_null: mutant == Some(Mutant::MissingValueAccepted),
             accept_empty_key: mutant == Some(Mutant::EmptyKeyAccepted),
@@ -223,71 +221,6 @@ pub fn kind_of(value: &Value) -> &'static str {
 }
 
 impl Message {
-    /// Parses raw bytes: invalid JSON is rejected like any malformed message.
-    pub fn parse_bytes(bytes: &[u8], rules: &ParseRules) -> Result<Message, Rejection> {
-        match serde_json::from_slice::<Value>(bytes) {
-            Ok(value) => Message::parse(value, rules),
-            Err(e) => reject(req::MESSAGE_OBJECT, "", format!("not valid JSON: {e}")),
-        }
-    }
-
-    /// Parses one JSON value, taking ownership so values move into the message uncopied.
-    pub fn parse(value: Value, rules: &ParseRules) -> Result<Message, Rejection> {
-        let mut obj = match value {
-            Value::Object(obj) => obj,
-            other => {
-                return reject(
-                    req::MESSAGE_OBJECT,
-                    "",
-                    format!("a message must be a JSON object, found {}", kind_of(&other)),
-                );
-            }
-        };
-        let looks_like_change = obj.contains_key("type") || obj.contains_key("key");
-        let headers_req = if looks_like_change {
-            req::CHANGE_HEADERS
-        } else {
-            req::CONTROL_HEADERS
-        };
-        let mut headers = match obj.remove("headers") {
-            Some(Value::Object(h)) => h,
-            Some(other) => {
-                return reject(
-                    headers_req,
-                    "/headers",
-                    format!("headers must be an object, found {}", kind_of(&other)),
-                );
-            }
-            None => return reject(headers_req, "/headers", "the message has no headers"),
-        };
-        match (headers.remove("operation"), headers.remove("control")) {
-            (Some(operation), Some(_)) if rules.defects.both_kinds_as_change => {
-                parse_change(obj, headers, operation, rules).map(Message::Change)
-            }
-            (Some(_), Some(_)) => reject(
-                req::ONE_KIND,
-                "/headers",
-                "headers carry both `operation` and `control`: neither a change nor a control message",
-            ),
-            (Some(operation), None) => {
-                parse_change(obj, headers, operation, rules).map(Message::Change)
-            }
-            (None, Some(control)) => {
-                parse_control(obj, headers, control, rules).map(Message::Control)
-            }
-            (None, None) if looks_like_change => reject(
-                req::OPERATION_REQUIRED,
-                "/headers/operation",
-                "a change message needs headers.operation",
-            ),
-            (None, None) => reject(
-                req::CONTROL_REQUIRED,
-                "/headers",
-                "headers carry neither `operation` nor `control`",
-            ),
-        }
-    }
-
     /// Serializes back to the wire form (fields in spec order, extras after).
     pub fn to_value(&self) -> Value {
         match self {

@@ -3,6 +3,73 @@
 
 use super::*;
 
+impl Message {
+    /// Parses raw bytes: invalid JSON is rejected like any malformed message.
+    pub fn parse_bytes(bytes: &[u8], rules: &ParseRules) -> Result<Message, Rejection> {
+        match serde_json::from_slice::<Value>(bytes) {
+            Ok(value) => Message::parse(value, rules),
+            Err(e) => reject(req::MESSAGE_OBJECT, "", format!("not valid JSON: {e}")),
+        }
+    }
+
+    /// Parses one JSON value, taking ownership so values move into the message uncopied.
+    pub fn parse(value: Value, rules: &ParseRules) -> Result<Message, Rejection> {
+        let mut obj = match value {
+            Value::Object(obj) => obj,
+            other => {
+                return reject(
+                    req::MESSAGE_OBJECT,
+                    "",
+                    format!("a message must be a JSON object, found {}", kind_of(&other)),
+                );
+            }
+        };
+        let looks_like_change = obj.contains_key("type") || obj.contains_key("key");
+        let headers_req = if looks_like_change {
+            req::CHANGE_HEADERS
+        } else {
+            req::CONTROL_HEADERS
+        };
+        let mut headers = match obj.remove("headers") {
+            Some(Value::Object(h)) => h,
+            Some(other) => {
+                return reject(
+                    headers_req,
+                    "/headers",
+                    format!("headers must be an object, found {}", kind_of(&other)),
+                );
+            }
+            None => return reject(headers_req, "/headers", "the message has no headers"),
+        };
+        match (headers.remove("operation"), headers.remove("control")) {
+            (Some(operation), Some(_)) if rules.defects.both_kinds_as_change => {
+                parse_change(obj, headers, operation, rules).map(Message::Change)
+            }
+            (Some(_), Some(_)) => reject(
+                req::ONE_KIND,
+                "/headers",
+                "headers carry both `operation` and `control`: neither a change nor a control message",
+            ),
+            (Some(operation), None) => {
+                parse_change(obj, headers, operation, rules).map(Message::Change)
+            }
+            (None, Some(control)) => {
+                parse_control(obj, headers, control, rules).map(Message::Control)
+            }
+            (None, None) if looks_like_change => reject(
+                req::OPERATION_REQUIRED,
+                "/headers/operation",
+                "a change message needs headers.operation",
+            ),
+            (None, None) => reject(
+                req::CONTROL_REQUIRED,
+                "/headers",
+                "headers carry neither `operation` nor `control`",
+            ),
+        }
+    }
+}
+
 pub(super) fn non_empty_string(
     obj: &mut Map<String, Value>,
     field: &str,

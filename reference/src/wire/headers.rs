@@ -1,8 +1,70 @@
-//! A message's `headers`, read once in the element pass: typed when they are a change's
-//! three (operation, txid, timestamp), else the whole value as `Value` reads it, the last
-//! repeat winning.
+//! The fields an element is read into: `Text` (a `type`, `key` or header value, borrowed
+//! unless escaped) and a message's `headers`, read once in the element pass: typed when they
+//! are a change's three (operation, txid, timestamp), else the whole value as `Value` reads
+//! it, the last repeat winning. Reads nothing from the module above (its macros are text).
 
-use super::*;
+use std::borrow::Cow;
+
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
+
+/// A `type`, `key` or header field: its string, borrowed unless escaped, or any other value
+/// whole (what the parser judges; rare, so built as `Value` would build it).
+pub(crate) enum Text<'a> {
+    Str(Cow<'a, str>),
+    NotStr(Value),
+}
+
+impl Text<'_> {
+    pub(super) fn into_value(self) -> Value {
+        match self {
+            Text::Str(s) => Value::String(s.into_owned()),
+            Text::NotStr(value) => value,
+        }
+    }
+
+    pub(super) fn as_str(&self) -> Option<&str> {
+        match self {
+            Text::Str(s) => Some(s),
+            Text::NotStr(_) => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+                Ok(Text::Str(Cow::Borrowed(s)))
+            }
+
+            fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(Text::Str(Cow::Owned(s.to_owned())))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                Value::deserialize(MapAccessDeserializer::new(map)).map(Text::NotStr)
+            }
+
+            whole_values!(Text::NotStr);
+        }
+        d.deserialize_any(TextVisitor)
+    }
+}
+
+field_names! {
+    /// A header's name.
+    HeaderName { Operation => "operation", Txid => "txid", Timestamp => "timestamp" }
+}
 
 /// A `headers` field, read once: a change's headers typed (`operation`, and `txid` and
 /// `timestamp` when present: all strings, each once, nothing else), or any other value

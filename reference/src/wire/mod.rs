@@ -17,7 +17,7 @@
 
 use std::borrow::Cow;
 
-use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::value::SeqAccessDeserializer;
 use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
@@ -25,9 +25,7 @@ use serde_json::{Map, Value};
 
 use crate::message::{ChangeMessage, Operation, ParseRules};
 
-mod halves;
-
-pub(crate) use halves::{PARALLEL_MIN_BYTES, read_in_halves};
+pub(crate) mod halves;
 
 /// A change ready to apply: what the materializer needs of a message, borrowed from the
 /// body where possible, the value kept as JSON text.
@@ -140,57 +138,6 @@ macro_rules! whole_values {
             Ok($wrap(Value::Null))
         }
     };
-}
-
-/// A `type`, `key` or header field: its string, borrowed unless escaped, or any other value
-/// whole (what the parser judges; rare, so built as `Value` would build it).
-pub(crate) enum Text<'a> {
-    Str(Cow<'a, str>),
-    NotStr(Value),
-}
-
-impl Text<'_> {
-    fn into_value(self) -> Value {
-        match self {
-            Text::Str(s) => Value::String(s.into_owned()),
-            Text::NotStr(value) => value,
-        }
-    }
-
-    fn as_str(&self) -> Option<&str> {
-        match self {
-            Text::Str(s) => Some(s),
-            Text::NotStr(_) => None,
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Text<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct TextVisitor;
-        impl<'de> Visitor<'de> for TextVisitor {
-            type Value = Text<'de>;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a JSON value")
-            }
-
-            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
-                Ok(Text::Str(Cow::Borrowed(s)))
-            }
-
-            fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
-                Ok(Text::Str(Cow::Owned(s.to_owned())))
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                Value::deserialize(MapAccessDeserializer::new(map)).map(Text::NotStr)
-            }
-
-            whole_values!(Text::NotStr);
-        }
-        d.deserialize_any(TextVisitor)
-    }
 }
 
 /// An enum of the field names a reader knows (read without allocating) and `Other(String)`
@@ -330,11 +277,6 @@ fn well_formed(f: &Fields<'_>, rules: &ParseRules) -> Option<Operation> {
     well_formed.then_some(operation)
 }
 
-field_names! {
-    /// A header's name.
-    HeaderName { Operation => "operation", Txid => "txid", Timestamp => "timestamp" }
-}
-
 /// What reading one element gave: a change to apply, or the value for the parser to judge.
 pub(crate) type Decoded<'a> = Result<DecodedChange<'a>, Value>;
 
@@ -377,7 +319,7 @@ impl<'de> Visitor<'de> for DecodingVisitor<'_> {
 
 mod headers;
 
-use headers::HeadersField;
+use headers::{HeadersField, Text};
 
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,6 @@
+use super::halves::read_in_halves;
 use super::*;
-use crate::Profile;
+use crate::profile::Profile;
 
 fn rules() -> ParseRules {
     ParseRules::from_profile(&Profile::default_profile())

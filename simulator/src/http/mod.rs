@@ -18,12 +18,12 @@ use crate::shared::Shared;
 use crate::store::Refusal;
 use crate::transcript::HeaderList;
 
+mod headers;
 mod read;
 mod sse;
 mod write;
 
-use read::{cursor, read};
-use sse::sse;
+use read::read;
 use write::{append, create, lifetime_headers};
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -33,28 +33,6 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .fallback(handle)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(shared)
-}
-
-fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
-}
-
-/// A header whose value must be text when present: a value that is not visible ASCII is
-/// refused rather than taken as absent (a non-ASCII `Stream-Seq` would otherwise skip the
-/// ordering check).
-fn text_header<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, Refusal> {
-    match headers.get(name) {
-        None => Ok(None),
-        Some(v) => v
-            .to_str()
-            .map(Some)
-            .map_err(|_| Refusal::new(400, format!("{name} must be visible ASCII"))),
-    }
-}
-
-/// `Stream-Closed` counts only when exactly `true`, case-insensitively (§4.1).
-fn closed_flag(headers: &HeaderMap) -> bool {
-    header(headers, "stream-closed").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
 }
 
 /// What kind of request this is, for fault rules.

@@ -2,10 +2,10 @@
 //! up-to-date and cursor headers, ETags and 304, and a long-poll that waits for data or
 //! answers 204 at its timeout.
 
-use super::*;
+use super::headers::{cursor, header};
+use super::sse::sse;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::http::HeaderMap;
@@ -18,20 +18,6 @@ use crate::reply::Reply;
 use crate::shared::Shared;
 use crate::store::ReadOptions;
 use crate::store::{Page, Refusal};
-
-/// The cursor for live responses (§10.1): 20-second intervals since 2024-10-09, always
-/// ahead of the one the client echoed.
-pub(super) fn cursor(echoed: Option<&str>) -> u64 {
-    const EPOCH: u64 = 1_728_432_000; // 2024-10-09T00:00:00Z
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let current = now.as_secs().saturating_sub(EPOCH) / 20;
-    match echoed.and_then(|c| c.parse::<u64>().ok()) {
-        Some(c) if c >= current => c + 1 + u64::from(now.subsec_nanos()) % 180,
-        _ => current,
-    }
-}
 
 pub(super) fn etag(page: &Page) -> String {
     let closed = if page.meta.closed && page.up_to_date {

@@ -1,7 +1,7 @@
 //! SSE reads (PROTOCOL §5.8): a page's data and `control` events written as one body chunk,
 //! payload lines split so no payload can end an event, and one lifetime timer per connection.
 
-use super::*;
+use super::headers::cursor;
 use std::convert::Infallible;
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! Writes (PROTOCOL §5.1, §5.2, §9): create with its lifetime (TTL or Expires-At), append
 //! with `Stream-Seq`, idempotent producer headers and close.
 
-use super::*;
+use super::headers::{closed_flag, header, text_header};
 
 use axum::body::Bytes;
 use axum::http::HeaderMap;

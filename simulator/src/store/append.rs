@@ -3,7 +3,13 @@
 //! messages copied into the stream's own blocks (4 KiB doubling to 1 MiB) rather than kept as
 //! slices of the request buffer.
 
-use super::*;
+use super::model::*;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use serde_json::value::RawValue;
+
+use crate::offset::Offset;
 
 impl Stream {
     pub(super) fn push(&mut self, messages: Vec<Bytes>) {
@@ -156,18 +162,6 @@ impl Store {
         })
     }
 }
-
-/// The block a stream copies its small messages into, and the size of the next one.
-#[derive(Debug, Default)]
-pub(super) struct Block {
-    free: BytesMut,
-    next_size: usize,
-}
-
-/// Blocks grow from the first to the largest size, doubling, so a small stream stays small.
-pub(super) const FIRST_BLOCK: usize = 4 << 10;
-
-pub(super) const LARGEST_BLOCK: usize = 1 << 20;
 
 /// Splits a JSON-mode body into messages: one level of array flattening (§9.1.2). The body
 /// is parsed (and so validated) once, and each message is a slice of it, not a copy.

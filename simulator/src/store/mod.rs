@@ -5,231 +5,26 @@
 //! search (O(log n)). Every change bumps a per-stream `watch` channel that live readers wait on.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
-use serde_json::value::RawValue;
+use bytes::Bytes;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use crate::offset::Offset;
 
 mod append;
+mod model;
 mod state_protocol;
 
-use append::{Block, json_messages};
+pub use model::{
+    Action, AppendOutcome, AppendRequest, CreateRequest, Lifetime, Log, Logged, Metadata, Page,
+    ProducerHeaders, ReadOptions, Refusal, Store, is_json, media_type,
+};
+use model::{Block, Stream};
+
+use append::json_messages;
 use state_protocol::with_served_offset;
-
-/// A protocol error: the status to answer with and a short reason.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{status}: {reason}")]
-pub struct Refusal {
-    pub status: u16,
-    pub reason: String,
-    /// Extra response headers (e.g. `Stream-Closed`, producer headers).
-    pub headers: Vec<(&'static str, String)>,
-}
-
-impl Refusal {
-    pub fn new(status: u16, reason: impl Into<String>) -> Refusal {
-        Refusal {
-            status,
-            reason: reason.into(),
-            headers: Vec::new(),
-        }
-    }
-
-    fn with(mut self, name: &'static str, value: impl ToString) -> Refusal {
-        self.headers.push((name, value.to_string()));
-        self
-    }
-}
-
-/// How long a stream lives (PROTOCOL §5.1).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Lifetime {
-    Forever,
-    /// Sliding: idle seconds before expiry; reads and writes reset it.
-    Ttl(u64),
-    /// Absolute: the header text as given, and the instant it denotes.
-    ExpiresAt(String, OffsetDateTime),
-}
-
-/// What a PUT asks for.
-#[derive(Debug, Clone)]
-pub struct CreateRequest {
-    pub content_type: String,
-    pub lifetime: Lifetime,
-    pub closed: bool,
-    pub body: Bytes,
-}
-
-/// An idempotent producer's identity on one request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProducerHeaders {
-    pub id: String,
-    pub epoch: u64,
-    pub seq: u64,
-}
-
-/// What a POST asks for.
-#[derive(Debug, Clone)]
-pub struct AppendRequest {
-    pub content_type: Option<String>,
-    pub close: bool,
-    pub stream_seq: Option<String>,
-    pub producer: Option<ProducerHeaders>,
-    pub body: Bytes,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AppendOutcome {
-    /// New data and/or a close was written.
-    Appended {
-        next: Offset,
-        wrote_data: bool,
-        closed: bool,
-        producer: Option<(u64, u64)>,
-    },
-    /// An idempotent producer's retry: nothing written.
-    Duplicate {
-        next: Offset,
-        closed: bool,
-        producer: (u64, u64),
-    },
-    /// Close-only on an already closed stream.
-    AlreadyClosed { next: Offset },
-}
-
-/// Stream metadata, as HEAD reports it.
-#[derive(Debug, Clone)]
-pub struct Metadata {
-    pub id: u64,
-    pub content_type: String,
-    pub lifetime: Lifetime,
-    pub tail: Offset,
-    pub closed: bool,
-}
-
-/// How a read is shaped (by the simulator's settings and by faults).
-#[derive(Debug, Clone, Copy)]
-pub struct ReadOptions {
-    /// The most bytes a page holds (at least one message is always returned).
-    pub max_bytes: usize,
-    /// The most messages a page holds.
-    pub max_messages: Option<usize>,
-    /// Add `headers.offset` (the message's own offset) to served JSON messages.
-    pub served_offsets: bool,
-}
-
-/// A state-level or lifecycle change applied to a stream (the fault catalogue's rows that
-/// act on the stream itself rather than on one exchange).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(
-    tag = "action",
-    rename_all = "kebab-case",
-    rename_all_fields = "camelCase"
-)]
-pub enum Action {
-    /// Append a reset; with `offset`, it names the offset right after itself (where reading
-    /// should restart); with `snapshot`, a full snapshot of the current state follows it.
-    /// With `skip` (and `offset`), these messages are appended right after the reset, which
-    /// names the offset past them: a reader that honours the offset never applies them.
-    Reset {
-        offset: bool,
-        snapshot: bool,
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        skip: Vec<serde_json::Value>,
-    },
-    /// Append snapshot-start, an insert for every entity of the current state, snapshot-end.
-    Snapshot,
-    /// Drop history before the last snapshot-start (appending a snapshot first if there is
-    /// none): reads from older offsets answer 410.
-    Compact,
-    /// Close the stream (EOF).
-    Close,
-    /// Delete the stream.
-    Delete,
-}
-
-/// One stored message and where the next one starts.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Logged {
-    pub offset: Offset,
-    pub next: Offset,
-    pub data: Bytes,
-}
-
-/// A stream's retained messages (see [`Store::log`]).
-#[derive(Debug, Clone)]
-pub struct Log {
-    pub messages: Vec<Logged>,
-    /// The first retained position (after a compaction, older offsets answer 410).
-    pub earliest: Offset,
-    pub meta: Metadata,
-}
-
-/// One page of a read.
-#[derive(Debug, Clone)]
-pub struct Page {
-    pub meta: Metadata,
-    pub start: Offset,
-    /// The response body: raw bytes, or a JSON array in JSON mode.
-    pub body: Bytes,
-    /// How many stored chunks the page holds.
-    pub chunks: usize,
-    pub next: Offset,
-    /// The page reaches the tail.
-    pub up_to_date: bool,
-}
-
-#[derive(Debug)]
-struct Chunk {
-    start: u64,
-    data: Bytes,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Producer {
-    epoch: u64,
-    last_seq: u64,
-}
-
-#[derive(Debug)]
-struct Stream {
-    id: u64,
-    content_type: String,
-    json: bool,
-    lifetime: Lifetime,
-    chunks: Vec<Chunk>,
-    tail: u64,
-    closed: bool,
-    /// The producer request that closed the stream, for idempotent retries.
-    closed_by: Option<ProducerHeaders>,
-    last_stream_seq: Option<String>,
-    producers: HashMap<String, Producer>,
-    touched: Instant,
-    changes: watch::Sender<u64>,
-    /// Reads before this position answer 410 (history compacted behind a snapshot).
-    earliest: u64,
-    /// Where small messages are kept (see [`Stream::keep`]).
-    block: Block,
-}
-
-/// Media type without parameters, lower-cased: what content-type comparisons use.
-pub fn media_type(content_type: &str) -> String {
-    content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase()
-}
-
-pub fn is_json(content_type: &str) -> bool {
-    media_type(content_type) == "application/json"
-}
 
 impl Stream {
     fn meta(&self) -> Metadata {
@@ -317,13 +112,6 @@ impl Stream {
             up_to_date: next == self.tail,
         })
     }
-}
-
-/// Every stream of a simulator.
-#[derive(Debug, Default)]
-pub struct Store {
-    streams: Mutex<HashMap<String, Stream>>,
-    next_id: std::sync::atomic::AtomicU64,
 }
 
 impl Store {

@@ -3,7 +3,11 @@
 //! they append, the snapshot of the current state, and messages as written or as served
 //! (with `headers.offset`).
 
-use super::*;
+use super::model::*;
+
+use bytes::Bytes;
+
+use crate::offset::Offset;
 
 impl Stream {
     /// snapshot-start, an insert for every entity the stream materializes to (reference

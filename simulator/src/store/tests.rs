@@ -1,4 +1,4 @@
-use super::append::{FIRST_BLOCK, LARGEST_BLOCK};
+use super::model::{FIRST_BLOCK, LARGEST_BLOCK};
 use super::*;
 
 fn opts(max_bytes: usize) -> ReadOptions {

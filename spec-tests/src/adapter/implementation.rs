@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use state_reference::{Collection, Observation, ProduceOp, Profile};
 
-use super::process::{AdapterFault, AdapterProcess};
-use super::protocol::{Applied, Awaited, Command, Live, Until, Validity, decode};
+use super::process::{AdapterFault, AdapterProcess, decode};
+use super::protocol::{Applied, Awaited, Command, Live, Until, Validity};
 use crate::corpus::case::{BatchInput, RejectedItem};
 
 /// What a validate case hands the implementation: a JSON message, or text that may not be

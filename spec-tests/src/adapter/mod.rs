@@ -7,10 +7,12 @@
 //! - [`protocol`]: the messages, one typed model for the runner and the reference adapter.
 //! - [`implementation`]: the [`Implementation`] trait every case runs through, and its
 //!   adapter-process side.
+//! - [`fault`]: every way an adapter fails, one error type.
 //! - [`process`]: the child process, with timeouts, size limits and restarts.
 //! - [`schema`]: the protocol's JSON Schema, for `--check-protocol`.
 //! - [`transport`]: a child process, or an adapter the user started on a socket.
 
+pub mod fault;
 pub mod implementation;
 pub mod process;
 pub mod protocol;

@@ -18,63 +18,17 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+pub use super::fault::AdapterFault;
 use super::protocol::{Command, Hello, PROTOCOL_VERSION};
 use super::transport::{Connected, connect};
 
-/// Lines longer than this are refused (and skipped to their end).
-pub const MAX_LINE_BYTES: usize = 16 << 20;
+pub use super::fault::MAX_LINE_BYTES;
 const STDERR_TAIL_LINES: usize = 40;
 /// Longer stderr lines are kept in pieces of this size.
 const STDERR_LINE_BYTES: usize = 8 << 10;
 /// How often a wait for an answer checks whether the adapter has exited (its stdout may stay
 /// open after it exits, held by a grandchild).
 const EXIT_POLL: Duration = Duration::from_millis(50);
-
-/// For a `hello` that never came: the likeliest cause.
-fn buffering_hint(command: &str) -> &'static str {
-    match command {
-        "hello" => {
-            " (if it did answer, its stdout may be buffered: flush each answer line as it is \
-             written; see docs/adapter-protocol.md)"
-        }
-        _ => "",
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AdapterFault {
-    #[error("the adapter could not be started: {0}")]
-    Spawn(String),
-    #[error("the adapter exited ({0})")]
-    Exited(String),
-    #[error(
-        "the adapter did not answer `{command}` within {timeout_ms} ms{}",
-        buffering_hint(command)
-    )]
-    Timeout { command: String, timeout_ms: u128 },
-    #[error("the adapter answered `{command}` with a line that is not JSON: {line:?}")]
-    Garbage { command: String, line: String },
-    #[error("the adapter printed a line over {MAX_LINE_BYTES} bytes")]
-    TooLong,
-    #[error("the adapter printed output nobody asked for (answered twice?): {line:?}")]
-    Unsolicited { line: String },
-    #[error("the adapter answered `{command}` with {answer}")]
-    WrongAnswer { command: String, answer: String },
-    #[error("the adapter refused `{command}`: {error}")]
-    Refused { command: String, error: String },
-    #[error(
-        "the adapter's answer to `{command}` (stdout line {line}) breaks the protocol: {detail}"
-    )]
-    ProtocolViolation {
-        command: String,
-        line: usize,
-        detail: String,
-    },
-    #[error("the adapter speaks protocol {0}, the runner {PROTOCOL_VERSION}")]
-    Protocol(u32),
-    #[error("writing to the adapter failed: {0}")]
-    Io(String),
-}
 
 /// What the reader thread saw on stdout.
 enum Line {
@@ -382,4 +336,15 @@ impl Drop for AdapterProcess {
     fn drop(&mut self) {
         self.kill_group();
     }
+}
+
+/// Reads the answer to `command` as `T`; an answer of the wrong shape is the adapter's fault.
+pub fn decode<T: serde::de::DeserializeOwned>(
+    command: &str,
+    answer: Value,
+) -> Result<T, AdapterFault> {
+    serde_json::from_value(answer.clone()).map_err(|e| AdapterFault::WrongAnswer {
+        command: command.into(),
+        answer: format!("{answer} ({e})"),
+    })
 }

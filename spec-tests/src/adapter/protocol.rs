@@ -10,7 +10,6 @@ use state_reference::{Collection, Observation, ProduceOp};
 
 pub use state_reference::client::{Live, Until};
 
-use super::process::AdapterFault;
 use crate::corpus::case::{Mode, present};
 
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -167,15 +166,4 @@ pub fn answer_line(cmd: &str, answer: Result<Answer, String>) -> String {
         fields.insert("ok".into(), ok.into());
     }
     line.to_string()
-}
-
-/// Reads the answer to `command` as `T`; an answer of the wrong shape is the adapter's fault.
-pub fn decode<T: serde::de::DeserializeOwned>(
-    command: &str,
-    answer: Value,
-) -> Result<T, AdapterFault> {
-    serde_json::from_value(answer.clone()).map_err(|e| AdapterFault::WrongAnswer {
-        command: command.into(),
-        answer: format!("{answer} ({e})"),
-    })
 }

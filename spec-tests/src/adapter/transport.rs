@@ -6,7 +6,7 @@
 use std::io::{Read, Write};
 use std::process::{Child, ChildStderr, Command as Process, Stdio};
 
-use super::process::AdapterFault;
+use super::fault::AdapterFault;
 
 /// An adapter reached: where commands go, where answers come from, and (for a child
 /// process) the process and its stderr.

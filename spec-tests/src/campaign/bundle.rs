@@ -8,13 +8,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use state_reference::Profile;
 
-use super::run_one;
 use super::shrink::{shrink, size};
 use crate::adapter::AdapterSpec;
 use crate::corpus::case::{Case, Mode};
 use crate::judge::outcome::Outcome;
 use crate::judge::{CaseResult, Strictness, Verdict, judge};
 use crate::run::execute::run_reference;
+use crate::run::{RunOptions, run_adapter_cases};
 
 /// Version of the repro bundle format; bumped on any incompatible change.
 pub const BUNDLE_FORMAT: u32 = 1;
@@ -164,4 +164,11 @@ pub fn bundle_failure(
         },
         case: small,
     }
+}
+
+/// One case against `spec`, alone.
+pub fn run_one(case: &Case, profile: &Profile, spec: &AdapterSpec) -> Option<CaseResult> {
+    run_adapter_cases(&[case], profile, spec, RunOptions::default())
+        .into_iter()
+        .next()
 }

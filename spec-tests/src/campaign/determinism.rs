@@ -65,6 +65,10 @@ fn observable(case: &Case, outcome: &Outcome) -> Value {
             if let Some(a) = cp.get_mut("answer").and_then(Value::as_object_mut) {
                 a.remove("upToDate");
             }
+            // Whether the reader stalled or stopped must agree; the detail carries timings.
+            if let Some(e) = cp.get_mut("endedEarly").and_then(Value::as_object_mut) {
+                e.remove("detail");
+            }
         }
     }
     v

@@ -17,9 +17,9 @@ use state_reference::Profile;
 
 use crate::adapter::AdapterSpec;
 use crate::corpus::case::{Case, Step};
-use crate::judge::CaseResult;
+
 use crate::run::{RunOptions, run_adapter_cases};
-use bundle::{Bundle, ShrinkStats, bundle_failure};
+use bundle::{Bundle, ShrinkStats, bundle_failure, run_one};
 use generate::{scenario, scenario_seed};
 
 /// The generated scenarios of a campaign.
@@ -46,13 +46,6 @@ fn replay(path: &Path, spec: &AdapterSpec) -> Option<usize> {
     };
     (1..=attempts)
         .find(|_| run_one(&bundle.case, &profile, spec).is_some_and(|r| r.verdict.is_failure()))
-}
-
-/// One case against `spec`, alone.
-pub fn run_one(case: &Case, profile: &Profile, spec: &AdapterSpec) -> Option<CaseResult> {
-    run_adapter_cases(&[case], profile, spec, RunOptions::default())
-        .into_iter()
-        .next()
 }
 
 /// One mutant in a generated self-test: the scenario that caught it, its bundle, and whether

@@ -4,15 +4,13 @@
 //! on stdin/stdout (`state-conformance reference-adapter [--mutant NAME]`), where the runner
 //! drives it as a child process exactly like a foreign implementation.
 
-mod serve;
+pub mod serve;
 
 use std::time::Duration;
 
 use state_reference::client::{self, Live, Subscription, Until};
 use state_reference::{Batch, Collection, Materializer, Message, Mutant, Observation};
 use state_reference::{ParseRules, ProduceOp, Profile};
-
-pub use serve::{listen, serve};
 
 use crate::adapter::implementation::{Implementation, ValidateInput, Validated};
 use crate::adapter::process::AdapterFault;

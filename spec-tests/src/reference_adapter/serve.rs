@@ -180,8 +180,7 @@ mod tests {
             ),
         );
         let applied: Applied =
-            crate::adapter::protocol::decode("apply", serde_json::from_str(&line).unwrap())
-                .unwrap();
+            crate::adapter::process::decode("apply", serde_json::from_str(&line).unwrap()).unwrap();
         assert_eq!(applied.rejected.len(), 1);
         assert!(applied.rejected[0].reason.starts_with("SP-"), "{line}");
         let line = answer_line("nope", Err("boom".into()));

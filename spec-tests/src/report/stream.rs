@@ -107,7 +107,8 @@ impl Progress {
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
                     .planned = runs;
-                shared.line(&format!("running {runs} case runs"));
+                let plural = if runs == 1 { "" } else { "s" };
+                shared.line(&format!("running {runs} case run{plural}"));
             }
         }
     }

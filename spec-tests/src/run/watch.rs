@@ -227,7 +227,13 @@ impl IdleJudge {
         let same = self.last.as_ref() == Some(progress);
         self.last = Some(progress.clone());
 
-        let sent = activity.sent.as_ref().filter(|s| carries(s, until, target));
+        // A reader that asked again from before what it was sent (back to a reset's offset,
+        // or retrying from an older committed offset) is reading it again, not stalled.
+        let rereading = activity.sent.as_ref().is_some_and(|s| rereads(activity, s));
+        let sent = activity
+            .sent
+            .as_ref()
+            .filter(|s| !rereading && carries(s, until, target));
         // The grace counts from the first time the point was sent: a reader that keeps
         // asking is sent it again and again (a closed stream answers at once).
         let since = match sent {
@@ -297,6 +303,22 @@ impl IdleJudge {
             ),
         })
     }
+}
+
+/// Whether the reader's latest request, made after `sent` told it where it stands, asks
+/// from an offset before that (`-1` included): it is reading that stretch again.
+fn rereads(activity: &ReaderActivity, sent: &Sent) -> bool {
+    let Some(last) = &activity.last_request else {
+        return false;
+    };
+    let newer = last.seq.is_none_or(|seq| seq > sent.seq);
+    let from = last
+        .uri
+        .split_once('?')
+        .map_or("", |(_, q)| q)
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("offset="));
+    newer && from.is_some_and(|o| o == "-1" || o < sent.offset.as_str())
 }
 
 /// Whether what the reader was sent carries the point it is awaited at.

@@ -98,6 +98,44 @@ fn a_reader_sent_the_point_again_and_again_stalls_from_the_first_time() {
 }
 
 #[test]
+fn a_reader_reading_again_from_before_what_it_was_sent_is_not_stalled() {
+    // Sent the tail on #4, then a reset sent it back: its next request (#5, delayed by a
+    // fault) asks from an older offset. However long that takes, it is reading, not stalled.
+    let mut judge = IdleJudge::new(LONG_POLL);
+    let until = up_to_date_at("0009");
+    let at = |now| ReaderActivity {
+        open: 1,
+        last_request: Some(Request {
+            seq: None,
+            uri: "/s?offset=0003".into(),
+            received_ms: 50,
+        }),
+        ..idle_after(0, "0009", now)
+    };
+    for now in (100..5_000).step_by(100) {
+        assert_eq!(
+            judge.observe(&progress("0003", false), &at(now), &until, None),
+            None
+        );
+    }
+    // Asking from the point itself (a long-poll parked at the tail) is no re-read.
+    let parked = |now| ReaderActivity {
+        last_request: Some(Request {
+            seq: None,
+            uri: "/s?offset=0009&live=long-poll".into(),
+            received_ms: 50,
+        }),
+        ..at(now)
+    };
+    let mut judge = IdleJudge::new(LONG_POLL);
+    let verdicts: Vec<_> = (100..3_000)
+        .step_by(100)
+        .filter_map(|now| judge.observe(&progress("0003", false), &parked(now), &until, None))
+        .collect();
+    assert_eq!(verdicts.first().map(|e| e.reader), Some(Idle::Stalled));
+}
+
+#[test]
 fn progress_that_moves_is_no_stall_and_a_point_not_yet_sent_is_none() {
     let until = up_to_date_at("0009");
     let mut judge = IdleJudge::new(LONG_POLL);

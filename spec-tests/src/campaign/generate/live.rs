@@ -2,7 +2,15 @@
 //! fault plan drawn from the simulator's catalogue (rules aimed at the reads the scenario
 //! makes), writes settled before the next step, and the produce operations a producer writes.
 
-use super::*;
+use rand::Rng;
+use serde_json::{Value, json};
+use state_reference::client::{Live, Until};
+use state_reference::{Collection, ProduceOp, Profile};
+use stream_simulator::fault::{Fault, RequestKind, Rule};
+use stream_simulator::store::Action;
+
+use super::draw::Gen;
+use crate::corpus::case::{AwaitStep, Case, Step, fault_rules, serves_offsets};
 
 impl Gen {
     pub(super) fn subscribe(&mut self, case: &mut Case) {
@@ -294,4 +302,29 @@ pub(super) fn awaitable_txid(items: &[Value], earlier: &[Step]) -> Option<String
 
 pub(super) fn await_step(until: Until) -> Step {
     Step::Await(AwaitStep::reaching(until))
+}
+
+/// Whether a fault of the plan acts at a position inside a live read's body (a byte, a
+/// message, an SSE event): where it lands then depends on how the writes were split into
+/// reads.
+pub(in crate::campaign) fn cuts_live_reads(steps: &[Step]) -> bool {
+    fault_rules(steps).any(|r| {
+        r.kind != RequestKind::CatchUp
+            && matches!(
+                r.fault,
+                Fault::CutBody { .. }
+                    | Fault::CutInsideMessage { .. }
+                    | Fault::SseCloseAfter { .. }
+                    | Fault::SseAbortAfter { .. }
+            )
+    })
+}
+
+/// Whether `steps` already await after the subscription and after every live write, as
+/// [`settle_each_write`] makes them: the shrinker keeps a settled scenario settled, or its
+/// smaller cases would race again.
+pub(in crate::campaign) fn is_settled(steps: &[Step]) -> bool {
+    let mut settled = steps.to_vec();
+    settle_each_write(&mut settled);
+    settled.len() == steps.len()
 }
