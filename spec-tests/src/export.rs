@@ -156,7 +156,7 @@ pub fn verify(cases: &[Case]) -> Vec<String> {
                 continue;
             };
             let outcome = run_reference(case, &profile, None);
-            for m in mismatches(case, name, &outcome, Strictness::WithRequirementIds) {
+            for m in mismatches(case, &profile, &outcome, Strictness::WithRequirementIds) {
                 out.push(format!("{} [{name}]: {m}", case.id));
             }
         }

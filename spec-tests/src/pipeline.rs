@@ -155,25 +155,11 @@ pub fn run(suite: &Suite, config: RunConfig<'_>) -> Result<RunOutput, RunError> 
             .map(|p| cases.iter().filter(|c| c.weight(&p.name).is_some()).count());
         planned(runs.sum());
     }
-    // Listeners hear each result as the report will have it: a listed failure is expected,
-    // a listed pass stale (a streamed log must not cry FAIL for a known failure).
-    let as_reported = |r: &CaseResult| {
-        let Some(listener) = config.on_result else {
-            return;
-        };
-        match &config.expectations {
-            Some(e) => {
-                let mut reported = [r.clone()];
-                e.apply(&mut reported);
-                listener(&reported[0]);
-            }
-            None => listener(r),
-        }
-    };
     let options = RunOptions {
         jobs: config.jobs,
         fail_fast: config.fail_fast,
-        on_result: Some(&as_reported),
+        expectations: config.expectations.as_ref(),
+        on_result: config.on_result,
     };
     let mut results = Vec::new();
     for profile in &judged {
@@ -198,9 +184,6 @@ pub fn run(suite: &Suite, config: RunConfig<'_>) -> Result<RunOutput, RunError> 
         }
         (output.bundles, output.bundles_skipped) =
             bundle_failures(&cases, &results, &config.adapter, campaign)?;
-    }
-    if let Some(e) = &config.expectations {
-        e.apply(&mut results);
     }
     let names = config.profiles.iter().map(|p| p.name.clone()).collect();
     output.report = RunReport::new(

@@ -22,7 +22,7 @@ fn hand_written_expectations_agree_with_the_reference() {
             let profile = Profile::preset(profile_name).unwrap();
             let outcome = run_reference(case, &profile, None);
             runs += 1;
-            for m in mismatches(case, profile_name, &outcome, Strictness::WithRequirementIds) {
+            for m in mismatches(case, &profile, &outcome, Strictness::WithRequirementIds) {
                 disagreements.push(format!("{} [{profile_name}]: {m}", case.id));
             }
         }

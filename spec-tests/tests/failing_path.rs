@@ -218,3 +218,27 @@ fn an_adapter_the_user_started_is_reached_by_its_address() {
         text(&o)
     );
 }
+
+#[test]
+fn a_known_failure_neither_stops_a_fail_fast_run_nor_streams_as_a_failure() {
+    let o = cli(&[
+        "run",
+        "--profile",
+        "spec-1.0-strict",
+        "--fail-fast",
+        "--expectations",
+        "../adapters/python-minimal/expectations.toml",
+        "--",
+        "python3",
+        "../adapters/python-minimal/adapter.py",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        stdout(&o).contains(" 0 failed, 0 errored, 0 informational, ")
+            && stdout(&o).contains(" 12 expected failures"),
+        "{}",
+        text(&o)
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("FAIL "), "{err}");
+}

@@ -60,7 +60,7 @@ proptest! {
         for name in Profile::preset_names() {
             let profile = Profile::preset(name).unwrap();
             let outcome = run_reference(&case, &profile, None);
-            let verdict = judge(&case, name, &outcome, Strictness::WithRequirementIds);
+            let verdict = judge(&case, &profile, &outcome, Strictness::WithRequirementIds);
             prop_assert!(!verdict.is_failure(), "seed {seed} [{name}]: {verdict:?}");
         }
     }

@@ -129,7 +129,7 @@ pub fn bundle_failure(
     };
     let (small, runs) = shrink(case, budget, |c| {
         let outcome = run_reference(c, reference, None);
-        !judge(c, profile, &outcome, Strictness::ItemsOnly).is_failure()
+        !judge(c, reference, &outcome, Strictness::ItemsOnly).is_failure()
             && (0..confirmations)
                 .all(|_| run_one(c, reference, spec).is_some_and(|r| r.verdict.is_failure()))
     });

@@ -116,6 +116,7 @@ pub fn generated_self_test(
                     let options = RunOptions {
                         jobs: 4,
                         fail_fast: true,
+                        expectations: None,
                         on_result: None,
                     };
                     let results = run_adapter_cases(&refs, &reference, &spec, options);

@@ -114,7 +114,7 @@ pub struct Explanation {
 /// Where the reference's value at `entity_type`/`key` comes from, as of `until`.
 pub fn explain(
     case: &Case,
-    profile: &str,
+    profile: &Profile,
     entity_type: &str,
     key: &str,
     until: Option<usize>,
@@ -126,9 +126,8 @@ pub fn explain(
     if messages.len() > MAX_REPLAYED {
         return None;
     }
-    let profile = Profile::preset(profile).ok()?;
-    let rules = ParseRules::from_profile(&profile);
-    let mut m = Materializer::consumer(&profile, case.collections.as_deref(), None).ok()?;
+    let rules = ParseRules::from_profile(profile);
+    let mut m = Materializer::consumer(profile, case.collections.as_deref(), None).ok()?;
     let value_at = |m: &Materializer| {
         m.observe()
             .state

@@ -13,7 +13,7 @@ use state_reference::{Batch, Materializer, Profile};
 /// and txids at the reported offset (and, for the reference's own run, the hand-written ones).
 pub fn subscribe_mismatches(
     case: &Case,
-    profile: &str,
+    profile: &Profile,
     runs: &[CheckpointRun],
     strictness: Strictness,
     out: &mut Vec<String>,
@@ -124,9 +124,8 @@ pub fn subscribe_mismatches(
 
 /// For a subscription that stopped before step `step`: the first item appended before it
 /// that the reference skips under `profile`, since a consumer is to go on past such an item.
-fn skipped_item(case: &Case, profile: &str, step: usize) -> Option<String> {
-    let profile = Profile::preset(profile).ok()?;
-    let mut m = Materializer::consumer(&profile, case.collections.as_deref(), None).ok()?;
+fn skipped_item(case: &Case, profile: &Profile, step: usize) -> Option<String> {
+    let mut m = Materializer::consumer(profile, case.collections.as_deref(), None).ok()?;
     for (append, (at, items)) in appended_batches(case).enumerate() {
         if at > step {
             break;
@@ -186,7 +185,12 @@ fn kept_across_reset(
 
 /// What landed: every message valid as written, and the expected messages in order (each
 /// field an expected message names must be equal; others are not compared).
-pub fn produce_mismatches(case: &Case, profile: &str, landed: &[Landed], out: &mut Vec<String>) {
+pub fn produce_mismatches(
+    case: &Case,
+    profile: &Profile,
+    landed: &[Landed],
+    out: &mut Vec<String>,
+) {
     for (i, l) in landed.iter().enumerate() {
         if let Some(why) = &l.invalid {
             out.push(format!(
@@ -195,7 +199,10 @@ pub fn produce_mismatches(case: &Case, profile: &str, landed: &[Landed], out: &m
             ));
         }
     }
-    let expected = case.expectation_for(profile).messages.unwrap_or_default();
+    let expected = case
+        .expectation_for(&profile.name)
+        .messages
+        .unwrap_or_default();
     if expected.len() != landed.len() {
         out.push(format!(
             "expected {} messages to land, {} did",

@@ -18,6 +18,8 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+use state_reference::Profile;
+
 use crate::corpus::case::{Case, Mode, Weight};
 use diff::first_divergent;
 use outcome::{Outcome, Validated};
@@ -120,14 +122,14 @@ pub enum Strictness {
     ItemsOnly,
 }
 
-pub fn judge(case: &Case, profile: &str, outcome: &Outcome, strictness: Strictness) -> Verdict {
+pub fn judge(case: &Case, profile: &Profile, outcome: &Outcome, strictness: Strictness) -> Verdict {
     let (required, silent) = differences(case, profile, outcome, strictness);
     // Differences only on what the spec leaves open are recorded, never failed.
     if required.is_empty() && !silent.is_empty() {
         return Verdict::Informational { mismatches: silent };
     }
     let mismatches = [required, silent].concat();
-    match (mismatches.is_empty(), case.weight(profile)) {
+    match (mismatches.is_empty(), case.weight(&profile.name)) {
         (true, _) if catch_up_never_made(case, outcome) => Verdict::NotApplicable {
             reason: "the reader made no catch-up request (it may open SSE at -1, which the \
                      protocol allows), so the case's catch-up fault could not fire"
@@ -204,7 +206,7 @@ fn catch_up_never_made(case: &Case, outcome: &Outcome) -> bool {
 /// Every way the outcome differs from the expectation, in words; empty when it matches.
 pub fn mismatches(
     case: &Case,
-    profile: &str,
+    profile: &Profile,
     outcome: &Outcome,
     strictness: Strictness,
 ) -> Vec<String> {
@@ -216,7 +218,7 @@ pub fn mismatches(
 /// (which make a case informational at most).
 fn differences(
     case: &Case,
-    profile: &str,
+    profile: &Profile,
     outcome: &Outcome,
     strictness: Strictness,
 ) -> (Vec<String>, Vec<String>) {
@@ -245,7 +247,7 @@ fn differences(
                 reason,
             }),
         ) => {
-            let expected = case.validate_expectation(profile);
+            let expected = case.validate_expectation(&profile.name);
             if expected.valid != *valid {
                 let said = if *valid {
                     "valid".to_owned()
@@ -275,7 +277,7 @@ fn differences(
                 rejected,
             },
         ) => {
-            let expected = case.materialize_expectation(profile);
+            let expected = case.materialize_expectation(&profile.name);
             let Some(last) = after_batch.last() else {
                 out.push("no batch was applied".into());
                 return (out, silent);

@@ -1,4 +1,8 @@
 use super::*;
+
+fn spec() -> Profile {
+    Profile::preset("spec-1.0").expect("a preset")
+}
 use crate::corpus::case::Weight;
 use serde_json::json;
 
@@ -32,7 +36,7 @@ fn verdicts_follow_weight_and_who_broke() {
         reason: "the adapter exited".into(),
         stderr_tail: String::new(),
     };
-    let judge_of = |w, o: &Outcome| judge(&case(w), "spec-1.0", o, Strictness::ItemsOnly);
+    let judge_of = |w, o: &Outcome| judge(&case(w), &spec(), o, Strictness::ItemsOnly);
     assert_eq!(judge_of(Weight::Required, &right), Verdict::Pass);
     let fail = judge_of(Weight::Required, &wrong);
     assert!(matches!(fail, Verdict::Fail { .. }) && fail.fails_run());
@@ -63,7 +67,7 @@ fn a_difference_resting_on_an_insert_at_an_existing_key_is_informational() {
         .unwrap()
     };
     let merged = observed(json!({"user": {"u1": {"id": "u1", "n": 1, "m": 2}}}));
-    let insert = judge(&with("insert"), "spec-1.0", &merged, Strictness::ItemsOnly);
+    let insert = judge(&with("insert"), &spec(), &merged, Strictness::ItemsOnly);
     assert!(
         matches!(insert, Verdict::Informational { .. }),
         "{insert:?}"
@@ -74,6 +78,6 @@ fn a_difference_resting_on_an_insert_at_an_existing_key_is_informational() {
             .iter()
             .any(|m| m.contains("OQ-INSERT-EXISTING"))
     );
-    let update = judge(&with("update"), "spec-1.0", &merged, Strictness::ItemsOnly);
+    let update = judge(&with("update"), &spec(), &merged, Strictness::ItemsOnly);
     assert!(matches!(update, Verdict::Fail { .. }), "{update:?}");
 }

@@ -11,15 +11,18 @@ use super::execute::{run_adapter, run_reference};
 use crate::adapter::AdapterSpec;
 use crate::adapter::process::AdapterProcess;
 use crate::corpus::case::Case;
+use crate::judge::expectations::Expectations;
 use crate::judge::outcome::Outcome;
 use crate::judge::{CaseResult, Strictness, Verdict, judge};
 
-/// How a run proceeds: how many cases at once, whether to stop at the first failure, and
-/// who hears of each result as it comes.
+/// How a run proceeds: how many cases at once, whether to stop at the first failure, the
+/// known failures (applied to each result as it comes, so a known failure neither stops a
+/// `fail_fast` run nor reads as a failure to a listener), and who hears of each result.
 #[derive(Clone, Copy)]
 pub struct RunOptions<'a> {
     pub jobs: usize,
     pub fail_fast: bool,
+    pub expectations: Option<&'a Expectations>,
     pub on_result: Option<&'a (dyn Fn(&CaseResult) + Sync)>,
 }
 
@@ -28,6 +31,7 @@ impl Default for RunOptions<'_> {
         RunOptions {
             jobs: 1,
             fail_fast: false,
+            expectations: None,
             on_result: None,
         }
     }
@@ -57,6 +61,9 @@ fn pool<T: Sync, S>(
             if let Some(mut result) = work(&mut state, &items[i]) {
                 result.duration_ms =
                     u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                if let Some(e) = options.expectations {
+                    e.apply(std::slice::from_mut(&mut result));
+                }
                 if options.fail_fast && result.verdict.fails_run() {
                     stop.store(true, Ordering::Relaxed);
                 }
@@ -98,12 +105,7 @@ pub fn run_reference_cases(
         |(), case| {
             let weight = case.weight(&profile.name)?;
             let outcome = run_reference(case, profile, mutant);
-            let verdict = judge(
-                case,
-                &profile.name,
-                &outcome,
-                Strictness::WithRequirementIds,
-            );
+            let verdict = judge(case, profile, &outcome, Strictness::WithRequirementIds);
             Some(CaseResult::new(case, profile, weight, outcome, verdict))
         },
         drop,
@@ -152,7 +154,7 @@ fn run_one(
                 reason: fault.to_string(),
                 stderr_tail: String::new(),
             };
-            let verdict = judge(case, &profile.name, &outcome, Strictness::ItemsOnly);
+            let verdict = judge(case, profile, &outcome, Strictness::ItemsOnly);
             (outcome, verdict)
         }
         Ok(a) if !a.hello.capabilities.contains(&case.mode) => {
@@ -168,7 +170,7 @@ fn run_one(
         Ok(mut a) => match run_adapter(case, profile, &mut a, spec.timeout) {
             Ok(outcome) => {
                 *slot = Some(a);
-                let verdict = judge(case, &profile.name, &outcome, Strictness::ItemsOnly);
+                let verdict = judge(case, profile, &outcome, Strictness::ItemsOnly);
                 (outcome, verdict)
             }
             Err(fault) => {
@@ -177,7 +179,7 @@ fn run_one(
                     stderr_tail: a.stderr_tail(),
                 };
                 drop(a); // killed; the next case starts a fresh one
-                let verdict = judge(case, &profile.name, &outcome, Strictness::ItemsOnly);
+                let verdict = judge(case, profile, &outcome, Strictness::ItemsOnly);
                 (outcome, verdict)
             }
         },

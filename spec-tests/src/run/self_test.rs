@@ -82,6 +82,7 @@ fn one_mutant<E>(
 const SELF_TEST_CASE_JOBS: RunOptions<'static> = RunOptions {
     jobs: 4,
     fail_fast: false,
+    expectations: None,
     on_result: None,
 };
 
