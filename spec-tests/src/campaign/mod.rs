@@ -18,6 +18,7 @@ use state_reference::Profile;
 use crate::adapter::AdapterSpec;
 use crate::corpus::case::{Case, Step};
 
+use crate::run::pool::workers;
 use crate::run::{RunOptions, run_adapter_cases};
 use bundle::{Bundle, ShrinkStats, bundle_failure, run_one};
 use generate::{scenario, scenario_seed};
@@ -87,8 +88,6 @@ pub fn generated_self_test(
     adapter_for: &(dyn Fn(state_reference::Mutant) -> AdapterSpec + Sync),
     on_catch: &(dyn Fn(&GeneratedCatch) + Sync),
 ) -> Vec<GeneratedCatch> {
-    use std::sync::Mutex;
-    use std::sync::atomic::{AtomicUsize, Ordering};
     // The mutants are the reference itself, which reaches any point the reference reaches
     // within milliseconds: their awaits need not wait the default 5 s, and a mutant that
     // stalls (closed-not-eof) costs that wait at every shrinking step.
@@ -104,54 +103,44 @@ pub fn generated_self_test(
     let Ok(reference) = Profile::preset(profile) else {
         return Vec::new();
     };
-    let next = AtomicUsize::new(0);
-    let out = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.max(1) {
-            scope.spawn(|| {
-                while let Some(&mutant) =
-                    state_reference::Mutant::ALL.get(next.fetch_add(1, Ordering::Relaxed))
-                {
-                    let spec = adapter_for(mutant);
-                    let options = RunOptions {
-                        jobs: 4,
-                        fail_fast: true,
-                        expectations: None,
-                        on_result: None,
-                    };
-                    let results = run_adapter_cases(&refs, &reference, &spec, options);
-                    let first = results.iter().find(|r| r.verdict.is_failure());
-                    let mut catch = GeneratedCatch {
-                        mutant,
-                        caught_by: first.map(|r| format!("{}@{}", r.case, r.profile)),
-                        bundle: None,
-                        shrink: ShrinkStats::default(),
-                        replayed: None,
-                    };
-                    if let Some(case) = first.and_then(|r| cases.iter().find(|c| c.id == r.case)) {
-                        let seed = generated_seed(case);
-                        let bundle = bundle_failure(case, seed, &reference, &spec, 300);
-                        catch.shrink = bundle.shrink;
-                        if let Ok(path) = bundle.write(&dir.join(mutant.name())) {
-                            catch.replayed = replay(&path, &spec);
-                            catch.bundle = Some(path);
-                        }
-                    }
-                    on_catch(&catch);
-                    out.lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .push(catch);
-                }
-            });
+    let catch = |(): &mut (), &mutant: &state_reference::Mutant| {
+        let spec = adapter_for(mutant);
+        let options = RunOptions {
+            jobs: 4,
+            fail_fast: true,
+            expectations: None,
+            on_result: None,
+        };
+        let results = run_adapter_cases(&refs, &reference, &spec, options);
+        let first = results.iter().find(|r| r.verdict.is_failure());
+        let mut catch = GeneratedCatch {
+            mutant,
+            caught_by: first.map(|r| format!("{}@{}", r.case, r.profile)),
+            bundle: None,
+            shrink: ShrinkStats::default(),
+            replayed: None,
+        };
+        if let Some(case) = first.and_then(|r| cases.iter().find(|c| c.id == r.case)) {
+            let seed = generated_seed(case);
+            let bundle = bundle_failure(case, seed, &reference, &spec, 300);
+            catch.shrink = bundle.shrink;
+            if let Ok(path) = bundle.write(&dir.join(mutant.name())) {
+                catch.replayed = replay(&path, &spec);
+                catch.bundle = Some(path);
+            }
         }
-    });
-    let mut out = out
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    out.sort_by_key(|c| {
-        state_reference::Mutant::ALL
-            .iter()
-            .position(|m| *m == c.mutant)
-    });
-    out
+        Some(catch)
+    };
+    let heard = |c: &mut GeneratedCatch| {
+        on_catch(c);
+        false
+    };
+    workers(
+        &state_reference::Mutant::ALL,
+        jobs,
+        || (),
+        catch,
+        heard,
+        drop,
+    )
 }

@@ -37,16 +37,18 @@ impl Default for RunOptions<'_> {
     }
 }
 
-/// Runs `work` over `items` on up to `options.jobs` threads, each with its own `init()`
-/// state (an adapter process, say) handed back to `finish` at the end. Results come back in
-/// input order; with `fail_fast`, items not started after a failure are left out.
-fn pool<T: Sync, S>(
+/// The one worker pool: runs `work` over `items` on up to `jobs` threads, each with its own
+/// `init()` state (an adapter process, say) handed back to `finish` at the end. Each result
+/// is passed through `each` as it comes (to adjust it, or hear of it); once `each` says stop,
+/// items not yet started are left out. Results come back in input order.
+pub fn workers<T: Sync, S, R: Send>(
     items: &[T],
-    options: RunOptions<'_>,
+    jobs: usize,
     init: impl Fn() -> S + Sync,
-    work: impl Fn(&mut S, &T) -> Option<CaseResult> + Sync,
+    work: impl Fn(&mut S, &T) -> Option<R> + Sync,
+    each: impl Fn(&mut R) -> bool + Sync,
     finish: impl Fn(S) + Sync,
-) -> Vec<CaseResult> {
+) -> Vec<R> {
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let done = Mutex::new(Vec::with_capacity(items.len()));
@@ -57,18 +59,9 @@ fn pool<T: Sync, S>(
             if i >= items.len() || stop.load(Ordering::Relaxed) {
                 break;
             }
-            let started = std::time::Instant::now();
             if let Some(mut result) = work(&mut state, &items[i]) {
-                result.duration_ms =
-                    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-                if let Some(e) = options.expectations {
-                    e.apply(std::slice::from_mut(&mut result));
-                }
-                if options.fail_fast && result.verdict.fails_run() {
+                if each(&mut result) {
                     stop.store(true, Ordering::Relaxed);
-                }
-                if let Some(report) = options.on_result {
-                    report(&result);
                 }
                 done.lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -77,7 +70,7 @@ fn pool<T: Sync, S>(
         }
         finish(state);
     };
-    let jobs = options.jobs.clamp(1, items.len().max(1));
+    let jobs = jobs.clamp(1, items.len().max(1));
     std::thread::scope(|scope| {
         for _ in 1..jobs {
             scope.spawn(worker);
@@ -89,6 +82,33 @@ fn pool<T: Sync, S>(
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     done.sort_by_key(|(i, _)| *i);
     done.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Case runs on the [`workers`]: each timed, its known failure applied, a fail-fast stop
+/// decided and the listener told, as it comes.
+fn pool<T: Sync, S>(
+    items: &[T],
+    options: RunOptions<'_>,
+    init: impl Fn() -> S + Sync,
+    work: impl Fn(&mut S, &T) -> Option<CaseResult> + Sync,
+    finish: impl Fn(S) + Sync,
+) -> Vec<CaseResult> {
+    let timed = |state: &mut S, item: &T| {
+        let started = std::time::Instant::now();
+        let mut result = work(state, item)?;
+        result.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        Some(result)
+    };
+    let each = |result: &mut CaseResult| {
+        if let Some(e) = options.expectations {
+            e.apply(std::slice::from_mut(result));
+        }
+        if let Some(report) = options.on_result {
+            report(result);
+        }
+        options.fail_fast && result.verdict.fails_run()
+    };
+    workers(items, options.jobs, init, timed, each, finish)
 }
 
 /// Runs the cases that apply to `profile` against the reference (optionally a mutant of it).

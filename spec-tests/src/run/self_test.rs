@@ -1,12 +1,9 @@
 //! Self-tests: every mutant of the reference must fail at least one required case.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use serde::Serialize;
 use state_reference::{Mutant, Profile};
 
-use super::pool::{RunOptions, run_adapter_cases, run_reference_cases};
+use super::pool::{RunOptions, run_adapter_cases, run_reference_cases, workers};
 use crate::adapter::AdapterSpec;
 use crate::corpus::case::Case;
 use crate::corpus::{Filter, Suite};
@@ -31,31 +28,22 @@ fn mutant_reports<E: Send>(
 ) -> Result<Vec<MutantReport>, E> {
     let cases = suite.select(&Filter::default());
     // Mutants run side by side: live cases spend most of their time waiting on the network.
-    let next = AtomicUsize::new(0);
-    let reports = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, Mutant::ALL.len()) {
-            scope.spawn(|| {
-                while let Some(&mutant) = Mutant::ALL.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let report = one_mutant(&cases, mutant, &run);
-                    if let Ok(r) = &report {
-                        on_report(r);
-                    }
-                    reports
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .push(report);
-                }
-            });
+    let heard = |report: &mut Result<MutantReport, E>| {
+        if let Ok(r) = report {
+            on_report(r);
         }
-    });
-    let mut reports: Vec<MutantReport> = reports
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .into_iter()
-        .collect::<Result<_, E>>()?;
-    reports.sort_by_key(|r| Mutant::ALL.iter().position(|m| *m == r.mutant));
-    Ok(reports)
+        false
+    };
+    workers(
+        &Mutant::ALL,
+        jobs,
+        || (),
+        |(), &mutant| Some(one_mutant(&cases, mutant, &run)),
+        heard,
+        drop,
+    )
+    .into_iter()
+    .collect()
 }
 
 fn one_mutant<E>(
