@@ -19,7 +19,9 @@
 //! - [`transcript`]: every exchange as it went over the wire.
 //! - `shaping`: cutting and recording response bodies; `control`: the `/__sim/` API.
 
+mod abort;
 pub mod activity;
+mod config;
 mod control;
 pub mod fault;
 mod http;
@@ -38,43 +40,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-/// Tunables of a simulator.
-#[derive(Debug, Clone)]
-pub struct SimulatorConfig {
-    pub bind: SocketAddr,
-    /// How long a long-poll waits for data before answering 204.
-    pub long_poll_timeout: Duration,
-    /// How long an SSE connection stays open before the server closes it.
-    pub sse_lifetime: Duration,
-    /// The most bytes one read returns (at least one message is always returned).
-    pub page_bytes: usize,
-    /// The largest request body accepted (larger ones get 413).
-    pub body_limit: usize,
-    /// The fault plan in force from the start.
-    pub fault_plan: fault::FaultPlan,
-    /// How many exchanges the transcript keeps (0 turns recording off).
-    pub transcript_capacity: usize,
-    /// The most connections open at once; further ones are closed at once (and logged).
-    pub max_connections: usize,
-    /// How long a client may take to send a request's head before the connection is closed.
-    pub header_read_timeout: Duration,
-}
-
-impl Default for SimulatorConfig {
-    fn default() -> Self {
-        SimulatorConfig {
-            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-            long_poll_timeout: Duration::from_secs(30),
-            sse_lifetime: Duration::from_secs(60),
-            page_bytes: 1 << 20,
-            body_limit: 64 << 20,
-            fault_plan: fault::FaultPlan::default(),
-            transcript_capacity: 10_000,
-            max_connections: 1024,
-            header_read_timeout: Duration::from_secs(10),
-        }
-    }
-}
+pub use config::SimulatorConfig;
 
 /// Builds and starts a simulator.
 #[derive(Debug, Clone, Default)]

@@ -20,9 +20,7 @@ use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinSet;
 use tower_service::Service;
 
-/// Marks a response the client must never see: the connection is dropped instead.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Abort(pub &'static str);
+use crate::abort::Abort;
 
 /// The connection was dropped on purpose (a reset fault).
 #[derive(Debug)]

@@ -12,8 +12,8 @@ use axum::response::Response;
 use futures_util::StreamExt;
 use serde_json::value::RawValue;
 
+use crate::abort::Abort;
 use crate::fault::{Applied, Fault};
-use crate::serve::Abort;
 use crate::transcript::{Begun, Cut, Exchange, HeaderList, RecordedBody, Transcript};
 
 /// Where the body stops.

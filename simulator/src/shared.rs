@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::SimulatorConfig;
+use crate::config::SimulatorConfig;
 use crate::fault::{Applied, Fault, FaultEngine};
 use crate::store::{ReadOptions, Store};
 use crate::transcript::Transcript;
