@@ -51,6 +51,16 @@ pub struct Watched {
     pub ended_early: Option<EndedEarly>,
 }
 
+impl Watched {
+    /// The adapter's answer, the await not cut short.
+    fn answered(answer: Awaited) -> Watched {
+        Watched {
+            answer,
+            ended_early: None,
+        }
+    }
+}
+
 impl<'s> Watch<'s> {
     /// Watches the reader of `path` on a simulator whose long-poll timeout is `long_poll`.
     pub fn new(sim: &'s SimulatorHandle, path: &'s str, long_poll: Duration) -> Watch<'s> {
@@ -81,10 +91,7 @@ impl<'s> Watch<'s> {
             let slice = deadline.saturating_duration_since(asked).min(ROUND_TRIP);
             let answer = client.wait(until, slice)?;
             if answer.reached || Instant::now() >= deadline {
-                return Ok(Watched {
-                    answer,
-                    ended_early: None,
-                });
+                return Ok(Watched::answered(answer));
             }
             if answer.progress.stop_reason.is_some() {
                 // A reader that reported a stop is done once it has no read open; one that
@@ -95,10 +102,7 @@ impl<'s> Watch<'s> {
                     _ => Instant::now(),
                 };
                 if self.sim.activity(self.path).open == 0 || since.elapsed() >= STOP_SETTLE {
-                    return Ok(Watched {
-                        answer,
-                        ended_early: None,
-                    });
+                    return Ok(Watched::answered(answer));
                 }
                 settled = Some((answer.progress, since));
                 continue;
@@ -119,10 +123,7 @@ impl<'s> Watch<'s> {
             // point will not be reached (its client's subscription ended): final, as it
             // always was.
             if asked.elapsed() < slice / 2 {
-                return Ok(Watched {
-                    answer,
-                    ended_early: None,
-                });
+                return Ok(Watched::answered(answer));
             }
         }
     }
