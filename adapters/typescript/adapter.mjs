@@ -160,7 +160,9 @@ function snapshot(s) {
   );
   return {
     state,
-    txids: [...s.seen],
+    // Txids as the protocol reports them, strings: a package that records a numeric txid
+    // shows it as its text, so the difference is judged rather than refused as malformed.
+    txids: [...s.seen].map(String),
     offset: s.last.offset ?? null,
     upToDate: s.last.upToDate,
     closed: s.last.closed,

@@ -4,6 +4,10 @@
 //! runs the corpus against every mutant and requires at least one required case to fail.
 //! A mutant changes exactly one behaviour and names the requirement it breaks. Those marked
 //! "Client" break the reference's HTTP client (`client.rs`), not the materializer.
+//!
+//! [`Mutant::POSITIONS`] are not defects: each takes another defensible position on a
+//! question the spec leaves open, and the suite must *not* fail it on any required case,
+//! in the corpus or in a generated scenario (the agreement test in `spec-tests`).
 
 use serde::Serialize;
 
@@ -61,16 +65,33 @@ pub enum Mutant {
     StopsOnNonObjectValue,
     /// Client: SSE data is applied as it arrives, before the control event that commits it.
     SseDataBeforeControl,
-    /// Client: long-polls never echo the server's Stream-Cursor.
+    /// Client: reads never echo the server's cursor (long-poll nor SSE).
     NoCursorEcho,
     /// Client: reading stops, silently, after the first read that is up to date: the
     /// subscription stays open but neither follows the stream nor reports that it stopped.
     StopsAtFirstUpToDate,
+    /// Client: after a read that failed or ended with nothing new, reading resumes from the
+    /// offset committed before the last one (re-reading data already applied).
+    ResumesFromStaleOffset,
+    /// Client: SSE reconnects do not echo the last `streamCursor` (long-polls still do).
+    SseCursorNotEchoed,
+    /// Client: each `data:` line of an SSE data event is parsed on its own (lines that are
+    /// not a JSON array are dropped), instead of the event's lines joined.
+    SseDataLinesSplit,
+    /// Txids are recorded in lower case: txids that differ only in case are taken as one
+    /// (txids are opaque strings, compared exactly).
+    TxidsCaseless,
+    /// Position (not a defect): a reset clears the entities but the seen txids stay
+    /// (OQ-RESET-SCOPE).
+    KeepsTxidsAcrossReset,
+    /// Position (not a defect), client: a 5xx or 429 answer ends the subscription with an
+    /// error instead of being retried (OQ-TRANSIENT-ERRORS).
+    GivesUpOnServerErrors,
 }
 
 impl Mutant {
     /// Every mutant, in a fixed order.
-    pub const ALL: [Mutant; 25] = [
+    pub const ALL: [Mutant; 29] = [
         Mutant::UpdateMerges,
         Mutant::ResetIgnored,
         Mutant::ResetOffsetIgnored,
@@ -96,7 +117,21 @@ impl Mutant {
         Mutant::SseDataBeforeControl,
         Mutant::NoCursorEcho,
         Mutant::StopsAtFirstUpToDate,
+        Mutant::ResumesFromStaleOffset,
+        Mutant::SseCursorNotEchoed,
+        Mutant::SseDataLinesSplit,
+        Mutant::TxidsCaseless,
     ];
+
+    /// Variants that take another position on an open question: never to fail a required
+    /// case.
+    pub const POSITIONS: [Mutant; 2] =
+        [Mutant::KeepsTxidsAcrossReset, Mutant::GivesUpOnServerErrors];
+
+    /// Whether this is a position (see [`Mutant::POSITIONS`]), not a defect.
+    pub fn is_position(self) -> bool {
+        Mutant::POSITIONS.contains(&self)
+    }
 
     /// The mutant's kebab-case name (as `--mutant` takes it).
     pub fn name(self) -> &'static str {
@@ -126,10 +161,16 @@ impl Mutant {
             Mutant::SseDataBeforeControl => "sse-data-before-control",
             Mutant::NoCursorEcho => "no-cursor-echo",
             Mutant::StopsAtFirstUpToDate => "stops-at-first-up-to-date",
+            Mutant::ResumesFromStaleOffset => "resumes-from-stale-offset",
+            Mutant::SseCursorNotEchoed => "sse-cursor-not-echoed",
+            Mutant::SseDataLinesSplit => "sse-data-lines-split",
+            Mutant::TxidsCaseless => "txids-caseless",
+            Mutant::KeepsTxidsAcrossReset => "keeps-txids-across-reset",
+            Mutant::GivesUpOnServerErrors => "gives-up-on-server-errors",
         }
     }
 
-    /// The requirement the mutant violates.
+    /// The requirement the mutant violates (for a position: the open question it answers).
     pub fn breaks(self) -> &'static str {
         match self {
             Mutant::UpdateMerges => "SP-6-UPDATE",
@@ -157,12 +198,21 @@ impl Mutant {
             Mutant::SseDataBeforeControl => "DS-5.8-RECONNECT",
             Mutant::NoCursorEcho => "DS-10.1-CURSOR-ECHO",
             Mutant::StopsAtFirstUpToDate => "DS-8-NEXT-OFFSET",
+            Mutant::ResumesFromStaleOffset => req::NEXT_OFFSET,
+            Mutant::SseCursorNotEchoed => req::CURSOR_ECHO,
+            Mutant::SseDataLinesSplit => req::SSE_DATA_LINES,
+            Mutant::TxidsCaseless => "SP-9.5-TXID-OPAQUE",
+            Mutant::KeepsTxidsAcrossReset => req::OQ_RESET_SCOPE,
+            Mutant::GivesUpOnServerErrors => req::OQ_TRANSIENT_ERRORS,
         }
     }
 
     /// The mutant with that name, if any.
     pub fn from_name(name: &str) -> Option<Mutant> {
-        Mutant::ALL.into_iter().find(|m| m.name() == name)
+        Mutant::ALL
+            .into_iter()
+            .chain(Mutant::POSITIONS)
+            .find(|m| m.name() == name)
     }
 }
 
@@ -178,12 +228,13 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_are_unique() {
-        let mut names: Vec<_> = Mutant::ALL.iter().map(|m| m.name()).collect();
-        for m in Mutant::ALL {
+        let every: Vec<Mutant> = Mutant::ALL.into_iter().chain(Mutant::POSITIONS).collect();
+        let mut names: Vec<_> = every.iter().map(|m| m.name()).collect();
+        for m in every.iter().copied() {
             assert_eq!(Mutant::from_name(m.name()), Some(m));
         }
         names.sort();
         names.dedup();
-        assert_eq!(names.len(), Mutant::ALL.len());
+        assert_eq!(names.len(), every.len());
     }
 }

@@ -61,5 +61,15 @@ pub const OQ_DELETE_MISSING: &str = "OQ-DELETE-MISSING";
 pub const OQ_HALT: &str = "OQ-INVALID-HALTS";
 /// PROTOCOL §10.1: a long-poll echoes the last `Stream-Cursor` as `cursor`.
 pub const CURSOR_ECHO: &str = "DS-10.1-CURSOR-ECHO";
+/// PROTOCOL §8: each next read starts at the offset the last one was told.
+pub const NEXT_OFFSET: &str = "DS-8-NEXT-OFFSET";
+/// PROTOCOL §5.8: an SSE reader reconnects from its last control event's offset.
+pub const SSE_RECONNECT: &str = "DS-5.8-RECONNECT";
+/// PROTOCOL §5.8: an SSE data event's `data:` lines are joined before parsing.
+pub const SSE_DATA_LINES: &str = "DS-5.8-DATA-LINES";
 /// Open question: how a reader retries after 5xx and 429 (`Retry-After`).
 pub const OQ_TRANSIENT_ERRORS: &str = "OQ-TRANSIENT-ERRORS";
+/// Open question: what a reader does when its stream answers 404 mid-subscription.
+pub const OQ_STREAM_GONE: &str = "OQ-STREAM-GONE";
+/// Open question: what a reset clears (state only, or seen txids too).
+pub const OQ_RESET_SCOPE: &str = "OQ-RESET-SCOPE";

@@ -173,61 +173,25 @@ pub(crate) fn of<'t>(
     activity
 }
 
-/// Where `r` told its reader it stands, if it did: a complete catch-up or long-poll
-/// response's headers, or the last whole control event of an SSE response.
+/// Where `r` told its reader it stands, if it did (see [`crate::told`]).
 fn sent_by(r: &Recorded<'_>) -> Option<Sent> {
     let x = r.exchange;
-    let sse = r
-        .response_headers
-        .get("content-type")
-        .is_some_and(|v| v.starts_with("text/event-stream"));
-    if sse {
-        let body: Vec<u8> = r.response_body.concat();
-        let control = last_control_event(&String::from_utf8_lossy(&body))?;
-        let field = |name: &str| control.get(name);
-        return Some(Sent {
-            seq: x.seq,
-            offset: field("streamNextOffset")?.as_str()?.to_owned(),
-            up_to_date: field("upToDate").and_then(serde_json::Value::as_bool) == Some(true),
-            closed: field("streamClosed").and_then(serde_json::Value::as_bool) == Some(true),
-            at_ms: r.last_sent_ms,
-        });
-    }
-    if !x.finished || x.cut.is_some() || !matches!(x.status, 200 | 204) {
-        return None;
-    }
-    let flag = |name: &str| {
-        r.response_headers
-            .get(name)
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
-    };
+    let body: Vec<u8> = r.response_body.concat();
+    let body = String::from_utf8_lossy(&body);
+    let header = |name: &str| r.response_headers.get(name);
+    let told = crate::told::told(&crate::told::Response {
+        status: x.status,
+        complete: x.finished && x.cut.is_none(),
+        header: &header,
+        body: &body,
+    })?;
     Some(Sent {
         seq: x.seq,
-        offset: r.response_headers.get("stream-next-offset")?.to_owned(),
-        up_to_date: flag("stream-up-to-date"),
-        closed: flag("stream-closed"),
+        offset: told.offset,
+        up_to_date: told.up_to_date,
+        closed: told.closed,
         at_ms: r.last_sent_ms,
     })
-}
-
-/// The payload of the last complete `control` event in an SSE body as the simulator writes
-/// it (`event:` then `data:` lines, a blank line ending the event); a trailing event that
-/// was cut before its blank line does not count.
-fn last_control_event(body: &str) -> Option<serde_json::Value> {
-    let complete = &body[..body.rfind("\n\n").map_or(0, |end| end + 2)];
-    complete
-        .split("\n\n")
-        .filter_map(|event| {
-            let mut lines = event.lines();
-            (lines.next()?.strip_prefix("event:")?.trim() == "control").then(|| {
-                let data: Vec<&str> = lines
-                    .filter_map(|l| l.strip_prefix("data:"))
-                    .map(|l| l.strip_prefix(' ').unwrap_or(l))
-                    .collect();
-                serde_json::from_str(&data.join("\n")).ok()
-            })?
-        })
-        .last()
 }
 
 #[cfg(test)]

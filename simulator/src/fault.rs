@@ -63,6 +63,10 @@ pub enum Fault {
     /// Served form: add `headers.offset` (the message's own offset) to every served change or
     /// control message, as the upstream reference server does.
     ServedOffsets,
+    /// Served form: write each SSE data event of a JSON stream over several `data:` lines,
+    /// one message per line between `[` and `]` (PROTOCOL §5.8's example form), which an SSE
+    /// reader must join with newlines before parsing.
+    SseMultiLineData,
     /// State-level or lifecycle: apply an action to the stream just before the request is
     /// served (so a plan can place a reset, a snapshot or a compaction at a request number).
     Act { act: crate::store::Action },

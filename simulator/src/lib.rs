@@ -31,6 +31,7 @@ mod serve;
 mod shaping;
 mod shared;
 pub mod store;
+pub mod told;
 pub mod transcript;
 
 use std::net::SocketAddr;
@@ -155,6 +156,12 @@ impl SimulatorHandle {
     /// The exchanges recorded so far, oldest first.
     pub fn transcript(&self) -> Vec<transcript::Exchange> {
         self.shared.transcript.exchanges()
+    }
+
+    /// The recorded exchanges and the requests in flight, read at one instant (see
+    /// [`transcript::Transcript::snapshot`]): what judging a reader's requests needs.
+    pub fn transcript_and_in_flight(&self) -> (Vec<transcript::Exchange>, Vec<(String, String)>) {
+        self.shared.transcript.snapshot()
     }
 
     /// Requests received whose response has not started yet (a long-poll waiting for data),

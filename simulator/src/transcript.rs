@@ -368,7 +368,23 @@ impl Transcript {
 
     /// Every recorded exchange, oldest first.
     pub fn exchanges(&self) -> Vec<Exchange> {
-        self.lock()
+        Self::listed(&self.lock())
+    }
+
+    /// Every recorded exchange and the requests still in flight, read at one instant: a
+    /// request that starts its response in between is in one list, never in both.
+    pub fn snapshot(&self) -> (Vec<Exchange>, Vec<(String, String)>) {
+        let inner = self.lock();
+        let in_flight = inner
+            .in_flight
+            .values()
+            .map(|(m, u, _)| (m.clone(), u.clone()))
+            .collect();
+        (Self::listed(&inner), in_flight)
+    }
+
+    fn listed(inner: &Inner) -> Vec<Exchange> {
+        inner
             .exchanges
             .iter()
             .map(|kept| Exchange {

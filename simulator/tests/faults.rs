@@ -476,6 +476,28 @@ async fn served_form_adds_each_messages_own_offset() {
 }
 
 #[tokio::test]
+async fn served_form_writes_an_sse_data_event_one_message_per_line() {
+    let (sim, c, url) = with_stream(3).await;
+    sim.set_fault_plan(plan(vec![
+        Rule::new(Fault::SseMultiLineData).kind(RequestKind::Sse),
+        Rule::new(Fault::SseCloseAfter { events: 2 }).kind(RequestKind::Sse),
+    ]));
+    let r = get(&c, format!("{url}?offset=-1&live=sse")).await;
+    let (events, _) = sse_events(r).await;
+    let data = &events[0];
+    assert_eq!(data.0, "data");
+    // "[", one line per message, "]": joined with newlines it is the page's JSON array.
+    let lines: Vec<&str> = data.1.lines().collect();
+    assert_eq!(lines.len(), 5, "{lines:?}");
+    assert_eq!((lines[0], lines[4]), ("[", "]"));
+    let items: Vec<Value> = serde_json::from_str(&data.1).unwrap();
+    assert_eq!(items.len(), 3);
+    assert_eq!(events[1].0, "control");
+    let t = sim.transcript();
+    assert!(t.iter().any(|x| x.fault_acted(&Fault::SseMultiLineData)));
+}
+
+#[tokio::test]
 async fn lifecycle_close_and_delete() {
     let (sim, c, url) = with_stream(1).await;
     sim.act(STREAM, &Action::Close).unwrap();

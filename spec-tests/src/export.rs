@@ -18,7 +18,7 @@ use crate::adapter::Implementation;
 use crate::campaign::bundle::Bundle;
 use crate::corpus::case::{Case, Mode};
 use crate::corpus::load::check_case_value;
-use crate::judge::{Strictness, mismatches};
+use crate::judge::{Standard, Strictness, mismatches};
 use crate::reference_adapter::Reference;
 use crate::run::execute::run_reference;
 use crate::run::live::run_recorded;
@@ -156,7 +156,13 @@ pub fn verify(cases: &[Case]) -> Vec<String> {
                 continue;
             };
             let outcome = run_reference(case, &profile, None);
-            for m in mismatches(case, &profile, &outcome, Strictness::WithRequirementIds) {
+            for m in mismatches(
+                case,
+                &profile,
+                &outcome,
+                Strictness::WithRequirementIds,
+                Standard::Spec,
+            ) {
                 out.push(format!("{} [{name}]: {m}", case.id));
             }
         }

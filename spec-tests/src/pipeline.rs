@@ -14,7 +14,7 @@ use crate::corpus::case::Case;
 use crate::corpus::{Filter, Suite};
 use crate::judge::expectations::Expectations;
 use crate::judge::outcome::Outcome;
-use crate::judge::{CaseResult, Verdict};
+use crate::judge::{CaseResult, Standard, Verdict};
 use crate::report::RunReport;
 use crate::run::{RunOptions, run_adapter_cases};
 
@@ -34,6 +34,8 @@ pub struct RunConfig<'a> {
     pub shard: Option<(usize, usize)>,
     pub jobs: usize,
     pub fail_fast: bool,
+    /// What beyond the spec the cases are held to (`--standard`).
+    pub standard: Standard,
     pub expectations: Option<Expectations>,
     /// Told how many case runs the selection makes, before the first starts.
     pub on_planned: Option<&'a dyn Fn(usize)>,
@@ -160,6 +162,7 @@ pub fn run(suite: &Suite, config: RunConfig<'_>) -> Result<RunOutput, RunError> 
         fail_fast: config.fail_fast,
         expectations: config.expectations.as_ref(),
         on_result: config.on_result,
+        standard: config.standard,
     };
     let mut results = Vec::new();
     for profile in &judged {
@@ -244,6 +247,9 @@ fn rerun_suffix(config: &RunConfig<'_>) -> String {
     if config.adapter.check_protocol {
         suffix.push_str(" --check-protocol");
     }
+    if config.standard != Standard::Spec {
+        suffix.push_str(&format!(" --standard {}", config.standard.name()));
+    }
     if config.adapter.timeout != AdapterSpec::DEFAULT_TIMEOUT {
         suffix.push_str(&format!(
             " --adapter-timeout-ms {}",
@@ -327,6 +333,7 @@ fn determinism(
         .collect();
     let options = RunOptions {
         jobs: config.jobs,
+        standard: config.standard,
         ..RunOptions::default()
     };
     let mut differed = Vec::new();

@@ -2,7 +2,7 @@
 
 use spec_tests::corpus::case::{Mode, Weight};
 use spec_tests::corpus::{self as suite, Filter, Suite};
-use spec_tests::judge::{Strictness, mismatches};
+use spec_tests::judge::{Standard, Strictness, mismatches};
 use spec_tests::run::execute::run_reference;
 use state_reference::Profile;
 
@@ -22,7 +22,13 @@ fn hand_written_expectations_agree_with_the_reference() {
             let profile = Profile::preset(profile_name).unwrap();
             let outcome = run_reference(case, &profile, None);
             runs += 1;
-            for m in mismatches(case, &profile, &outcome, Strictness::WithRequirementIds) {
+            for m in mismatches(
+                case,
+                &profile,
+                &outcome,
+                Strictness::WithRequirementIds,
+                Standard::Spec,
+            ) {
                 disagreements.push(format!("{} [{profile_name}]: {m}", case.id));
             }
         }
@@ -197,5 +203,131 @@ fn derived_cases_agree_with_their_source_batch_by_batch() {
                 .collect();
             assert_eq!(observed, expected, "{} under {}", case.id, profile.name);
         }
+    }
+}
+
+/// Every case derived from a validate case is held to its source: it carries the source's
+/// message (a txid added where one fits), and under each profile the reference rejects that
+/// item, for the requirement the source names, exactly where the source calls the message
+/// invalid, and keeps the valid changes around it unless the profile halts there.
+#[test]
+fn rejection_cases_are_held_to_their_validate_source() {
+    use spec_tests::corpus::rejections::{carried, is_from_validate, source_id};
+    let suite = Suite::embedded();
+    let derived: Vec<_> = suite
+        .corpus
+        .cases
+        .iter()
+        .filter(|c| is_from_validate(c))
+        .collect();
+    let sources = suite
+        .corpus
+        .cases
+        .iter()
+        .filter(|c| c.mode == spec_tests::corpus::case::Mode::Validate && c.message.is_some())
+        .filter(|c| c.profiles.keys().any(|p| !c.validate_expectation(p).valid))
+        .count();
+    assert_eq!(
+        derived.len(),
+        sources,
+        "one derived case per invalid message"
+    );
+    assert!(derived.len() >= 30, "only {} derived cases", derived.len());
+    for case in derived {
+        let source = suite.corpus.get(&source_id(case).unwrap()).unwrap();
+        let item = &case.batches[0].items[1];
+        assert_eq!(
+            item,
+            &carried(source.message.as_ref().unwrap()),
+            "{}",
+            case.id
+        );
+        for profile in case.profiles.keys() {
+            let want = source.validate_expectation(profile);
+            let got = case.materialize_expectation(profile);
+            let rejected: Vec<_> = got.rejected.iter().filter(|r| r.index == 1).collect();
+            match want.valid {
+                true => assert!(rejected.is_empty(), "{} under {profile}", case.id),
+                false => {
+                    assert_eq!(rejected.len(), 1, "{} under {profile}", case.id);
+                    if let Some(req) = &want.requirement {
+                        assert_eq!(&rejected[0].requirement, req, "{} under {profile}", case.id);
+                    }
+                    assert!(
+                        !got.txids.iter().any(|t| t == "tx-rejected"),
+                        "{} under {profile}: a rejected message's txid counted as seen",
+                        case.id
+                    );
+                    // Skipped, the valid changes around it kept (a halting profile stops
+                    // at it: the one before may stay, the one after is never applied).
+                    let probes = got
+                        .state
+                        .get("probe")
+                        .map_or(0, std::collections::BTreeMap::len);
+                    assert!(
+                        probes == 2 || (got.halted && probes <= 1),
+                        "{} under {profile}: {probes} probe entities kept",
+                        case.id
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// `--level upstream-client` holds implementations to exactly the open questions whose
+/// catalogue entries cite upstream client conformance tests.
+#[test]
+fn the_upstream_client_level_is_the_catalogue_entries_citing_upstream_tests() {
+    let suite = suite();
+    let mut cited: Vec<&str> = suite
+        .catalogue
+        .iter()
+        .filter(|r| !r.upstream_client_tests.is_empty())
+        .map(|r| r.id.as_str())
+        .collect();
+    let mut held = Standard::UpstreamClient.requires().to_vec();
+    cited.sort_unstable();
+    held.sort_unstable();
+    assert_eq!(cited, held);
+    assert!(Standard::Spec.requires().is_empty());
+}
+
+/// Cases whose title names an order hold it on every run: the first SSE connection of
+/// `sub-sse-live-close-before-commit` ends cleanly after the data event carrying t2 and
+/// before its control event (the `requests` gate keeps the append from racing the reader's
+/// connection). Run several times against the reference, from the recorded exchanges.
+#[test]
+fn the_close_before_commit_case_closes_before_the_commit_on_every_run() {
+    use spec_tests::adapter::implementation::Implementation;
+    use spec_tests::reference_adapter::Reference;
+    use spec_tests::run::live::run_recorded;
+    let suite = suite();
+    let case = suite
+        .corpus
+        .get("sub-sse-live-close-before-commit")
+        .unwrap();
+    let profile = Profile::default_profile();
+    for run in 0..5 {
+        let mut reference = Reference::in_process(None);
+        reference
+            .open(&case.id, &profile, case.collections.as_deref())
+            .unwrap();
+        let (_, exchanges) = run_recorded(case, &profile, &mut reference).unwrap();
+        let closed: Vec<_> = exchanges
+            .iter()
+            .filter(|x| x.cut.as_ref().is_some_and(|c| c.how == "sse-close"))
+            .collect();
+        assert_eq!(closed.len(), 1, "run {run}: {exchanges:?}");
+        let body = &closed[0].response_body.text;
+        let events: Vec<&str> = body
+            .split("\n\n")
+            .filter_map(|e| e.lines().next()?.strip_prefix("event:").map(str::trim))
+            .collect();
+        assert_eq!(events, ["control", "data"], "run {run}: {body}");
+        assert!(
+            body.contains("\"t2\""),
+            "run {run}: the data event carries t2: {body}"
+        );
     }
 }

@@ -10,7 +10,7 @@ use spec_tests::adapter::AdapterSpec;
 use spec_tests::campaign::generate::{scenario, scenario_seed};
 use spec_tests::campaign::{self, bundle::Bundle};
 use spec_tests::corpus::case::Mode;
-use spec_tests::judge::{Strictness, judge};
+use spec_tests::judge::{Standard, Strictness, judge};
 use spec_tests::run::execute::run_reference;
 use state_reference::Profile;
 
@@ -60,7 +60,7 @@ proptest! {
         for name in Profile::preset_names() {
             let profile = Profile::preset(name).unwrap();
             let outcome = run_reference(&case, &profile, None);
-            let verdict = judge(&case, &profile, &outcome, Strictness::WithRequirementIds);
+            let verdict = judge(&case, &profile, &outcome, Strictness::WithRequirementIds, Standard::Spec);
             prop_assert!(!verdict.is_failure(), "seed {seed} [{name}]: {verdict:?}");
         }
     }

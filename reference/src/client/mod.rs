@@ -127,6 +127,7 @@ impl Subscription {
             fresh,
             m,
             offset: "-1".into(),
+            earlier_offset: None,
             cursor: None,
             caught_up: false,
             progress: tx,
@@ -183,6 +184,8 @@ struct Reader {
     m: Materializer,
     /// The committed offset: everything before it is applied.
     offset: String,
+    /// The committed offset before the last (kept for the stale-offset mutant).
+    earlier_offset: Option<String>,
     cursor: Option<String>,
     caught_up: bool,
     progress: watch::Sender<Progress>,
@@ -206,6 +209,11 @@ impl Reader {
                 false => self.read_once().await,
             };
             match read {
+                Ok(Flow::Quiet) => {
+                    self.resume_stale();
+                    failures += 1;
+                    tokio::time::sleep(backoff(failures)).await;
+                }
                 Ok(flow) => {
                     failures = 0;
                     restarts = 0;
@@ -232,8 +240,14 @@ impl Reader {
                     return self.stop("the connection broke".into());
                 }
                 Err(ReadError::Transport) => {
+                    self.resume_stale();
                     failures += 1;
                     tokio::time::sleep(backoff(failures)).await;
+                }
+                Err(ReadError::Retry { .. })
+                    if self.mutant == Some(Mutant::GivesUpOnServerErrors) =>
+                {
+                    return self.stop("the server answered an error".into());
                 }
                 Err(ReadError::Retry { after }) => {
                     failures += 1;
@@ -256,6 +270,16 @@ impl Reader {
                 }
                 Err(ReadError::Stop(reason)) => return self.stop(reason),
             }
+        }
+    }
+
+    /// The stale-offset mutant's hook: after a failed or fruitless read, go back to the
+    /// offset committed before the last.
+    fn resume_stale(&mut self) {
+        if self.mutant == Some(Mutant::ResumesFromStaleOffset)
+            && let Some(earlier) = self.earlier_offset.take()
+        {
+            self.offset = earlier;
         }
     }
 
@@ -293,7 +317,9 @@ impl Reader {
         let committed = observation.offset.clone().unwrap_or_else(|| next.clone());
         // A reset naming an offset restarts reading there (STATE-PROTOCOL §4.2.2).
         let moved = committed != next;
-        self.offset = committed;
+        if committed != self.offset {
+            self.earlier_offset = Some(std::mem::replace(&mut self.offset, committed));
+        }
         let up_to_date = at.up_to_date && !moved;
         self.caught_up |= up_to_date;
         let closed = at.closed && up_to_date && self.mutant != Some(Mutant::ClosedNotEof);
@@ -324,6 +350,10 @@ impl Reader {
 enum Flow {
     /// On from the committed offset.
     Continue,
+    /// An SSE connection ended with the committed offset where it started: nothing new.
+    /// Reconnecting at once would storm a server that keeps doing this, so the reader backs
+    /// off first, as after a failure ([`backoff`]).
+    Quiet,
     /// A reset moved the committed offset: read from there.
     Moved,
     /// Closed stream read to its end, or a catch-up-only subscription is up to date.

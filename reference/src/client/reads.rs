@@ -36,19 +36,36 @@ impl Reader {
         self.commit(items, at)
     }
 
-    /// One SSE connection, read until it ends.
+    /// One SSE connection, read until it ends (the last cursor echoed, PROTOCOL §10.1).
     pub(super) async fn read_sse(&mut self) -> Result<Flow, ReadError> {
-        let url = format!("{}?offset={}&live=sse", self.url, self.offset);
+        let mut url = format!("{}?offset={}&live=sse", self.url, self.offset);
+        let echo = !matches!(
+            self.mutant,
+            Some(Mutant::NoCursorEcho | Mutant::SseCursorNotEchoed)
+        );
+        if let Some(cursor) = self.cursor.as_ref().filter(|_| echo) {
+            url.push_str(&format!("&cursor={cursor}"));
+        }
         let response = self.http.get(&url).send().await.map_err(transport)?;
         check(&response)?;
         let mut events = response.bytes_stream().eventsource();
         // Data is applied only with the control event that follows it: a connection lost in
         // between drops it, and the next connection re-reads it from the committed offset.
         let mut pending: Vec<Value> = Vec::new();
+        let started_at = self.offset.clone();
         while let Some(event) = events.next().await {
             let event = event.map_err(|_| ReadError::Transport)?;
             match event.event.as_str() {
+                "data" if self.mutant == Some(Mutant::SseDataLinesSplit) => {
+                    let lines = event.data.lines();
+                    pending.extend(
+                        lines
+                            .filter_map(|l| serde_json::from_str::<Vec<Value>>(l).ok())
+                            .flatten(),
+                    );
+                }
                 "data" => {
+                    // The event's `data:` lines, joined with newlines (§5.8).
                     let items: Vec<Value> = serde_json::from_str(&event.data).map_err(|e| {
                         ReadError::Stop(format!("an SSE data event is not a JSON array: {e}"))
                     })?;
@@ -84,8 +101,12 @@ impl Reader {
                 _ => {}
             }
         }
-        // The server ended the connection: reconnect from the committed offset.
-        Ok(Flow::Continue)
+        // The server ended the connection: reconnect from the committed offset, after a pause
+        // if reading got no further on it, as after a failure.
+        Ok(match self.offset == started_at {
+            true => Flow::Quiet,
+            false => Flow::Continue,
+        })
     }
 }
 

@@ -215,7 +215,8 @@ impl Materializer {
             Control::Reset => {
                 // A reset starts over: an open snapshot belonged to the state it discards.
                 self.snapshot_mark = None;
-                let clear_txids = self.profile.reset == ResetScope::StateAndTxids;
+                let clear_txids = self.profile.reset == ResetScope::StateAndTxids
+                    && self.mutant != Some(Mutant::KeepsTxidsAcrossReset);
                 self.clear(clear_txids);
                 let restart = self.profile.reset_offset == ResetOffset::Restart
                     && self.mutant != Some(Mutant::ResetOffsetIgnored);
@@ -254,6 +255,10 @@ impl Materializer {
     }
 
     pub(super) fn stage_txid(&mut self, txid: String) {
+        let txid = match self.mutant {
+            Some(Mutant::TxidsCaseless) => txid.to_lowercase(),
+            _ => txid,
+        };
         let visible_now = self.profile.txid_seen == TxidSeen::OnApply
             || (self.profile.visibility == Visibility::PerMessage && self.snapshot_mark.is_none());
         if visible_now {

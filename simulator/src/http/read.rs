@@ -87,12 +87,15 @@ pub(super) async fn read(
             long_poll(&shared, &path, from, cursor_param, opts, wait).await
         }
         Some("sse") => {
+            let multi_line = applied
+                .find(|f| (*f == Fault::SseMultiLineData).then_some(()))
+                .is_some();
             return sse(
                 shared.clone(),
                 path,
                 from,
                 cursor_param.map(str::to_owned),
-                opts,
+                (opts, multi_line),
             );
         }
         Some(other) => Err(Refusal::new(400, format!("unknown live mode {other:?}"))),

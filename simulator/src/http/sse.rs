@@ -71,23 +71,41 @@ pub(super) fn push_control(
     push_event(out, "control", &json);
 }
 
+/// A JSON array's text with one element per line between `[` and `]` (the elements' own
+/// text kept), for the multi-line served form; the text as it was if it is not an array.
+fn one_message_per_line(array: &str) -> String {
+    match serde_json::from_str::<Vec<&serde_json::value::RawValue>>(array) {
+        Ok(items) if !items.is_empty() => {
+            let lines: Vec<&str> = items.iter().map(|i| i.get()).collect();
+            format!("[\n{}\n]", lines.join(",\n"))
+        }
+        _ => array.to_owned(),
+    }
+}
+
 /// SSE (§5.8): a data event and a control event per page, written together as one body
 /// chunk (one write for both; shaping splits chunks into events where a fault counts them),
-/// until the stream closes, goes away, or the connection lifetime ends.
+/// until the stream closes, goes away, or the connection lifetime ends. With `multi_line`,
+/// a JSON stream's data events are written one message per `data:` line.
 pub(super) fn sse(
     shared: Arc<Shared>,
     path: String,
     from: Option<Offset>,
     echoed: Option<String>,
-    opts: ReadOptions,
+    (opts, multi_line): (ReadOptions, bool),
 ) -> Response {
-    let first = match shared.store.read(&path, from, opts) {
-        Ok((page, _)) => page,
+    let (first, first_changes) = match shared.store.read(&path, from, opts) {
+        Ok(read) => read,
         Err(r) => return Reply::from(r).into_response(),
     };
-    let text = media_type(&first.meta.content_type).starts_with("text/")
-        || crate::store::is_json(&first.meta.content_type);
-    struct At {
+    let json = crate::store::is_json(&first.meta.content_type);
+    let text = media_type(&first.meta.content_type).starts_with("text/") || json;
+    let multi_line = multi_line && json;
+    struct At<P, C> {
+        /// The page read when the request came: the first events are what the stream held
+        /// then (a gate that waits for the response to start sees them), not what it holds
+        /// when the body is first polled.
+        first: Option<(P, C)>,
         from: Offset,
         sent_control: bool,
         done: bool,
@@ -97,6 +115,7 @@ pub(super) fn sse(
     }
     let start = At {
         from: first.start,
+        first: Some((first, first_changes)),
         sent_control: false,
         done: false,
         lifetime: Box::pin(tokio::time::sleep(shared.config.sse_lifetime)),
@@ -108,14 +127,23 @@ pub(super) fn sse(
                 if at.done {
                     return None;
                 }
-                let Ok((page, mut changes)) = shared.store.read(&path, Some(at.from), opts) else {
-                    return None; // deleted or expired: end the connection
+                let (page, mut changes) = match at.first.take() {
+                    Some(read) => read,
+                    None => match shared.store.read(&path, Some(at.from), opts) {
+                        Ok(read) => read,
+                        Err(_) => return None, // deleted or expired: end the connection
+                    },
                 };
                 let eof = page.meta.closed && page.up_to_date;
                 if page.chunks > 0 || eof || !at.sent_control {
                     let mut events = Vec::with_capacity(page.body.len() + 160);
                     if page.chunks > 0 {
                         match text {
+                            true if multi_line => push_event(
+                                &mut events,
+                                "data",
+                                &one_message_per_line(&String::from_utf8_lossy(&page.body)),
+                            ),
                             true => push_event(
                                 &mut events,
                                 "data",

@@ -12,7 +12,7 @@ use super::shrink::{shrink, size};
 use crate::adapter::AdapterSpec;
 use crate::corpus::case::{Case, Mode};
 use crate::judge::outcome::Outcome;
-use crate::judge::{CaseResult, Strictness, Verdict, judge};
+use crate::judge::{CaseResult, Standard, Strictness, Verdict, judge};
 use crate::run::execute::run_reference;
 use crate::run::{RunOptions, run_adapter_cases};
 
@@ -129,7 +129,14 @@ pub fn bundle_failure(
     };
     let (small, runs) = shrink(case, budget, |c| {
         let outcome = run_reference(c, reference, None);
-        !judge(c, reference, &outcome, Strictness::ItemsOnly).is_failure()
+        !judge(
+            c,
+            reference,
+            &outcome,
+            Strictness::ItemsOnly,
+            Standard::Spec,
+        )
+        .is_failure()
             && (0..confirmations)
                 .all(|_| run_one(c, reference, spec).is_some_and(|r| r.verdict.is_failure()))
     });

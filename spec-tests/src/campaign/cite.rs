@@ -116,6 +116,7 @@ fn fault_rule(fault: &Fault) -> &'static str {
         Fault::Status { status: 410, .. } => "OQ-GONE-OFFSET",
         Fault::Status { .. } => "OQ-TRANSIENT-ERRORS",
         Fault::ServedOffsets => "OQ-SERVED-OFFSET",
+        Fault::SseMultiLineData => "DS-5.8-DATA-LINES",
         _ => "DS-8-RESUME",
     }
 }

@@ -10,31 +10,19 @@ use crate::run::execute::run_reference;
 /// whose expectation is data (validate, materialize, produce); subscribe cases are judged
 /// against the reference at run time.
 pub fn fill_expectations(case: &mut Case) {
-    case.expect = Expectation::default();
-    case.expect_by_profile.clear();
-    let mut by_profile: Vec<(String, Expectation)> = Vec::new();
-    for name in case.profiles.keys() {
-        let Ok(profile) = Profile::preset(name) else {
-            continue;
-        };
-        let e = match case.mode {
-            Mode::Subscribe => Expectation::default(),
-            _ => expectation_of(&run_reference(case, &profile, None)),
-        };
-        by_profile.push((name.clone(), e));
-    }
-    let default = by_profile
-        .iter()
-        .find(|(n, _)| n == state_reference::profile::DEFAULT_PROFILE)
-        .or(by_profile.first())
-        .map(|(_, e)| e.clone())
-        .unwrap_or_default();
-    for (name, e) in by_profile {
-        if e != default {
-            case.expect_by_profile.insert(name, e);
-        }
-    }
-    case.expect = default;
+    let by_profile: Vec<(String, Expectation)> = case
+        .profiles
+        .keys()
+        .filter_map(|name| {
+            let profile = Profile::preset(name).ok()?;
+            let e = match case.mode {
+                Mode::Subscribe => Expectation::default(),
+                _ => expectation_of(&run_reference(case, &profile, None)),
+            };
+            Some((name.clone(), e))
+        })
+        .collect();
+    case.set_expectations(by_profile);
 }
 
 fn expectation_of(outcome: &Outcome) -> Expectation {

@@ -201,6 +201,12 @@ pub struct RunArgs {
     /// Stop starting cases after the first unexpected failure.
     #[arg(long)]
     pub fail_fast: bool,
+    /// What beyond the spec to hold the implementation to: `spec` (open questions are
+    /// recorded, never failed), or `upstream-client` (also what the upstream Durable Streams
+    /// client conformance suite expects of every client: retrying 5xx and 429, stopping at
+    /// a 404; see docs/profiles.md).
+    #[arg(long, value_enum, default_value_t = StandardArg::Spec)]
+    pub standard: StandardArg,
     /// Run only shard K of N (1-based): every Nth selected case, for splitting across CI jobs.
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
     pub shard: Option<(usize, usize)>,
@@ -300,5 +306,21 @@ mod tests {
             undocumented.is_empty(),
             "without help text: {undocumented:?}"
         );
+    }
+}
+
+/// `--standard`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StandardArg {
+    Spec,
+    UpstreamClient,
+}
+
+impl From<StandardArg> for spec_tests::judge::Standard {
+    fn from(l: StandardArg) -> Self {
+        match l {
+            StandardArg::Spec => spec_tests::judge::Standard::Spec,
+            StandardArg::UpstreamClient => spec_tests::judge::Standard::UpstreamClient,
+        }
     }
 }

@@ -177,7 +177,8 @@ fn is_profile_file(name: &str) -> bool {
 
 fn mutant_named(name: &str) -> Result<Mutant> {
     Mutant::from_name(name).with_context(|| {
-        let known: Vec<&str> = Mutant::ALL.iter().map(|m| m.name()).collect();
+        let every = Mutant::ALL.iter().chain(&Mutant::POSITIONS);
+        let known: Vec<&str> = every.map(|m| m.name()).collect();
         format!("unknown mutant `{name}` (known: {})", known.join(", "))
     })
 }

@@ -93,6 +93,7 @@ pub fn run(suite: &Suite, args: RunArgs, program: &str) -> Result<Exit> {
             shard: args.shard,
             jobs: usize::from(args.jobs),
             fail_fast: args.fail_fast,
+            standard: args.standard.into(),
             expectations,
             on_planned: Some(&on_planned),
             on_result: Some(&on_result),

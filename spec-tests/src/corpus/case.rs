@@ -58,7 +58,8 @@ pub enum Step {
     Subscribe,
     /// Waits until the simulator has answered the reader `count` requests of `kind` (with
     /// `status`, when given), at most `timeout_ms`: a gate, so that a fault lands where the
-    /// case means it to on every run rather than by timing luck.
+    /// case means it to on every run rather than by timing luck. An SSE connection counts
+    /// once its response has started (it may stay open); other reads once answered in full.
     Requests {
         kind: stream_simulator::fault::RequestKind,
         count: usize,
@@ -385,5 +386,23 @@ impl Case {
 
     pub fn weight(&self, profile: &str) -> Option<Weight> {
         self.profiles.get(profile).copied()
+    }
+
+    /// Sets the expectations from one per profile: the default profile's (else the first) as
+    /// `expect`, each other that differs from it as an override.
+    pub fn set_expectations(&mut self, by_profile: Vec<(String, Expectation)>) {
+        self.expect_by_profile.clear();
+        let default = by_profile
+            .iter()
+            .find(|(n, _)| n == state_reference::profile::DEFAULT_PROFILE)
+            .or(by_profile.first())
+            .map(|(_, e)| e.clone())
+            .unwrap_or_default();
+        for (name, e) in by_profile {
+            if e != default {
+                self.expect_by_profile.insert(name, e);
+            }
+        }
+        self.expect = default;
     }
 }

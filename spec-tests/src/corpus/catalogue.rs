@@ -20,6 +20,11 @@ pub struct Requirement {
     /// For open questions: the profile field that answers it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile_field: Option<String>,
+    /// For open questions the upstream Durable Streams client conformance suite answers: its
+    /// test IDs (`packages/client-conformance-tests`). `--level upstream-client` holds
+    /// implementations to them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upstream_client_tests: Vec<String>,
 }
 
 impl Requirement {

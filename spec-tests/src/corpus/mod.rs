@@ -5,6 +5,7 @@ pub mod case;
 pub mod catalogue;
 pub mod derive;
 pub mod load;
+pub mod rejections;
 pub mod source;
 
 use std::collections::BTreeSet;
@@ -28,6 +29,8 @@ impl Suite {
         let catalogue = Catalogue::parse(&fixtures.read("requirements.json")?)?;
         let tombstones = load_tombstones(&fixtures.read("tombstones.json")?)?;
         let mut corpus = Corpus::load(fixtures.cases()?, &catalogue, &tombstones)?;
+        let rejections = rejections::from_validate(&corpus.cases);
+        corpus.cases.extend(rejections);
         let derived = derive::over_the_wire(&corpus.cases);
         corpus.cases.extend(derived);
         corpus.cases.sort_by(|a, b| a.id.cmp(&b.id));

@@ -1,21 +1,26 @@
 //! Judging live cases: subscribe checkpoints against the reference at the reported offset
 //! (and the hand-written expectations), and what a producer landed.
 
-use super::Strictness;
 use super::diff::{first_divergence, first_divergent, subset_difference, txid_set};
 use super::outcome::{CheckpointRun, Landed};
+use super::position::{self, Standard};
+use super::{Strictness, txid_difference};
 use crate::corpus::case::{Case, Step};
 use crate::corpus::derive::appended_batches;
 use state_reference::client::Until;
+use state_reference::requirement::OQ_TRANSIENT_ERRORS;
 use state_reference::{Batch, Materializer, Profile};
 
 /// Each checkpoint: reached as expected; then at the stream's tail, with the reference's state
 /// and txids at the reported offset (and, for the reference's own run, the hand-written ones).
+/// `gave_up`: the reader stopped at a 5xx or 429 answer (the detail), an open question: the
+/// checkpoints it then misses rest on it.
 pub fn subscribe_mismatches(
     case: &Case,
     profile: &Profile,
     runs: &[CheckpointRun],
-    strictness: Strictness,
+    gave_up: Option<&str>,
+    (strictness, standard): (Strictness, Standard),
     out: &mut Vec<String>,
     silent: &mut Vec<String>,
 ) {
@@ -45,11 +50,31 @@ pub fn subscribe_mismatches(
                 .as_deref()
                 .map(|e| format!(" (its error: {e})"))
                 .unwrap_or_default();
-            out.push(match (want.reached, &run.ended_early) {
-                (true, Some(early)) => format!("step {i}: expected the subscription {what}; the reader {}: {}", early.reader, early.detail),
-                (true, None) => format!("step {i}: expected the subscription {what}; it did not get there{error}, and stopped at offset {}", super::offset_text(got.progress.observation.offset.as_deref())),
-                (false, _) => format!("step {i}: expected the subscription not {what}, but it claims so"),
-            });
+            let line = match (want.reached, &run.ended_early) {
+                (true, Some(early)) => format!(
+                    "step {i}: expected the subscription {what}; the reader {}: {}",
+                    early.reader, early.detail
+                ),
+                (true, None) => format!(
+                    "step {i}: expected the subscription {what}; it did not get there{error}, and stopped at offset {}",
+                    super::offset_text(got.progress.observation.offset.as_deref())
+                ),
+                (false, _) => {
+                    format!("step {i}: expected the subscription not {what}, but it claims so")
+                }
+            };
+            match gave_up.filter(|_| want.reached) {
+                Some(how) => position::file(
+                    format!(
+                        "{line} ({how}: whether a reader retries is open, {OQ_TRANSIENT_ERRORS}; the profile retries)"
+                    ),
+                    Some(OQ_TRANSIENT_ERRORS),
+                    standard,
+                    out,
+                    silent,
+                ),
+                None => out.push(line),
+            }
             if want.reached && got.progress.stop_reason.is_some() {
                 out.extend(skipped_item(case, profile, i));
             }
@@ -93,14 +118,17 @@ pub fn subscribe_mismatches(
                     txid_set(&got.progress.observation.txids),
                 );
                 if want_txids != got_txids {
-                    let line =
-                        format!("step {i}: txids: expected {want_txids:?}, observed {got_txids:?}");
-                    match kept_across_reset(case, &want_txids, &got_txids) {
-                        true => silent.push(format!(
-                            "{line} (kept across a reset: whether a reset clears txids is open, OQ-RESET-SCOPE; the profile clears them)"
-                        )),
-                        false => out.push(line),
-                    }
+                    let rests_on = kept_across_reset(case, &want_txids, &got_txids);
+                    let label = format!("step {i}: txids");
+                    txid_difference(
+                        label,
+                        &want_txids,
+                        &got_txids,
+                        rests_on,
+                        standard,
+                        out,
+                        silent,
+                    );
                 }
             }
         }
@@ -110,13 +138,13 @@ pub fn subscribe_mismatches(
             {
                 out.push(format!("step {i}: hand-written state: {d}"));
             }
-            if let Some(txids) = &want.txids
-                && txid_set(txids) != txid_set(&got.progress.observation.txids)
-            {
-                out.push(format!(
-                    "step {i}: hand-written txids: expected {txids:?}, observed {:?}",
-                    got.progress.observation.txids
-                ));
+            if let Some(txids) = &want.txids {
+                let (want, got) = (txid_set(txids), txid_set(&got.progress.observation.txids));
+                if want != got {
+                    let rests_on = kept_across_reset(case, &want, &got);
+                    let label = format!("step {i}: hand-written txids");
+                    txid_difference(label, &want, &got, rests_on, standard, out, silent);
+                }
             }
         }
     }
@@ -153,34 +181,55 @@ fn skipped_item(case: &Case, profile: &Profile, step: usize) -> Option<String> {
     None
 }
 
-/// Whether the observed txids are the expected ones plus txids the case's messages carried
-/// before a reset: a reader that keeps txids across a reset, where the spec is silent.
+/// The open question the observed txids rest on, if they are the expected ones plus txids
+/// appended before the last reset (see [`position::txids_kept_across_reset`]).
 fn kept_across_reset(
     case: &Case,
     want: &std::collections::BTreeSet<&String>,
     got: &std::collections::BTreeSet<&String>,
-) -> bool {
-    let reset = case.steps.iter().any(|s| match s {
-        Step::Append { items } => items
-            .iter()
-            .any(|i| i.pointer("/headers/control").is_some_and(|c| c == "reset")),
-        Step::Act { act } => matches!(act, stream_simulator::store::Action::Reset { .. }),
-        Step::Faults { rules } => rules.iter().any(|r| {
-            matches!(
-                &r.fault,
-                stream_simulator::fault::Fault::Act {
-                    act: stream_simulator::store::Action::Reset { .. }
+) -> Option<&'static str> {
+    let before = appended_before_last_reset(case);
+    position::txids_kept_across_reset(before.as_deref(), want, got)
+}
+
+/// The items appended before the case's last reset (appended, or acted between appends), if
+/// one happens. A reset in a fault plan fires at a request whose timing the case does not
+/// fix, so with one every appended item may precede it.
+fn appended_before_last_reset(case: &Case) -> Option<Vec<&serde_json::Value>> {
+    use stream_simulator::fault::Fault;
+    use stream_simulator::store::Action;
+    let (mut items, mut before) = (Vec::new(), None);
+    let mut planned = false;
+    for step in &case.steps {
+        match step {
+            Step::Append { items: appended } => {
+                for item in appended {
+                    if position::is_reset(item) {
+                        before = Some(items.len());
+                    }
+                    items.push(item);
                 }
-            )
-        }),
-        _ => false,
-    });
-    let carried = |t: &str| {
-        appended_batches(case)
-            .flat_map(|(_, items)| items)
-            .any(|i| i.pointer("/headers/txid").is_some_and(|x| x == t))
-    };
-    reset && want.is_subset(got) && got.difference(want).all(|t| carried(t))
+            }
+            Step::Act {
+                act: Action::Reset { .. },
+            } => before = Some(items.len()),
+            Step::Faults { rules } => {
+                planned |= rules.iter().any(|r| {
+                    matches!(
+                        &r.fault,
+                        Fault::Act {
+                            act: Action::Reset { .. }
+                        }
+                    )
+                });
+            }
+            _ => {}
+        }
+    }
+    match planned {
+        true => Some(items),
+        false => before.map(|n| items[..n].to_vec()),
+    }
 }
 
 /// What landed: every message valid as written, and the expected messages in order (each

@@ -12,7 +12,9 @@ pub mod expectations;
 pub mod explain;
 pub mod live;
 pub mod outcome;
+pub mod position;
 pub mod requests;
+pub mod resume;
 
 use std::collections::BTreeSet;
 
@@ -23,6 +25,7 @@ use state_reference::Profile;
 use crate::corpus::case::{Case, Mode, Weight};
 use diff::first_divergent;
 use outcome::{Outcome, Validated};
+pub use position::Standard;
 
 /// One case run under one profile.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -122,14 +125,23 @@ pub enum Strictness {
     ItemsOnly,
 }
 
-pub fn judge(case: &Case, profile: &Profile, outcome: &Outcome, strictness: Strictness) -> Verdict {
-    let (required, silent) = differences(case, profile, outcome, strictness);
+pub fn judge(
+    case: &Case,
+    profile: &Profile,
+    outcome: &Outcome,
+    strictness: Strictness,
+    standard: Standard,
+) -> Verdict {
+    let (required, silent) = differences(case, profile, outcome, strictness, standard);
     // Differences only on what the spec leaves open are recorded, never failed.
     if required.is_empty() && !silent.is_empty() {
         return Verdict::Informational { mismatches: silent };
     }
     let mismatches = [required, silent].concat();
-    match (mismatches.is_empty(), case.weight(&profile.name)) {
+    match (
+        mismatches.is_empty(),
+        position::weight(case, &profile.name, standard),
+    ) {
         (true, _) if catch_up_never_made(case, outcome) => Verdict::NotApplicable {
             reason: "the reader made no catch-up request (it may open SSE at -1, which the \
                      protocol allows), so the case's catch-up fault could not fire"
@@ -146,6 +158,27 @@ fn is_generated(case: &Case) -> bool {
     case.tags
         .iter()
         .any(|t| t == crate::corpus::case::GENERATED_TAG)
+}
+
+/// A txid difference (`label: expected …, observed …`), informational when it rests on an
+/// open question (`rests_on`) the standard does not hold implementations to.
+pub(crate) fn txid_difference(
+    label: String,
+    want: &BTreeSet<&String>,
+    got: &BTreeSet<&String>,
+    rests_on: Option<&str>,
+    standard: Standard,
+    out: &mut Vec<String>,
+    silent: &mut Vec<String>,
+) {
+    let line = format!("{label}: expected {want:?}, observed {got:?}");
+    let line = match rests_on {
+        Some(q) => format!(
+            "{line} (kept across a reset: whether a reset clears txids is open, {q}; the profile clears them)"
+        ),
+        None => line,
+    };
+    position::file(line, rests_on, standard, out, silent);
 }
 
 /// An offset for people: `none` when there is none, quoted only when it is empty.
@@ -209,8 +242,9 @@ pub fn mismatches(
     profile: &Profile,
     outcome: &Outcome,
     strictness: Strictness,
+    standard: Standard,
 ) -> Vec<String> {
-    let (required, silent) = differences(case, profile, outcome, strictness);
+    let (required, silent) = differences(case, profile, outcome, strictness, standard);
     [required, silent].concat()
 }
 
@@ -221,6 +255,7 @@ fn differences(
     profile: &Profile,
     outcome: &Outcome,
     strictness: Strictness,
+    standard: Standard,
 ) -> (Vec<String>, Vec<String>) {
     let (mut out, mut silent) = (Vec::new(), Vec::new());
     match (case.mode, outcome) {
@@ -291,13 +326,34 @@ fn differences(
                     &mut silent,
                 );
             }
-            let observed_txids: BTreeSet<&String> = last.txids.iter().collect();
-            let expected_txids: BTreeSet<&String> = expected.txids.iter().collect();
-            if observed_txids != expected_txids {
-                out.push(format!(
-                    "txids: expected {expected_txids:?}, observed {observed_txids:?}"
-                ));
-            }
+            let items: Vec<_> = case.batches.iter().flat_map(|b| &b.items).collect();
+            let before_reset = position::before_last_reset(&items);
+            let txids = |label: String,
+                         want: &[String],
+                         got: &[String],
+                         out: &mut Vec<String>,
+                         silent: &mut Vec<String>| {
+                let (want, got): (BTreeSet<&String>, BTreeSet<&String>) =
+                    (want.iter().collect(), got.iter().collect());
+                if want != got {
+                    txid_difference(
+                        label,
+                        &want,
+                        &got,
+                        position::txids_kept_across_reset(before_reset, &want, &got),
+                        standard,
+                        out,
+                        silent,
+                    );
+                }
+            };
+            txids(
+                "txids".into(),
+                &expected.txids,
+                &last.txids,
+                &mut out,
+                &mut silent,
+            );
             if expected.offset != last.offset {
                 out.push(format!(
                     "offset: expected {}, observed {}",
@@ -354,15 +410,9 @@ fn differences(
                         &mut silent,
                     );
                 }
-                if let Some(txids) = &cp.txids {
-                    let want: BTreeSet<&String> = txids.iter().collect();
-                    let got: BTreeSet<&String> = seen.txids.iter().collect();
-                    if want != got {
-                        out.push(format!(
-                            "txids after batch {}: expected {want:?}, observed {got:?}",
-                            cp.after_batch
-                        ));
-                    }
+                if let Some(want) = &cp.txids {
+                    let label = format!("txids after batch {}", cp.after_batch);
+                    txids(label, want, &seen.txids, &mut out, &mut silent);
                 }
             }
         }
@@ -379,16 +429,30 @@ fn differences(
                 case,
                 profile,
                 checkpoints,
-                strictness,
+                requests::gave_up(requests),
+                (strictness, standard),
                 &mut out,
                 &mut silent,
             );
             // A case answers for the request rules it cites.
             for v in requests
                 .iter()
+                .filter(|v| v.class == outcome::RequestClass::Cited)
                 .filter(|v| case.requirements.contains(&v.requirement))
             {
                 out.push(format!("{}: {}", v.requirement, v.detail));
+            }
+            for v in requests
+                .iter()
+                .filter(|v| v.class == outcome::RequestClass::Every)
+            {
+                out.push(format!("{}: {}", v.requirement, v.detail));
+            }
+            for v in requests
+                .iter()
+                .filter(|v| v.class == outcome::RequestClass::Recorded)
+            {
+                silent.push(format!("{}: {}", v.requirement, v.detail));
             }
             // A generated plan may aim at a request the scenario never makes: not a failure.
             let generated = is_generated(case);

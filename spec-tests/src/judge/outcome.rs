@@ -161,6 +161,42 @@ mod reference_at {
 pub struct RequestViolation {
     pub requirement: String,
     pub detail: String,
+    /// How the judge takes it (absent in reports before it existed: cited).
+    #[serde(default, skip_serializing_if = "RequestClass::is_cited")]
+    pub class: RequestClass,
+}
+
+impl RequestViolation {
+    /// A violation judged where a case cites its requirement.
+    pub fn cited(requirement: &str, detail: String) -> RequestViolation {
+        RequestViolation {
+            requirement: requirement.into(),
+            detail,
+            class: RequestClass::Cited,
+        }
+    }
+}
+
+/// How the judge takes a request violation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RequestClass {
+    /// Fails a case that cites its requirement.
+    #[default]
+    Cited,
+    /// The reader gave up at a 5xx or 429 answer: the checkpoints it then misses rest on an
+    /// open question (see `judge::position`).
+    GaveUp,
+    /// Recorded in every case, never failed (a reconnect storm).
+    Recorded,
+    /// Fails every case: a MUST every read is held to (where it resumes, its cursor).
+    Every,
+}
+
+impl RequestClass {
+    fn is_cited(&self) -> bool {
+        *self == RequestClass::Cited
+    }
 }
 
 /// One message that landed in a produce case, with the reference's verdict on it.

@@ -1,12 +1,13 @@
 //! The rules a live case's requests are held to, judged from the simulator's transcript:
-//! the cursor echo (PROTOCOL §10.1), `Retry-After` (an open question), and fault rules that
-//! never fired (the case then did not test what it says).
+//! `Retry-After` and giving up at a server error (an open question), reconnect storms, and
+//! fault rules that never fired (the case then did not test what it says). Where each read
+//! resumes (offset and cursor) is [`super::resume`]'s.
 
-use state_reference::requirement::{CURSOR_ECHO, OQ_TRANSIENT_ERRORS as TRANSIENT_ERRORS};
+use state_reference::requirement::OQ_TRANSIENT_ERRORS as TRANSIENT_ERRORS;
 use stream_simulator::fault::Fault;
 use stream_simulator::transcript::Exchange;
 
-use super::outcome::RequestViolation;
+use super::outcome::{RequestClass, RequestViolation};
 use crate::corpus::case::Case;
 
 /// The case's fault rules that never fired (as JSON): the implementation never made the
@@ -20,74 +21,96 @@ pub fn unfired_rules(case: &Case, exchanges: &[Exchange]) -> Vec<String> {
         .collect()
 }
 
-/// PROTOCOL §10.1: every long-poll carries, as `cursor`, the last `Stream-Cursor` of a
-/// complete response on this stream. The first long-poll that does not, if any. A read from
-/// the beginning (`offset=-1`, as after a 410) starts a new session: the spec does not say a
-/// reader starting over keeps its cursor, so one that drops it is not held to it. Requests
-/// still `in_flight` (method, URI) count as the latest.
-pub fn cursor_not_echoed(
+/// `OQ-TRANSIENT-ERRORS`: for a reader that ended (reported a stop, or went silent), its
+/// last request on the stream was answered 5xx or 429 and it asked for nothing after (none
+/// waiting): it gave up there, where the spec is silent and every profile retries. (The
+/// caller asks only about a reader that ended: one waiting out a `Retry-After` has not.)
+pub fn gave_up_at_server_error(
     exchanges: &[Exchange],
     in_flight: &[(String, String)],
     path: &str,
 ) -> Vec<RequestViolation> {
-    let mut last: Option<(u64, &str)> = None;
-    let param = |uri: &str, name: &str| -> Option<String> {
+    let on_path = |method: &str, uri: &str| method == "GET" && uri.starts_with(path);
+    if in_flight.iter().any(|(m, u)| on_path(m, u)) {
+        return Vec::new();
+    }
+    let last = exchanges.iter().rfind(|x| on_path(&x.method, &x.uri));
+    match last {
+        Some(x) if x.status == 429 || (500..=599).contains(&x.status) => vec![RequestViolation {
+            requirement: TRANSIENT_ERRORS.into(),
+            detail: format!(
+                "the reader asked for nothing after exchange #{} answered {}",
+                x.seq, x.status
+            ),
+            class: RequestClass::GaveUp,
+        }],
+        _ => Vec::new(),
+    }
+}
+
+/// How the reader gave up at a server error, if it did (see [`gave_up_at_server_error`]).
+pub fn gave_up(requests: &[RequestViolation]) -> Option<&str> {
+    requests
+        .iter()
+        .find(|v| v.class == RequestClass::GaveUp)
+        .map(|v| v.detail.as_str())
+}
+
+/// More requests than this for the same offset within one second, with nothing new served
+/// between them, is a reconnect storm (a reader that backs off stays far below it; a
+/// long-poll at the tail asks about twice a second).
+pub const STORM_REQUESTS_PER_SECOND: usize = 20;
+
+/// `OQ-RECONNECT-RATE`: the largest burst of requests for one offset within a second, when it
+/// exceeds [`STORM_REQUESTS_PER_SECOND`]: a reader reconnecting without pause to reads that
+/// keep ending with nothing new. Recorded in any case, never failed (the spec sets no rate).
+pub fn reconnect_storm(exchanges: &[Exchange], path: &str) -> Vec<RequestViolation> {
+    let offset_of = |uri: &str| {
         let query = uri.split_once('?').map_or("", |(_, q)| q);
         query
             .split('&')
-            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
-            .map(str::to_owned)
+            .find_map(|kv| kv.strip_prefix("offset="))
+            .unwrap_or("")
+            .to_owned()
     };
-    // Whether a request to `uri` breaks the rule, given the last cursor sent.
-    let breaks = |uri: &str, last: Option<(u64, &str)>| {
-        let (seq, cursor) = last?;
-        (param(uri, "live").as_deref() == Some("long-poll")
-            && param(uri, "cursor").as_deref() != Some(cursor))
-        .then(|| (seq, cursor.to_owned()))
-    };
-    for x in exchanges
+    let reads: Vec<(&Exchange, String)> = exchanges
         .iter()
         .filter(|x| x.method == "GET" && x.uri.starts_with(path))
-    {
-        if matches!(param(&x.uri, "offset").as_deref(), None | Some("-1")) {
-            last = None;
+        .map(|x| (x, offset_of(&x.uri)))
+        .collect();
+    let (mut worst, mut at) = (0, None);
+    let mut start = 0;
+    for end in 0..reads.len() {
+        // The window: reads of the same offset as `end`, consecutive, within one second.
+        if reads[end].1 != reads[start].1 {
+            start = end;
         }
-        if let Some((seq, cursor)) = breaks(&x.uri, last) {
-            return vec![RequestViolation {
-                requirement: CURSOR_ECHO.into(),
-                detail: format!(
-                    "exchange #{} ({}) does not echo the cursor {cursor:?} the server sent on #{seq}",
-                    x.seq, x.uri
-                ),
-            }];
+        while reads[end]
+            .0
+            .received_ms
+            .saturating_sub(reads[start].0.received_ms)
+            >= 1000
+        {
+            start += 1;
         }
-        // A response cut short (or refused) is one the reader rightly discards, cursor and all.
-        let complete = matches!(x.status, 200 | 204) && x.cut.is_none();
-        let sent = x
-            .response_headers
-            .iter()
-            .find(|(k, _)| k == "stream-cursor");
-        if let Some((_, cursor)) = sent.filter(|_| complete) {
-            last = Some((x.seq, cursor));
+        if end + 1 - start > worst {
+            (worst, at) = (end + 1 - start, Some(start));
         }
     }
-    for (method, uri) in in_flight {
-        if method != "GET" || !uri.starts_with(path) {
-            continue;
-        }
-        if matches!(param(uri, "offset").as_deref(), None | Some("-1")) {
-            last = None;
-        }
-        if let Some((seq, cursor)) = breaks(uri, last) {
-            return vec![RequestViolation {
-                requirement: CURSOR_ECHO.into(),
-                detail: format!(
-                    "the waiting request {uri} does not echo the cursor {cursor:?} the server sent on #{seq}"
-                ),
-            }];
-        }
+    match at {
+        Some(first) if worst > STORM_REQUESTS_PER_SECOND => vec![RequestViolation {
+            requirement: "OQ-RECONNECT-RATE".into(),
+            detail: format!(
+                "reconnect storm: {worst} requests for offset {} within one second from exchange #{} \
+                 ({} requests on the stream in all), nothing new served between them",
+                reads[first].1,
+                reads[first].0.seq,
+                reads.len()
+            ),
+            class: RequestClass::Recorded,
+        }],
+        _ => Vec::new(),
     }
-    Vec::new()
 }
 
 /// Slack for timers that fire a little early (JavaScript's may, by a millisecond or so).
@@ -114,14 +137,14 @@ pub fn retry_after_not_honoured(exchanges: &[Exchange], path: &str) -> Vec<Reque
         };
         let waited = next.received_ms.saturating_sub(asked.answered_ms);
         if waited + RETRY_AFTER_SLACK_MS < seconds.saturating_mul(1000) {
-            return vec![RequestViolation {
-                requirement: TRANSIENT_ERRORS.into(),
-                detail: format!(
+            return vec![RequestViolation::cited(
+                TRANSIENT_ERRORS,
+                format!(
                     "exchange #{} came {waited} ms after #{} answered {} with Retry-After: {seconds} \
                      (the profile's position: wait that long before retrying)",
                     next.seq, asked.seq, asked.status
                 ),
-            }];
+            )];
         }
     }
     Vec::new()
@@ -180,28 +203,54 @@ mod tests {
     }
 
     #[test]
-    fn a_waiting_long_poll_is_held_to_the_cursor_too() {
-        let mut first = read(0, 200, None, (0, 1));
-        first.uri = "/s?offset=o1&live=long-poll".into();
-        first.response_headers = vec![("stream-cursor".into(), "c1".into())];
-        let get = |uri: &str| vec![("GET".to_owned(), uri.to_owned())];
-        let none = cursor_not_echoed(std::slice::from_ref(&first), &[], "/s");
-        assert!(none.is_empty());
-        let dropped = cursor_not_echoed(
-            std::slice::from_ref(&first),
-            &get("/s?offset=o2&live=long-poll"),
-            "/s",
-        );
-        assert_eq!(dropped.len(), 1);
+    fn a_burst_of_reads_of_one_offset_is_a_storm_and_a_backing_off_reader_is_not() {
+        let at = |seq: u64, ms: u64| {
+            let mut x = read(seq, 200, None, (ms, ms + 1));
+            x.uri = "/s?offset=o1&live=sse".into();
+            x
+        };
+        let storm: Vec<Exchange> = (0..30).map(|i| at(i, i * 10)).collect();
+        let found = reconnect_storm(&storm, "/s");
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].class, RequestClass::Recorded);
         assert!(
-            dropped[0].detail.contains("waiting request") && dropped[0].detail.contains("c1"),
-            "{:?}",
-            dropped[0]
+            found[0].detail.contains("30 requests for offset o1"),
+            "{found:?}"
         );
-        let echoed = get("/s?offset=o2&live=long-poll&cursor=c1");
-        assert!(cursor_not_echoed(std::slice::from_ref(&first), &echoed, "/s").is_empty());
-        // Starting over from the beginning forgets the cursor.
-        let restart = get("/s?offset=-1");
-        assert!(cursor_not_echoed(std::slice::from_ref(&first), &restart, "/s").is_empty());
+        // Doubling pauses (10, 20, 40, … ms, at most 250): a handful a second.
+        let mut ms = 0;
+        let patient: Vec<Exchange> = (0..30)
+            .map(|i| {
+                ms += (5u64 << i.min(6)).min(250);
+                at(i, ms)
+            })
+            .collect();
+        assert!(reconnect_storm(&patient, "/s").is_empty());
+        // Many reads, each of a new offset: a reader moving along, not a storm.
+        let moving: Vec<Exchange> = (0..30)
+            .map(|i| {
+                let mut x = at(i, i * 10);
+                x.uri = format!("/s?offset=o{i}");
+                x
+            })
+            .collect();
+        assert!(reconnect_storm(&moving, "/s").is_empty());
+    }
+
+    #[test]
+    fn a_reader_that_asks_nothing_after_a_server_error_gave_up() {
+        let answered = [read(0, 200, None, (0, 1)), read(1, 503, None, (5, 6))];
+        let found = gave_up_at_server_error(&answered, &[], "/s");
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            gave_up(&found),
+            Some("the reader asked for nothing after exchange #1 answered 503")
+        );
+        // Still waiting on a request: not given up.
+        let waiting = vec![("GET".to_owned(), "/s?offset=-1".to_owned())];
+        assert!(gave_up_at_server_error(&answered, &waiting, "/s").is_empty());
+        // Retried, and the retry answered: not given up.
+        let retried = [read(1, 503, None, (5, 6)), read(2, 200, None, (20, 21))];
+        assert!(gave_up_at_server_error(&retried, &[], "/s").is_empty());
     }
 }

@@ -36,7 +36,8 @@ fn verdicts_follow_weight_and_who_broke() {
         reason: "the adapter exited".into(),
         stderr_tail: String::new(),
     };
-    let judge_of = |w, o: &Outcome| judge(&case(w), &spec(), o, Strictness::ItemsOnly);
+    let judge_of =
+        |w, o: &Outcome| judge(&case(w), &spec(), o, Strictness::ItemsOnly, Standard::Spec);
     assert_eq!(judge_of(Weight::Required, &right), Verdict::Pass);
     let fail = judge_of(Weight::Required, &wrong);
     assert!(matches!(fail, Verdict::Fail { .. }) && fail.fails_run());
@@ -67,7 +68,13 @@ fn a_difference_resting_on_an_insert_at_an_existing_key_is_informational() {
         .unwrap()
     };
     let merged = observed(json!({"user": {"u1": {"id": "u1", "n": 1, "m": 2}}}));
-    let insert = judge(&with("insert"), &spec(), &merged, Strictness::ItemsOnly);
+    let insert = judge(
+        &with("insert"),
+        &spec(),
+        &merged,
+        Strictness::ItemsOnly,
+        Standard::Spec,
+    );
     assert!(
         matches!(insert, Verdict::Informational { .. }),
         "{insert:?}"
@@ -78,6 +85,12 @@ fn a_difference_resting_on_an_insert_at_an_existing_key_is_informational() {
             .iter()
             .any(|m| m.contains("OQ-INSERT-EXISTING"))
     );
-    let update = judge(&with("update"), &spec(), &merged, Strictness::ItemsOnly);
+    let update = judge(
+        &with("update"),
+        &spec(),
+        &merged,
+        Strictness::ItemsOnly,
+        Standard::Spec,
+    );
     assert!(matches!(update, Verdict::Fail { .. }), "{update:?}");
 }

@@ -18,7 +18,10 @@ use crate::adapter::process::AdapterFault;
 use crate::adapter::protocol::Awaited;
 use crate::corpus::case::{Case, Mode, Step};
 use crate::judge::outcome::{CheckpointRun, Idle, Outcome};
-use crate::judge::requests::{cursor_not_echoed, retry_after_not_honoured, unfired_rules};
+use crate::judge::requests::{
+    gave_up_at_server_error, reconnect_storm, retry_after_not_honoured, unfired_rules,
+};
+use crate::judge::resume::resume_violations;
 use crate::runtime::runtime;
 
 /// How long an `await` waits by default before the implementation is said not to get there.
@@ -191,8 +194,17 @@ fn run_inner(
     if case.mode == Mode::Subscribe && following && !idle {
         await_request_after_cursor(&sim, &path, NEXT_REQUEST_WAIT);
     }
-    let in_flight = sim.in_flight();
-    *recorded = sim.transcript();
+    // One instant: a request whose response starts in between must not be judged twice.
+    let (exchanges, in_flight) = sim.transcript_and_in_flight();
+    // A reader that ended its subscription (or went silent) is the one that may have given
+    // up; one merely waiting out a Retry-After when the case ends has not.
+    let ended = checkpoints.last().is_some_and(|c| {
+        c.answer.progress.stop_reason.is_some()
+            || c.ended_early
+                .as_ref()
+                .is_some_and(|e| e.reader == Idle::Stopped)
+    });
+    *recorded = exchanges;
     let transcript = summarize(recorded);
     let unfired = unfired_rules(case, recorded);
     Ok(match case.mode {
@@ -207,8 +219,13 @@ fn run_inner(
             checkpoints,
             unfired,
             requests: [
-                cursor_not_echoed(recorded, &in_flight, &path),
+                resume_violations(recorded, &in_flight, &path),
                 retry_after_not_honoured(recorded, &path),
+                match ended {
+                    true => gave_up_at_server_error(recorded, &in_flight, &path),
+                    false => Vec::new(),
+                },
+                reconnect_storm(recorded, &path),
             ]
             .concat(),
             transcript,
@@ -227,9 +244,10 @@ fn setup_error(reason: String) -> Outcome {
 /// that is the likeliest way for its missing echo to go unjudged.
 const NEXT_REQUEST_WAIT: Duration = Duration::from_secs(2);
 
-/// Waits (at most `timeout`) until the reader has made a request after the last response on
-/// `path` that carried a cursor: one answered since, or one still in flight (a long-poll
-/// waiting for data). Returns at once when no response carried a cursor.
+/// Waits (at most `timeout`) until the reader has made a request after the last read on
+/// `path` that told it a cursor (a complete response's header, or an SSE control event): one
+/// made since, one still in flight (a long-poll waiting for data), or that read still open
+/// (an SSE connection). Returns at once when no read told a cursor.
 fn await_request_after_cursor(
     sim: &stream_simulator::SimulatorHandle,
     path: &str,
@@ -243,13 +261,15 @@ fn await_request_after_cursor(
             .into_iter()
             .filter(|x| on_path(&x.method, &x.uri))
             .collect();
+        // The last read that told a cursor (in its headers, or an SSE control event). An SSE
+        // connection still open is the reader's current read: nothing more to wait for.
         let Some(last) = reads
             .iter()
-            .rposition(|x| x.response_headers.iter().any(|(k, _)| k == "stream-cursor"))
+            .rposition(|x| x.told().is_some_and(|t| t.cursor.is_some()))
         else {
             return;
         };
-        let later = last + 1 < reads.len();
+        let later = last + 1 < reads.len() || !reads[last].finished;
         let waiting = sim.in_flight().iter().any(|(m, u)| on_path(m, u));
         if later || waiting || std::time::Instant::now() >= deadline {
             return;

@@ -13,7 +13,8 @@ use crate::adapter::process::AdapterProcess;
 use crate::corpus::case::Case;
 use crate::judge::expectations::Expectations;
 use crate::judge::outcome::Outcome;
-use crate::judge::{CaseResult, Strictness, Verdict, judge};
+use crate::judge::position::weight;
+use crate::judge::{CaseResult, Standard, Strictness, Verdict, judge};
 
 /// How a run proceeds: how many cases at once, whether to stop at the first failure, the
 /// known failures (applied to each result as it comes, so a known failure neither stops a
@@ -24,6 +25,8 @@ pub struct RunOptions<'a> {
     pub fail_fast: bool,
     pub expectations: Option<&'a Expectations>,
     pub on_result: Option<&'a (dyn Fn(&CaseResult) + Sync)>,
+    /// What beyond the spec the cases are held to (`--standard`).
+    pub standard: Standard,
 }
 
 impl Default for RunOptions<'_> {
@@ -33,6 +36,7 @@ impl Default for RunOptions<'_> {
             fail_fast: false,
             expectations: None,
             on_result: None,
+            standard: Standard::Spec,
         }
     }
 }
@@ -123,9 +127,15 @@ pub fn run_reference_cases(
         options,
         || (),
         |(), case| {
-            let weight = case.weight(&profile.name)?;
+            let weight = weight(case, &profile.name, options.standard)?;
             let outcome = run_reference(case, profile, mutant);
-            let verdict = judge(case, profile, &outcome, Strictness::WithRequirementIds);
+            let verdict = judge(
+                case,
+                profile,
+                &outcome,
+                Strictness::WithRequirementIds,
+                options.standard,
+            );
             Some(CaseResult::new(case, profile, weight, outcome, verdict))
         },
         drop,
@@ -145,8 +155,8 @@ pub fn run_adapter_cases(
         options,
         || None,
         |adapter: &mut Option<AdapterProcess>, case| {
-            let weight = case.weight(&profile.name)?;
-            let (outcome, verdict) = run_one(case, profile, spec, adapter);
+            let weight = weight(case, &profile.name, options.standard)?;
+            let (outcome, verdict) = run_one(case, (profile, options.standard), spec, adapter);
             Some(CaseResult::new(case, profile, weight, outcome, verdict))
         },
         |adapter| {
@@ -160,7 +170,7 @@ pub fn run_adapter_cases(
 /// One case through the adapter in `slot` (started if there is none; left empty after a fault).
 fn run_one(
     case: &Case,
-    profile: &Profile,
+    (profile, standard): (&Profile, Standard),
     spec: &AdapterSpec,
     slot: &mut Option<AdapterProcess>,
 ) -> (Outcome, Verdict) {
@@ -174,7 +184,7 @@ fn run_one(
                 reason: fault.to_string(),
                 stderr_tail: String::new(),
             };
-            let verdict = judge(case, profile, &outcome, Strictness::ItemsOnly);
+            let verdict = judge(case, profile, &outcome, Strictness::ItemsOnly, standard);
             (outcome, verdict)
         }
         Ok(a) if !a.hello.capabilities.contains(&case.mode) => {
@@ -190,7 +200,7 @@ fn run_one(
         Ok(mut a) => match run_adapter(case, profile, &mut a, spec.timeout) {
             Ok(outcome) => {
                 *slot = Some(a);
-                let verdict = judge(case, profile, &outcome, Strictness::ItemsOnly);
+                let verdict = judge(case, profile, &outcome, Strictness::ItemsOnly, standard);
                 (outcome, verdict)
             }
             Err(fault) => {
@@ -199,7 +209,7 @@ fn run_one(
                     stderr_tail: a.stderr_tail(),
                 };
                 drop(a); // killed; the next case starts a fresh one
-                let verdict = judge(case, profile, &outcome, Strictness::ItemsOnly);
+                let verdict = judge(case, profile, &outcome, Strictness::ItemsOnly, standard);
                 (outcome, verdict)
             }
         },

@@ -72,6 +72,7 @@ const SELF_TEST_CASE_JOBS: RunOptions<'static> = RunOptions {
     fail_fast: false,
     expectations: None,
     on_result: None,
+    standard: crate::judge::Standard::Spec,
 };
 
 /// Runs every case under every preset against each mutant of the bundled reference adapter,

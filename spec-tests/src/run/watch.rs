@@ -148,8 +148,11 @@ impl<'s> Watch<'s> {
                 .sim
                 .transcript()
                 .iter()
-                .filter(|x| x.method == "GET" && x.uri.starts_with(self.path) && x.finished)
+                .filter(|x| x.method == "GET" && x.uri.starts_with(self.path))
                 .filter(|x| request_kind(&x.uri) == kind && status.is_none_or(|s| s == x.status))
+                // An SSE connection is answered once its response has started (its first
+                // events are written with its head); other reads once answered in full.
+                .filter(|x| x.finished || kind == RequestKind::Sse)
                 .count();
             if answered >= count || Instant::now() >= deadline {
                 return Ok(false);

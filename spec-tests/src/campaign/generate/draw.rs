@@ -22,8 +22,25 @@ impl Gen {
         &items[self.rng.random_range(0..items.len())]
     }
 
+    /// A key: mostly `k0`..`k11`; sometimes one that differs from those only in case, a
+    /// non-ASCII one or a long one (identifiers are compared as the exact strings they are).
     pub(super) fn key(&mut self) -> String {
-        format!("k{}", self.rng.random_range(0..12))
+        match self.rng.random_range(0..40) {
+            0 => format!("K{}", self.rng.random_range(0..12)),
+            1 => "ключ".to_owned(),
+            2 => format!("k{}", "é".repeat(60)),
+            _ => format!("k{}", self.rng.random_range(0..12)),
+        }
+    }
+
+    /// A txid: mostly `tx0`..`tx5`; sometimes one that differs from those only in case, or a
+    /// non-ASCII one (txids are opaque, compared exactly).
+    pub(super) fn txid(&mut self) -> String {
+        match self.rng.random_range(0..20) {
+            0 => format!("TX{}", self.rng.random_range(0..6)),
+            1 => "тх1".to_owned(),
+            _ => format!("tx{}", self.rng.random_range(0..6)),
+        }
     }
 
     pub(super) fn value(&mut self, key: &str) -> Value {
@@ -57,7 +74,7 @@ impl Gen {
         let op = *self.pick(&["insert", "insert", "update", "update", "delete"]);
         let mut headers = json!({"operation": op});
         if self.rng.random_bool(0.3) {
-            headers["txid"] = json!(format!("tx{}", self.rng.random_range(0..6)));
+            headers["txid"] = json!(self.txid());
         }
         let mut m = json!({"type": t, "key": key, "headers": headers});
         if op != "delete" {
@@ -124,7 +141,7 @@ impl Gen {
     pub(super) fn malformed(&mut self, types: &[&str]) -> Value {
         let t = *self.pick(types);
         let key = self.key();
-        let txid = json!(format!("tx{}", self.rng.random_range(0..6)));
+        let txid = json!(self.txid());
         match self.rng.random_range(0..12) {
             0 => json!({"type": t, "key": key, "headers": {"operation": "insert", "txid": txid}}),
             1 => {

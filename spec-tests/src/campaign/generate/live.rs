@@ -45,6 +45,10 @@ impl Gen {
             };
             rules.push(self.rule(kind, live));
         }
+        // SSE data events written over several lines, as PROTOCOL 5.8's example does.
+        if live == Live::Sse && self.rng.random_bool(0.3) {
+            rules.push(Rule::new(Fault::SseMultiLineData).kind(RequestKind::Sse));
+        }
         if gone {
             rules.push(Rule {
                 stream: None,

@@ -1,0 +1,121 @@
+//! Where a difference rests on a question the spec leaves open, and what that makes it: the
+//! one place a position's class (fails the case, or is recorded as informational) is
+//! decided, for hand-written cases and generated scenarios alike. A case file may also weigh
+//! a whole case informational; this module is what keeps a generated scenario, which has no
+//! such weight, from failing an implementation for a position the corpus only records.
+//!
+//! The positions recognised from what happened, wherever they occur:
+//! - txids kept across a reset (`OQ-RESET-SCOPE`): the observed txids are the expected ones
+//!   plus txids carried before a reset;
+//! - a reader that gave up at a 5xx or 429 answer (`OQ-TRANSIENT-ERRORS`): it made no request
+//!   after one;
+//! - a value that rests on an insert at an existing key (`OQ-INSERT-EXISTING`), found by
+//!   [`super::explain`].
+//!
+//! Under `--standard upstream-client` ([`Standard::UpstreamClient`]) the questions the upstream
+//! client conformance suite answers ([`Standard::requires`]) are required, not informational.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use state_reference::requirement::{OQ_RESET_SCOPE, OQ_STREAM_GONE, OQ_TRANSIENT_ERRORS};
+
+use crate::corpus::case::{Case, Weight};
+
+/// How much beyond the spec an implementation is held to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Standard {
+    /// The spec: open questions are recorded, never failed.
+    #[default]
+    Spec,
+    /// The spec, plus what the upstream Durable Streams client conformance suite expects of
+    /// every official client where the protocol is silent (retries, a missing stream).
+    UpstreamClient,
+}
+
+impl Standard {
+    /// The open questions this standard holds implementations to (as required).
+    pub fn requires(self) -> &'static [&'static str] {
+        match self {
+            Standard::Spec => &[],
+            Standard::UpstreamClient => &[OQ_TRANSIENT_ERRORS, OQ_STREAM_GONE],
+        }
+    }
+
+    /// Whether a difference resting on `question` fails under this standard.
+    pub fn holds_to(self, question: &str) -> bool {
+        self.requires().contains(&question)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Standard::Spec => "spec",
+            Standard::UpstreamClient => "upstream-client",
+        }
+    }
+}
+
+/// The open question the observed txids rest on, if they differ from the expected ones only
+/// by txids carried by `before_reset` (the items before the last reset, `None` when nothing
+/// reset): a reader that keeps its txids across a reset, where the spec is silent
+/// (`OQ-RESET-SCOPE`). A txid first carried after the last reset is no such position.
+pub fn txids_kept_across_reset(
+    before_reset: Option<&[&Value]>,
+    want: &BTreeSet<&String>,
+    got: &BTreeSet<&String>,
+) -> Option<&'static str> {
+    let items = before_reset?;
+    let carried = |t: &str| {
+        items
+            .iter()
+            .any(|i| i.pointer("/headers/txid").is_some_and(|x| x == t))
+    };
+    (want.is_subset(got) && got.difference(want).all(|t| carried(t))).then_some(OQ_RESET_SCOPE)
+}
+
+/// Whether `item` is a reset control message.
+pub fn is_reset(item: &Value) -> bool {
+    item.pointer("/headers/control")
+        .is_some_and(|c| c == "reset")
+}
+
+/// The items before the last reset among them, if one is.
+pub fn before_last_reset<'i, 'v>(items: &'i [&'v Value]) -> Option<&'i [&'v Value]> {
+    let last = items.iter().rposition(|i| is_reset(i))?;
+    Some(&items[..last])
+}
+
+/// Files a difference by its class: into `out` (it fails the case) unless it rests only on
+/// the open question `rests_on` and `standard` does not hold implementations to that question;
+/// then into `silent` (recorded). `line` says which question, in words.
+pub fn file(
+    line: String,
+    rests_on: Option<&str>,
+    standard: Standard,
+    out: &mut Vec<String>,
+    silent: &mut Vec<String>,
+) {
+    match rests_on {
+        Some(q) if standard.holds_to(q) => {
+            out.push(format!(
+                "{line} [required under --standard {}]",
+                standard.name()
+            ));
+        }
+        Some(_) => silent.push(line),
+        None => out.push(line),
+    }
+}
+
+/// A case's weight under `profile` at `standard`: an informational case that cites a question
+/// the standard holds implementations to is required.
+pub fn weight(case: &Case, profile: &str, standard: Standard) -> Option<Weight> {
+    let weight = case.weight(profile)?;
+    let held = case.requirements.iter().any(|r| standard.holds_to(r));
+    Some(match (weight, held) {
+        (Weight::Informational, true) => Weight::Required,
+        (w, _) => w,
+    })
+}

@@ -1,0 +1,144 @@
+//! Where each read resumes, judged from the simulator's transcript on every read of every
+//! live case (catch-up, long-poll, SSE, and every reconnect after a fault):
+//!
+//! - its `offset` is the one the reader was last told (PROTOCOL §8, `DS-8-NEXT-OFFSET`; an
+//!   SSE reconnect, §5.8, `DS-5.8-RECONNECT`): the `Stream-Next-Offset` of its last complete
+//!   response, or the `streamNextOffset` of the last whole control event of an SSE
+//!   connection. The documented exceptions: `-1` after a 410 (history compacted: start
+//!   over), and the offset a served reset names (STATE-PROTOCOL §4.2.2: restart there);
+//! - a live read (long-poll, or an SSE connection) carries as `cursor` the last cursor it
+//!   was told (§10.1, `DS-10.1-CURSOR-ECHO`). A read from the beginning starts a new session
+//!   and is not held to an old cursor.
+//!
+//! What is told comes from [`Exchange::told`], which the simulator's view of a reader uses
+//! too. Requests still in flight count as the latest reads. A reader's first read (nothing
+//! told yet) is not judged.
+
+use serde_json::Value;
+use state_reference::requirement::{CURSOR_ECHO, NEXT_OFFSET, SSE_RECONNECT};
+use stream_simulator::told::Told;
+use stream_simulator::transcript::Exchange;
+
+use super::outcome::{RequestClass, RequestViolation};
+
+/// The first read that resumed from another offset than it was told, and the first live read
+/// that did not echo its cursor, if any.
+pub fn resume_violations(
+    exchanges: &[Exchange],
+    in_flight: &[(String, String)],
+    path: &str,
+) -> Vec<RequestViolation> {
+    let reads = exchanges
+        .iter()
+        .filter(|x| x.method == "GET" && on_path(&x.uri, path))
+        .map(|x| (Some(x), x.uri.as_str()))
+        .chain(
+            in_flight
+                .iter()
+                .filter(|(m, u)| m == "GET" && on_path(u, path))
+                .map(|(_, u)| (None, u.as_str())),
+        );
+    let (mut told, mut restart, mut resets): (Option<(u64, Told, bool)>, bool, Vec<String>) =
+        (None, false, Vec::new());
+    let (mut offset_broken, mut cursor_broken) = (None, None);
+    for (x, uri) in reads {
+        let what = match x {
+            Some(x) => format!("exchange #{} ({uri})", x.seq),
+            None => format!("the waiting request {uri}"),
+        };
+        let offset = param(uri, "offset").unwrap_or_default();
+        if offset == "-1" && (restart || told.is_none()) {
+            told = None; // a new session: nothing to resume, no cursor to echo
+        }
+        if let Some((seq, t, sse)) = &told {
+            if offset_broken.is_none() && offset != t.offset && !resets.contains(&offset) {
+                let requirement = if *sse { SSE_RECONNECT } else { NEXT_OFFSET };
+                let how = if *sse {
+                    "the last control event of SSE connection"
+                } else {
+                    "the response to"
+                };
+                offset_broken = Some(violation(
+                    requirement,
+                    format!(
+                        "{what} reads from offset {offset}, but {how} #{seq} told it {}",
+                        t.offset
+                    ),
+                ));
+            }
+            let live = matches!(param(uri, "live").as_deref(), Some("long-poll" | "sse"));
+            if let Some(cursor) = t.cursor.as_ref().filter(|_| live)
+                && cursor_broken.is_none()
+                && param(uri, "cursor").as_ref() != Some(cursor)
+            {
+                cursor_broken = Some(violation(
+                    CURSOR_ECHO,
+                    format!("{what} does not echo the cursor {cursor:?} the server sent on #{seq}"),
+                ));
+            }
+        }
+        if let Some(x) = x {
+            restart = x.status == 410;
+            resets.extend(reset_offsets(x));
+            if let Some(t) = x.told() {
+                told = Some((x.seq, t, x.is_sse()));
+            }
+        }
+    }
+    offset_broken.into_iter().chain(cursor_broken).collect()
+}
+
+fn violation(requirement: &str, detail: String) -> RequestViolation {
+    RequestViolation {
+        requirement: requirement.into(),
+        detail,
+        class: RequestClass::Every,
+    }
+}
+
+fn on_path(uri: &str, path: &str) -> bool {
+    uri.strip_prefix(path)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('?'))
+}
+
+/// The value of query parameter `name` in `uri`, if present.
+fn param(uri: &str, name: &str) -> Option<String> {
+    let query = uri.split_once('?').map_or("", |(_, q)| q);
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+        .map(str::to_owned)
+}
+
+/// The offsets named by reset control messages the exchange served (in a JSON body, or in
+/// an SSE connection's data events).
+fn reset_offsets(x: &Exchange) -> Vec<String> {
+    let text = &x.response_body.text;
+    let bodies: Vec<String> = match x.is_sse() {
+        true => text
+            .split("\n\n")
+            .filter_map(|event| {
+                let mut lines = event.lines();
+                (lines.next()?.strip_prefix("event:")?.trim() == "data").then(|| {
+                    lines
+                        .filter_map(|l| l.strip_prefix("data:"))
+                        .map(|l| l.strip_prefix(' ').unwrap_or(l))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
+            })
+            .collect(),
+        false => vec![text.clone()],
+    };
+    bodies
+        .iter()
+        .filter_map(|b| serde_json::from_str::<Vec<Value>>(b).ok())
+        .flatten()
+        .filter(|i| i.pointer("/headers/control").is_some_and(|c| c == "reset"))
+        .filter_map(|i| Some(i.pointer("/headers/offset")?.as_str()?.to_owned()))
+        .collect()
+}
+
+#[cfg(test)]
+#[path = "resume_tests.rs"]
+mod tests;
