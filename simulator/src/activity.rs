@@ -100,12 +100,6 @@ impl Transcript {
     }
 }
 
-/// Whether `uri` reads the stream at `path` (`GET` is checked by the caller).
-fn reads(uri: &str, path: &str) -> bool {
-    uri.strip_prefix(path)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('?'))
-}
-
 /// The activity of `path`'s reader from the requests in flight (method, URI, arrival) and
 /// the recorded exchanges, oldest first.
 pub(crate) fn of<'t>(
@@ -120,7 +114,7 @@ pub(crate) fn of<'t>(
     };
     let later = |a: &Option<Request>, at: u64| a.as_ref().is_none_or(|r| at > r.received_ms);
     for (method, uri, received_ms) in in_flight {
-        if method == "GET" && reads(uri, path) {
+        if method == "GET" && crate::transcript::addresses(uri, path) {
             activity.open += 1;
             if later(&activity.last_request, received_ms) {
                 activity.last_request = Some(Request {
@@ -134,10 +128,9 @@ pub(crate) fn of<'t>(
     let (mut newest_seen, mut ended_seen) = (false, false);
     // Every read is looked at (an older SSE connection may still be open); the body of an
     // SSE response is read only until one has told the reader where it stands.
-    for r in recorded
-        .rev()
-        .filter(|r| r.exchange.method == "GET" && reads(&r.exchange.uri, path))
-    {
+    for r in recorded.rev().filter(|r| {
+        r.exchange.method == "GET" && crate::transcript::addresses(&r.exchange.uri, path)
+    }) {
         let x = r.exchange;
         if !std::mem::replace(&mut newest_seen, true)
             && later(&activity.last_request, x.received_ms)
@@ -204,6 +197,7 @@ mod tests {
             seq,
             method: "GET".into(),
             uri: uri.into(),
+            kind: crate::fault::RequestKind::of("GET", crate::transcript::query_param(uri, "live")),
             request_headers: Vec::new(),
             request_body: Default::default(),
             status,

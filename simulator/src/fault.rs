@@ -28,6 +28,22 @@ pub enum RequestKind {
     Delete,
 }
 
+impl RequestKind {
+    /// The kind of a request by its method and its `live` query parameter.
+    pub fn of(method: &str, live: Option<&str>) -> RequestKind {
+        match (method, live) {
+            ("PUT", _) => RequestKind::Create,
+            ("POST", _) => RequestKind::Append,
+            ("HEAD", _) => RequestKind::Head,
+            ("DELETE", _) => RequestKind::Delete,
+            ("GET", None) => RequestKind::CatchUp,
+            ("GET", Some("long-poll")) => RequestKind::LongPoll,
+            ("GET", Some("sse")) => RequestKind::Sse,
+            _ => RequestKind::Any,
+        }
+    }
+}
+
 /// One fault, from the catalogue of `docs/simulator.md`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(
@@ -219,17 +235,69 @@ impl Rule {
     }
 }
 
-/// The faults that apply to one exchange.
+/// What the plan decides for one request, decoded once from the rules that fired (where two
+/// fired rules decide the same thing, the first in plan order wins).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Applied {
+    /// Every fault that fired, in plan order: what the transcript lists.
     pub faults: Vec<Fault>,
     /// Delay to wait before answering (jitter already drawn).
     pub delay_ms: u64,
+    /// State-level or lifecycle actions, applied just before the request is served.
+    pub acts: Vec<crate::store::Action>,
+    /// A status to answer instead, with its `Retry-After` (seconds).
+    pub status: Option<(u16, Option<u64>)>,
+    /// Reads return at most this many messages.
+    pub page_messages: Option<usize>,
+    /// Served messages carry `headers.offset`.
+    pub served_offsets: bool,
+    /// SSE data events are written one message per line.
+    pub sse_multi_line: bool,
+    /// A long-poll is answered 204 at once.
+    pub empty_long_poll: bool,
+    /// The transport faults that may cut the response, in plan order (see
+    /// [`Fault::cut_name`]): the first that finds something to cut does.
+    pub cuts: Vec<Fault>,
 }
 
 impl Applied {
-    pub fn find<T>(&self, pick: impl Fn(&Fault) -> Option<T>) -> Option<T> {
-        self.faults.iter().find_map(pick)
+    fn decide(&mut self, fault: &Fault) {
+        match fault {
+            Fault::Act { act } => self.acts.push(act.clone()),
+            Fault::Status {
+                status,
+                retry_after,
+            } => {
+                self.status.get_or_insert((*status, *retry_after));
+            }
+            Fault::Page { messages } => {
+                self.page_messages.get_or_insert((*messages).max(1));
+            }
+            Fault::ServedOffsets => self.served_offsets = true,
+            Fault::SseMultiLineData => self.sse_multi_line = true,
+            Fault::EmptyLongPoll => self.empty_long_poll = true,
+            Fault::Delay { .. } => {} // drawn by the engine, with its jitter
+            cut => {
+                if cut.cut_name().is_some() {
+                    self.cuts.push(cut.clone());
+                }
+            }
+        }
+    }
+}
+
+impl Fault {
+    /// The name a response cut by this fault carries in the transcript (`Cut::how`), for
+    /// the transport faults that cut one; `None` for every other fault.
+    pub fn cut_name(&self) -> Option<&'static str> {
+        match self {
+            Fault::ResetBeforeHeaders => Some("reset-before-headers"),
+            Fault::CutBody { .. } => Some("cut-body"),
+            Fault::CutInsideMessage { .. } => Some("cut-inside-message"),
+            Fault::SseCloseAfter { .. } => Some("sse-close"),
+            Fault::SseAbortAfter { .. } => Some("sse-abort"),
+            _ => None,
+        }
     }
 }
 
@@ -274,6 +342,7 @@ impl FaultEngine {
                         0
                     };
             }
+            applied.decide(&rule.fault);
             applied.faults.push(rule.fault.clone());
         }
         applied

@@ -36,16 +36,20 @@ fn inside_message(body: &[u8], k: usize) -> Option<usize> {
     Some(start + m.len() / 2)
 }
 
+/// Where the first of the exchange's cuts that finds something to cut stops the body.
 fn stop_for(applied: &Applied, body: Option<&[u8]>) -> Option<Stop> {
-    applied.find(|f| match *f {
-        Fault::ResetBeforeHeaders => Some(Stop::BreakAfterBytes(0, "reset-before-headers")),
-        Fault::CutBody { bytes } => Some(Stop::BreakAfterBytes(bytes, "cut-body")),
-        Fault::CutInsideMessage { message } => body
-            .and_then(|b| inside_message(b, message))
-            .map(|at| Stop::BreakAfterBytes(at, "cut-inside-message")),
-        Fault::SseCloseAfter { events } => Some(Stop::CloseAfterEvents(events)),
-        Fault::SseAbortAfter { events } => Some(Stop::BreakAfterEvents(events)),
-        _ => None,
+    applied.cuts.iter().find_map(|cut| {
+        let how = cut.cut_name()?;
+        match *cut {
+            Fault::ResetBeforeHeaders => Some(Stop::BreakAfterBytes(0, how)),
+            Fault::CutBody { bytes } => Some(Stop::BreakAfterBytes(bytes, how)),
+            Fault::CutInsideMessage { message } => body
+                .and_then(|b| inside_message(b, message))
+                .map(|at| Stop::BreakAfterBytes(at, how)),
+            Fault::SseCloseAfter { events } => Some(Stop::CloseAfterEvents(events)),
+            Fault::SseAbortAfter { events } => Some(Stop::BreakAfterEvents(events)),
+            _ => None,
+        }
     })
 }
 
@@ -67,8 +71,11 @@ fn split_events(chunk: Bytes) -> Vec<Bytes> {
 
 /// The request side of an exchange, for the transcript.
 pub(crate) struct RequestRecord {
+    /// The request's in-flight mark, ended when its exchange is recorded.
+    pub in_flight: crate::transcript::InFlight,
     pub method: String,
     pub uri: String,
+    pub kind: crate::fault::RequestKind,
     pub headers: HeaderList,
     pub body: Bytes,
     /// See [`Exchange::received_ms`].
@@ -101,11 +108,12 @@ pub(crate) async fn shape(
         Some(Stop::BreakAfterBytes(at, how)) if at == 0 || body_less => Some(how),
         _ => None,
     };
-    let seq = transcript.begin(request.body.clone(), || Begun {
+    let seq = transcript.begin(request.body.clone(), request.in_flight.id(), || Begun {
         exchange: Exchange {
             seq: 0,
             method: request.method,
             uri: request.uri,
+            kind: request.kind,
             request_headers: Vec::new(),
             request_body: RecordedBody::default(),
             status: if reset.is_some() {

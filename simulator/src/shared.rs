@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::config::SimulatorConfig;
-use crate::fault::{Applied, Fault, FaultEngine};
+use crate::fault::{Applied, FaultEngine};
 use crate::store::{ReadOptions, Store};
 use crate::transcript::Transcript;
 
@@ -25,13 +25,8 @@ impl Shared {
     pub(crate) fn read_options(&self, applied: &Applied) -> ReadOptions {
         ReadOptions {
             max_bytes: self.config.page_bytes,
-            max_messages: applied.find(|f| match f {
-                Fault::Page { messages } => Some((*messages).max(1)),
-                _ => None,
-            }),
-            served_offsets: applied
-                .find(|f| (*f == Fault::ServedOffsets).then_some(()))
-                .is_some(),
+            max_messages: applied.page_messages,
+            served_offsets: applied.served_offsets,
         }
     }
 }

@@ -8,7 +8,7 @@ use base64::Engine;
 use bytes::Bytes;
 use serde::Serialize;
 
-use crate::fault::Fault;
+use crate::fault::{Fault, RequestKind};
 
 /// A body as recorded: UTF-8 text when it is, base64 otherwise.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -127,6 +127,9 @@ pub struct Exchange {
     pub seq: u64,
     pub method: String,
     pub uri: String,
+    /// What kind of request it was, as fault rules classify it (classified once, where the
+    /// request was served).
+    pub kind: RequestKind,
     pub request_headers: Vec<(String, String)>,
     pub request_body: RecordedBody,
     /// 0 when the connection was reset before any header was sent.
@@ -145,7 +148,31 @@ pub struct Exchange {
     pub answered_ms: u64,
 }
 
+/// The value of query parameter `name` in `uri`, as sent (not percent-decoded), if present.
+pub fn query_param<'u>(uri: &'u str, name: &str) -> Option<&'u str> {
+    let query = uri.split_once('?').map_or("", |(_, q)| q);
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+}
+
+/// Whether `uri` addresses the stream at `path` (the path itself, with or without a query).
+pub fn addresses(uri: &str, path: &str) -> bool {
+    uri.strip_prefix(path)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('?'))
+}
+
 impl Exchange {
+    /// The value of query parameter `name` in the request's URI, if present.
+    pub fn query(&self, name: &str) -> Option<&str> {
+        query_param(&self.uri, name)
+    }
+
+    /// Whether this exchange is a read (`GET`) of the stream at `path`.
+    pub fn reads(&self, path: &str) -> bool {
+        self.method == "GET" && addresses(&self.uri, path)
+    }
+
     /// Whether `fault`, listed on this exchange, really acted on it: a transport fault only
     /// when it is the one that cut the response (a cut aimed past the body's end, or an SSE
     /// close the connection never reached, did nothing), an empty long-poll only when it
@@ -154,15 +181,10 @@ impl Exchange {
         if !self.faults.contains(fault) {
             return false;
         }
-        let cut_by = |how: &str| self.cut.as_ref().is_some_and(|c| c.how == how);
-        match fault {
-            Fault::ResetBeforeHeaders => cut_by("reset-before-headers"),
-            Fault::CutBody { .. } => cut_by("cut-body"),
-            Fault::CutInsideMessage { .. } => cut_by("cut-inside-message"),
-            Fault::SseCloseAfter { .. } => cut_by("sse-close"),
-            Fault::SseAbortAfter { .. } => cut_by("sse-abort"),
-            Fault::EmptyLongPoll => self.status == 204,
-            _ => true,
+        match (fault.cut_name(), fault) {
+            (Some(how), _) => self.cut.as_ref().is_some_and(|c| c.how == how),
+            (None, Fault::EmptyLongPoll) => self.status == 204,
+            (None, _) => true,
         }
     }
 }
@@ -200,6 +222,13 @@ pub(crate) struct Inner {
 pub(crate) struct InFlight {
     transcript: Arc<Transcript>,
     id: Option<u64>,
+}
+
+impl InFlight {
+    /// Its number among the arrivals (none with transcripts off).
+    pub(crate) fn id(&self) -> Option<u64> {
+        self.id
+    }
 }
 
 impl Drop for InFlight {
@@ -293,8 +322,14 @@ impl Transcript {
     }
 
     /// Records the start of an exchange, made by `begun` only when transcripts are on, with
-    /// the body of its request; returns its sequence number.
-    pub(crate) fn begin(&self, request_body: Bytes, begun: impl FnOnce() -> Begun) -> u64 {
+    /// the body of its request; returns its sequence number. The request (`arrival`) stops
+    /// being in flight in the same step, so no reader of the transcript sees it twice.
+    pub(crate) fn begin(
+        &self,
+        request_body: Bytes,
+        arrival: Option<u64>,
+        begun: impl FnOnce() -> Begun,
+    ) -> u64 {
         if !self.enabled {
             return 0; // nothing is recorded, so no later call looks the number up
         }
@@ -321,6 +356,9 @@ impl Transcript {
             last_sent_ms: self.now_ms(),
         };
         let mut inner = self.lock();
+        if let Some(id) = arrival {
+            inner.in_flight.remove(&id);
+        }
         inner.bytes += kept.size();
         let at = inner.exchanges.partition_point(|k| k.exchange.seq < seq);
         inner.exchanges.insert(at, kept);

@@ -13,6 +13,7 @@ fn bare() -> Exchange {
         seq: 0,
         method: "GET".into(),
         uri: "/s".into(),
+        kind: crate::fault::RequestKind::CatchUp,
         request_headers: Vec::new(),
         request_body: RecordedBody::default(),
         status: 200,
@@ -31,8 +32,8 @@ fn bare() -> Exchange {
 #[test]
 fn request_bodies_are_listed_as_received_and_counted() {
     let t = Transcript::new(1);
-    t.begin(Bytes::from_static(b"[{\"a\":1}]"), exchange);
-    t.begin(Bytes::from_static(&[0xff, 0x00]), exchange);
+    t.begin(Bytes::from_static(b"[{\"a\":1}]"), None, exchange);
+    t.begin(Bytes::from_static(&[0xff, 0x00]), None, exchange);
     let kept = t.exchanges();
     assert_eq!(kept.len(), 1);
     assert_eq!(
@@ -52,14 +53,14 @@ fn request_bodies_are_listed_as_received_and_counted() {
 #[test]
 fn exchanges_made_out_of_order_are_listed_in_sequence_order() {
     let t = Transcript::new(100);
-    let outer = t.begin(Bytes::new(), || {
+    let outer = t.begin(Bytes::new(), None, || {
         // A second exchange begins and is recorded while the first is still being made.
-        let inner = t.begin(Bytes::new(), exchange);
+        let inner = t.begin(Bytes::new(), None, exchange);
         assert_eq!(inner, 1);
         exchange()
     });
     assert_eq!(outer, 0);
-    t.begin(Bytes::new(), exchange);
+    t.begin(Bytes::new(), None, exchange);
     assert_eq!(
         t.exchanges().iter().map(|e| e.seq).collect::<Vec<_>>(),
         [0, 1, 2]
@@ -70,7 +71,7 @@ fn exchanges_made_out_of_order_are_listed_in_sequence_order() {
 fn keeps_at_most_capacity_exchanges_and_max_bytes_of_bodies() {
     let t = Transcript::new(3);
     for _ in 0..5 {
-        t.begin(Bytes::new(), exchange);
+        t.begin(Bytes::new(), None, exchange);
     }
     assert_eq!(
         t.exchanges().iter().map(|e| e.seq).collect::<Vec<_>>(),
@@ -78,7 +79,7 @@ fn keeps_at_most_capacity_exchanges_and_max_bytes_of_bodies() {
     );
     let big = vec![b'x'; MAX_BYTES / 2 + 1];
     for _ in 0..3 {
-        let seq = t.begin(Bytes::new(), exchange);
+        let seq = t.begin(Bytes::new(), None, exchange);
         t.body_bytes(seq, Bytes::from(big.clone()));
     }
     let kept = t.exchanges();
@@ -112,7 +113,7 @@ fn headers_count_against_the_byte_budget() {
     let t = Transcript::new(usize::MAX);
     let big = "h".repeat(MAX_BYTES / 4 + 1);
     for _ in 0..5 {
-        t.begin(Bytes::new(), || Begun {
+        t.begin(Bytes::new(), None, || Begun {
             request_headers: HeaderList::of([("x-big", big.as_bytes())]),
             ..exchange()
         });
@@ -125,4 +126,16 @@ fn headers_count_against_the_byte_budget() {
     t.clear();
     assert!(t.exchanges().is_empty());
     assert_eq!(t.lock().bytes, 0);
+}
+
+#[test]
+fn a_request_stops_being_in_flight_as_its_exchange_is_recorded() {
+    let t = Arc::new(Transcript::new(10));
+    let waiting = t.arrive("GET", "/s?offset=-1");
+    assert_eq!(t.in_flight().len(), 1);
+    t.begin(Bytes::new(), waiting.id(), exchange);
+    let (recorded, in_flight) = t.snapshot();
+    assert_eq!((recorded.len(), in_flight.len()), (1, 0));
+    drop(waiting); // the guard's own removal finds nothing left to remove
+    assert!(t.in_flight().is_empty());
 }

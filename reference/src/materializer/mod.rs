@@ -65,6 +65,18 @@ pub struct Batch {
     pub up_to_date: bool,
 }
 
+impl Batch {
+    /// `items` as one batch at the stream's tail, with no offset: what a replay or a file of
+    /// messages applies.
+    pub fn whole(items: Vec<Value>) -> Batch {
+        Batch {
+            items,
+            offset: None,
+            up_to_date: true,
+        }
+    }
+}
+
 /// A message the materializer refused, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {

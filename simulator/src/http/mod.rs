@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 
 use crate::control;
-use crate::fault::{Applied, Fault, RequestKind};
+use crate::fault::{Applied, RequestKind};
 use crate::reply::Reply;
 use crate::shaping::{self, RequestRecord};
 use crate::shared::Shared;
@@ -37,19 +37,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 
 /// What kind of request this is, for fault rules.
 fn classify(method: &Method, query: &HashMap<String, String>) -> RequestKind {
-    match *method {
-        Method::PUT => RequestKind::Create,
-        Method::POST => RequestKind::Append,
-        Method::HEAD => RequestKind::Head,
-        Method::DELETE => RequestKind::Delete,
-        Method::GET => match query.get("live").map(String::as_str) {
-            None => RequestKind::CatchUp,
-            Some("long-poll") => RequestKind::LongPoll,
-            Some("sse") => RequestKind::Sse,
-            Some(_) => RequestKind::Any,
-        },
-        _ => RequestKind::Any,
-    }
+    RequestKind::of(method.as_str(), query.get("live").map(String::as_str))
 }
 
 async fn handle(
@@ -67,26 +55,27 @@ async fn handle(
         false => String::new(),
     };
     // In flight until the response head is ready: a long-poll waiting for data shows here.
-    let _in_flight = shared.transcript.arrive(method.as_str(), &uri_text);
+    let in_flight = shared.transcript.arrive(method.as_str(), &uri_text);
     let path = uri.path().to_owned();
     let query = match Query::<HashMap<String, String>>::try_from_uri(&uri) {
         Ok(Query(q)) => q,
         Err(e) => return Reply::from(Refusal::new(400, format!("bad query: {e}"))).into_response(),
     };
-    let applied = shared.faults().on_request(&path, classify(&method, &query));
+    let kind = classify(&method, &query);
+    let applied = shared.faults().on_request(&path, kind);
     if applied.delay_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(applied.delay_ms)).await;
     }
-    for fault in &applied.faults {
-        if let Fault::Act { act } = fault {
-            // An action on a stream that cannot take it (missing, closed, not JSON) is a
-            // no-op; the transcript still lists the fault.
-            let _ = shared.store.act(&path, act);
-        }
+    for act in &applied.acts {
+        // An action on a stream that cannot take it (missing, closed, not JSON) is a no-op;
+        // the transcript still lists the fault.
+        let _ = shared.store.act(&path, act);
     }
     let record = RequestRecord {
+        in_flight,
         method: method.to_string(),
         uri: uri_text,
+        kind,
         headers: match recorded {
             true => HeaderList::of(headers.iter().map(|(k, v)| (k.as_str(), v.as_bytes()))),
             false => HeaderList::default(),
@@ -100,14 +89,7 @@ async fn handle(
         },
         received_ms,
     };
-    let status_fault = applied.find(|f| match f {
-        Fault::Status {
-            status,
-            retry_after,
-        } => Some((*status, *retry_after)),
-        _ => None,
-    });
-    let response = match status_fault {
+    let response = match applied.status {
         Some((status, retry_after)) => Reply::from(Refusal::new(status, "injected fault"))
             .header_if(
                 retry_after.is_some(),

@@ -12,7 +12,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use tokio::time::Instant;
 
-use crate::fault::{Applied, Fault};
+use crate::fault::Applied;
 use crate::offset::{Offset, RequestedOffset};
 use crate::reply::Reply;
 use crate::shared::Shared;
@@ -81,15 +81,11 @@ pub(super) async fn read(
             opts,
         ),
         Some("long-poll") => {
-            let wait = applied
-                .find(|f| (*f == Fault::EmptyLongPoll).then_some(()))
-                .is_none();
+            let wait = !applied.empty_long_poll;
             long_poll(&shared, &path, from, cursor_param, opts, wait).await
         }
         Some("sse") => {
-            let multi_line = applied
-                .find(|f| (*f == Fault::SseMultiLineData).then_some(()))
-                .is_some();
+            let multi_line = applied.sse_multi_line;
             return sse(
                 shared.clone(),
                 path,

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
-use spec_tests::corpus::case::Case;
+use spec_tests::corpus::case::{BatchInput, Case};
 use spec_tests::corpus::{self, Filter, Suite};
 use spec_tests::run::execute::run_reference;
 use state_reference::{Batch, Materializer, Message, ParseRules, Profile};
@@ -150,11 +150,7 @@ pub fn materialize(file: &Path, profile: &Profile) -> Result<Exit> {
     let value = read_json(file)?;
     let mut m = Materializer::new(profile.clone());
     let batches = match value {
-        Value::Array(items) => vec![Batch {
-            items,
-            offset: None,
-            up_to_date: true,
-        }],
+        Value::Array(items) => vec![Batch::whole(items)],
         Value::Object(_) => {
             let case: Case = serde_json::from_value(value).with_context(|| {
                 format!(
@@ -165,14 +161,7 @@ pub fn materialize(file: &Path, profile: &Profile) -> Result<Exit> {
             if let Some(collections) = &case.collections {
                 m = m.with_collections(collections)?;
             }
-            case.batches
-                .into_iter()
-                .map(|b| Batch {
-                    items: b.items,
-                    offset: Some(b.offset),
-                    up_to_date: b.up_to_date,
-                })
-                .collect()
+            case.batches.iter().map(BatchInput::to_batch).collect()
         }
         _ => bail!(
             "{}: expected a case file or a JSON array of messages",

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use state_reference::Collection;
 use state_reference::client::{Live, Until};
+use state_reference::{CanonicalState, Collection};
 
 /// The tag every generated case carries.
 pub const GENERATED_TAG: &str = "generated";
@@ -88,7 +88,7 @@ pub struct AwaitStep {
     /// Whether the point must be reached (false: the subscription must not claim it).
     pub reached: bool,
     /// The state there, hand-written (the reference's must agree).
-    pub state: Option<BTreeMap<String, BTreeMap<String, Value>>>,
+    pub state: Option<CanonicalState>,
     pub txids: Option<Vec<String>>,
 }
 
@@ -118,7 +118,7 @@ struct AwaitStepFile {
     #[serde(default = "yes")]
     reached: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    state: Option<BTreeMap<String, BTreeMap<String, Value>>>,
+    state: Option<CanonicalState>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     txids: Option<Vec<String>>,
 }
@@ -196,6 +196,17 @@ pub struct BatchInput {
     pub up_to_date: bool,
 }
 
+impl BatchInput {
+    /// The batch as the reference applies it: the one conversion from a case file's batch.
+    pub fn to_batch(&self) -> state_reference::Batch {
+        state_reference::Batch {
+            items: self.items.clone(),
+            offset: Some(self.offset.clone()),
+            up_to_date: self.up_to_date,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct RejectedItem {
     pub batch: usize,
@@ -210,7 +221,7 @@ pub struct RejectedItem {
 #[serde(rename_all = "camelCase")]
 pub struct Checkpoint {
     pub after_batch: usize,
-    pub state: BTreeMap<String, BTreeMap<String, Value>>,
+    pub state: CanonicalState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub txids: Option<Vec<String>>,
 }
@@ -220,7 +231,7 @@ pub struct Checkpoint {
 #[serde(rename_all = "camelCase")]
 pub struct Expectation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<BTreeMap<String, BTreeMap<String, Value>>>,
+    pub state: Option<CanonicalState>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub txids: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -331,7 +342,7 @@ pub fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, 
 /// A materialize expectation with every default filled in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MaterializeExpectation {
-    pub state: BTreeMap<String, BTreeMap<String, Value>>,
+    pub state: CanonicalState,
     pub txids: Vec<String>,
     pub offset: Option<String>,
     pub halted: bool,

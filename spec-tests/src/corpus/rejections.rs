@@ -14,7 +14,7 @@
 //! under every profile.
 
 use serde_json::{Value, json};
-use state_reference::{Batch, Materializer, Profile};
+use state_reference::{Materializer, Profile};
 
 use super::case::{BatchInput, Case, Expectation, Mode, RejectedItem};
 
@@ -153,11 +153,7 @@ fn reference_expectation(case: &Case, profile: &Profile) -> Option<Expectation> 
     let mut m = Materializer::consumer(profile, case.collections.as_deref(), None).ok()?;
     let mut rejected = Vec::new();
     for (index, batch) in case.batches.iter().enumerate() {
-        let diagnostics = m.apply_batch(Batch {
-            items: batch.items.clone(),
-            offset: Some(batch.offset.clone()),
-            up_to_date: batch.up_to_date,
-        });
+        let diagnostics = m.apply_batch(batch.to_batch());
         rejected.extend(diagnostics.iter().map(|d| RejectedItem {
             batch: index,
             index: d.index,

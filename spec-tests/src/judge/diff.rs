@@ -1,15 +1,14 @@
-//! Differences in words: the first type/key where two states part, and where a landed
-//! message lacks or differs from an expected one.
+//! Differences in words: the first type/key where two states part, where a landed message
+//! lacks or differs from an expected one, and offsets as people read them.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
+use state_reference::CanonicalState;
 use state_reference::materializer::canonical_value;
 
-type StateMap = BTreeMap<String, BTreeMap<String, Value>>;
-
 /// The first type/key (in sorted order) where two states differ, described for a human.
-pub fn first_divergence(expected: &StateMap, observed: &StateMap) -> Option<String> {
+pub fn first_divergence(expected: &CanonicalState, observed: &CanonicalState) -> Option<String> {
     first_divergent(expected, observed).map(|d| d.described)
 }
 
@@ -21,7 +20,7 @@ pub struct Divergence {
 }
 
 /// The first type/key (in sorted order) where two states differ.
-pub fn first_divergent(expected: &StateMap, observed: &StateMap) -> Option<Divergence> {
+pub fn first_divergent(expected: &CanonicalState, observed: &CanonicalState) -> Option<Divergence> {
     let types: BTreeSet<&String> = expected.keys().chain(observed.keys()).collect();
     for t in types {
         let empty = BTreeMap::new();
@@ -89,5 +88,14 @@ pub fn subset_difference(expected: &Value, observed: &Value, path: &str) -> Opti
                 if path.is_empty() { "/" } else { path }
             )
         }),
+    }
+}
+
+/// An offset for people: `none` when there is none, quoted only when it is empty.
+pub(crate) fn offset_text(offset: Option<&str>) -> String {
+    match offset {
+        None => "none".to_owned(),
+        Some("") => "\"\" (empty)".to_owned(),
+        Some(o) => o.to_owned(),
     }
 }

@@ -156,11 +156,7 @@ pub fn explain(
         if let Some(offset) = reset_offset(item, &rules) {
             skipped_by = Some((group, label.clone(), offset));
         }
-        let batch = Batch {
-            items: vec![item.clone()],
-            offset: None,
-            up_to_date: true,
-        };
+        let batch = Batch::whole(vec![item.clone()]);
         if let Some(d) = m.apply_batch(batch).first()
             && names(item, entity_type, key)
         {

@@ -1,10 +1,11 @@
 //! Judging live cases: subscribe checkpoints against the reference at the reported offset
 //! (and the hand-written expectations), and what a producer landed.
 
-use super::diff::{first_divergence, first_divergent, subset_difference, txid_set};
+use super::diff::{first_divergence, first_divergent, offset_text, subset_difference, txid_set};
+use super::explain::explain;
 use super::outcome::{CheckpointRun, Landed};
-use super::position::{self, Standard};
-use super::{Strictness, txid_difference};
+use super::position::{self, Standard, state_difference, txid_difference};
+use super::strictness::Strictness;
 use crate::corpus::case::{Case, Step};
 use crate::corpus::derive::appended_batches;
 use state_reference::client::Until;
@@ -57,7 +58,7 @@ pub fn subscribe_mismatches(
                 ),
                 (true, None) => format!(
                     "step {i}: expected the subscription {what}; it did not get there{error}, and stopped at offset {}",
-                    super::offset_text(got.progress.observation.offset.as_deref())
+                    offset_text(got.progress.observation.offset.as_deref())
                 ),
                 (false, _) => {
                     format!("step {i}: expected the subscription not {what}, but it claims so")
@@ -88,27 +89,27 @@ pub fn subscribe_mismatches(
         {
             out.push(format!(
                 "step {i}: reported offset {}, but the stream's tail is {}",
-                super::offset_text(got.progress.observation.offset.as_deref()),
-                super::offset_text(run.tail.as_deref())
+                offset_text(got.progress.observation.offset.as_deref()),
+                offset_text(run.tail.as_deref())
             ));
         }
         match &run.reference {
             Err(e) => out.push(format!(
                 "step {i}: no reference state at offset {}: {e}",
-                super::offset_text(got.progress.observation.offset.as_deref())
+                offset_text(got.progress.observation.offset.as_deref())
             )),
             Ok(reference) => {
                 if let Some(d) = first_divergent(&reference.state, &got.progress.observation.state)
                 {
-                    let why =
-                        super::explain::explain(case, profile, &d.entity_type, &d.key, Some(i));
-                    super::state_difference(
+                    let why = explain(case, profile, &d.entity_type, &d.key, Some(i));
+                    state_difference(
                         format!(
                             "step {i}: state at offset {}: {}",
-                            super::offset_text(got.progress.observation.offset.as_deref()),
+                            offset_text(got.progress.observation.offset.as_deref()),
                             d.described
                         ),
                         why,
+                        standard,
                         out,
                         silent,
                     );
@@ -158,11 +159,7 @@ fn skipped_item(case: &Case, profile: &Profile, step: usize) -> Option<String> {
         if at > step {
             break;
         }
-        let batch = Batch {
-            items: items.to_vec(),
-            offset: None,
-            up_to_date: true,
-        };
+        let batch = Batch::whole(items.to_vec());
         if let Some(d) = m.apply_batch(batch).first() {
             return Some(format!(
                 "append {append} item {} is one the {} profile skips ({}: {}); a consumer goes on \

@@ -3,29 +3,35 @@
 //! it), so a case run against the reference in process is also judged here.
 //!
 //! - [`outcome`]: what an implementation did (a leaf type).
-//! - [`diff`]: differences in words.
-//! - [`live`]: subscribe and produce comparisons.
+//! - [`diff`]: differences (and offsets) in words; [`strictness`]: how closely to compare.
+//! - `validate`, `materialize`, [`live`]: the comparisons, one per mode (live: subscribe and
+//!   produce); [`resume`] and [`requests`]: the rules a reader's requests are held to.
+//! - [`position`]: whether a difference fails or is recorded (open questions, `--standard`).
+//! - [`explain`]: the message and rule behind the reference's value at a type/key.
 //! - [`expectations`]: known-failure files.
+//!
+//! Each comparison imports only its siblings, never this module (no parent/child loop).
 
 pub mod diff;
 pub mod expectations;
 pub mod explain;
 pub mod live;
+mod materialize;
 pub mod outcome;
 pub mod position;
 pub mod requests;
 pub mod resume;
-
-use std::collections::BTreeSet;
+pub mod strictness;
+mod validate;
 
 use serde::{Deserialize, Serialize};
 
 use state_reference::Profile;
 
 use crate::corpus::case::{Case, Mode, Weight};
-use diff::first_divergent;
-use outcome::{Outcome, Validated};
+use outcome::Outcome;
 pub use position::Standard;
+pub use strictness::Strictness;
 
 /// One case run under one profile.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -117,14 +123,6 @@ impl Verdict {
     }
 }
 
-/// How closely to compare: the reference names the requirement behind each rejection;
-/// foreign implementations are only held to *which* items they rejected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Strictness {
-    WithRequirementIds,
-    ItemsOnly,
-}
-
 pub fn judge(
     case: &Case,
     profile: &Profile,
@@ -160,67 +158,11 @@ fn is_generated(case: &Case) -> bool {
         .any(|t| t == crate::corpus::case::GENERATED_TAG)
 }
 
-/// A txid difference (`label: expected …, observed …`), informational when it rests on an
-/// open question (`rests_on`) the standard does not hold implementations to.
-pub(crate) fn txid_difference(
-    label: String,
-    want: &BTreeSet<&String>,
-    got: &BTreeSet<&String>,
-    rests_on: Option<&str>,
-    standard: Standard,
-    out: &mut Vec<String>,
-    silent: &mut Vec<String>,
-) {
-    let line = format!("{label}: expected {want:?}, observed {got:?}");
-    let line = match rests_on {
-        Some(q) => format!(
-            "{line} (kept across a reset: whether a reset clears txids is open, {q}; the profile clears them)"
-        ),
-        None => line,
-    };
-    position::file(line, rests_on, standard, out, silent);
-}
-
-/// An offset for people: `none` when there is none, quoted only when it is empty.
-pub(crate) fn offset_text(offset: Option<&str>) -> String {
-    match offset {
-        None => "none".to_owned(),
-        Some("") => "\"\" (empty)".to_owned(),
-        Some(o) => o.to_owned(),
-    }
-}
-
-/// A state difference, with the reference's explanation of the expected value: a difference
-/// resting on an open question (an insert at an existing key) is only informational.
-pub(crate) fn state_difference(
-    line: String,
-    why: Option<explain::Explanation>,
-    out: &mut Vec<String>,
-    silent: &mut Vec<String>,
-) {
-    match why {
-        Some(explain::Explanation {
-            line: why,
-            open_question: Some(question),
-        }) => {
-            silent.push(format!(
-                "{line} (the expected value rests on a question the spec leaves open, {question})"
-            ));
-            silent.push(why);
-        }
-        why => {
-            out.push(line);
-            out.extend(why.map(|w| w.line));
-        }
-    }
-}
-
 /// An unfired rule aimed at catch-up requests, in an SSE case: a reader may open SSE at the
 /// beginning without any catch-up request, and the case then cannot test it.
-fn skips_catch_up(case: &Case, rule: &str) -> bool {
+fn skips_catch_up(case: &Case, rule: &stream_simulator::fault::Rule) -> bool {
     case.live == Some(state_reference::client::Live::Sse)
-        && serde_json::from_str::<stream_simulator::fault::Rule>(rule)
-            .is_ok_and(|r| r.kind == stream_simulator::fault::RequestKind::CatchUp)
+        && rule.kind == stream_simulator::fault::RequestKind::CatchUp
 }
 
 /// Whether a subscribe case's catch-up fault could not fire because the reader never made a
@@ -274,36 +216,8 @@ fn differences(
                 out.push(format!("adapter stderr (last lines):\n{stderr_tail}"));
             }
         }
-        (
-            Mode::Validate,
-            Outcome::Validate(Validated {
-                valid,
-                requirement,
-                reason,
-            }),
-        ) => {
-            let expected = case.validate_expectation(&profile.name);
-            if expected.valid != *valid {
-                let said = if *valid {
-                    "valid".to_owned()
-                } else {
-                    format!("invalid ({})", reason.as_deref().unwrap_or("no reason"))
-                };
-                out.push(format!(
-                    "expected {}, observed {said}",
-                    if expected.valid { "valid" } else { "invalid" }
-                ));
-            } else if strictness == Strictness::WithRequirementIds
-                && !expected.valid
-                && expected.requirement.is_some()
-                && expected.requirement != *requirement
-            {
-                out.push(format!(
-                    "rejected for {}, expected {}",
-                    requirement.as_deref().unwrap_or("no requirement"),
-                    expected.requirement.as_deref().unwrap_or_default()
-                ));
-            }
+        (Mode::Validate, Outcome::Validate(validated)) => {
+            validate::differences(case, profile, validated, strictness, &mut out);
         }
         (
             Mode::Materialize,
@@ -312,109 +226,15 @@ fn differences(
                 rejected,
             },
         ) => {
-            let expected = case.materialize_expectation(&profile.name);
-            let Some(last) = after_batch.last() else {
-                out.push("no batch was applied".into());
-                return (out, silent);
-            };
-            if let Some(d) = first_divergent(&expected.state, &last.state) {
-                let why = explain::explain(case, profile, &d.entity_type, &d.key, None);
-                state_difference(
-                    format!("final state: {}", d.described),
-                    why,
-                    &mut out,
-                    &mut silent,
-                );
-            }
-            let items: Vec<_> = case.batches.iter().flat_map(|b| &b.items).collect();
-            let before_reset = position::before_last_reset(&items);
-            let txids = |label: String,
-                         want: &[String],
-                         got: &[String],
-                         out: &mut Vec<String>,
-                         silent: &mut Vec<String>| {
-                let (want, got): (BTreeSet<&String>, BTreeSet<&String>) =
-                    (want.iter().collect(), got.iter().collect());
-                if want != got {
-                    txid_difference(
-                        label,
-                        &want,
-                        &got,
-                        position::txids_kept_across_reset(before_reset, &want, &got),
-                        standard,
-                        out,
-                        silent,
-                    );
-                }
-            };
-            txids(
-                "txids".into(),
-                &expected.txids,
-                &last.txids,
+            let how = (strictness, standard);
+            materialize::differences(
+                case,
+                profile,
+                (after_batch, rejected),
+                how,
                 &mut out,
                 &mut silent,
             );
-            if expected.offset != last.offset {
-                out.push(format!(
-                    "offset: expected {}, observed {}",
-                    offset_text(expected.offset.as_deref()),
-                    offset_text(last.offset.as_deref())
-                ));
-            }
-            if expected.halted != last.halted {
-                out.push(format!(
-                    "halted: expected {}, observed {}",
-                    expected.halted, last.halted
-                ));
-            }
-            let key = |batch, index, req: &str| match strictness {
-                Strictness::WithRequirementIds => format!("batch {batch} item {index} ({req})"),
-                Strictness::ItemsOnly => format!("batch {batch} item {index}"),
-            };
-            let want: Vec<String> = expected
-                .rejected
-                .iter()
-                .map(|r| key(r.batch, r.index, &r.requirement))
-                .collect();
-            let got: Vec<String> = rejected
-                .iter()
-                .map(|r| key(r.batch, r.index, &r.requirement))
-                .collect();
-            if want != got {
-                out.push(format!(
-                    "rejected: expected [{}], observed [{}]",
-                    want.join(", "),
-                    got.join(", ")
-                ));
-            }
-            for cp in &expected.checkpoints {
-                let Some(seen) = after_batch.get(cp.after_batch) else {
-                    out.push(format!(
-                        "checkpoint after batch {}: no such batch",
-                        cp.after_batch
-                    ));
-                    continue;
-                };
-                if let Some(d) = first_divergent(&cp.state, &seen.state) {
-                    let why = explain::explain(
-                        case,
-                        profile,
-                        &d.entity_type,
-                        &d.key,
-                        Some(cp.after_batch),
-                    );
-                    state_difference(
-                        format!("state after batch {}: {}", cp.after_batch, d.described),
-                        why,
-                        &mut out,
-                        &mut silent,
-                    );
-                }
-                if let Some(want) = &cp.txids {
-                    let label = format!("txids after batch {}", cp.after_batch);
-                    txids(label, want, &seen.txids, &mut out, &mut silent);
-                }
-            }
         }
         (
             Mode::Subscribe,
@@ -460,6 +280,7 @@ fn differences(
                 .iter()
                 .filter(|r| !generated && !skips_catch_up(case, r));
             for rule in unfired {
+                let rule = serde_json::to_string(rule).unwrap_or_default();
                 out.push(format!(
                     "the fault {rule} never fired: the reader never made the request it targets"
                 ));

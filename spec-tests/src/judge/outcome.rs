@@ -27,8 +27,9 @@ pub enum Outcome {
     Validate(Validated),
     Subscribe {
         checkpoints: Vec<CheckpointRun>,
-        /// Fault rules that never fired.
-        unfired: Vec<String>,
+        /// Fault rules that never fired (in reports: each rule's JSON text, as format 3 has it).
+        #[serde(with = "rules_as_text")]
+        unfired: Vec<stream_simulator::fault::Rule>,
         /// Base-protocol rules the reader's own requests broke, seen in the transcript
         /// (judged where a case cites the rule).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -206,4 +207,22 @@ pub struct Landed {
     pub message: Value,
     /// `REQUIREMENT: reason` when the message is invalid under the profile, as written.
     pub invalid: Option<String>,
+}
+
+/// Fault rules in a report: each as its JSON text (report format 3), typed in memory.
+mod rules_as_text {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use stream_simulator::fault::Rule;
+
+    pub fn serialize<S: Serializer>(rules: &[Rule], s: S) -> Result<S::Ok, S::Error> {
+        let texts: Result<Vec<String>, _> = rules.iter().map(serde_json::to_string).collect();
+        texts.map_err(serde::ser::Error::custom)?.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Rule>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .iter()
+            .map(|t| serde_json::from_str(t).map_err(serde::de::Error::custom))
+            .collect()
+    }
 }

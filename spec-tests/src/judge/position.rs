@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use state_reference::requirement::{OQ_RESET_SCOPE, OQ_STREAM_GONE, OQ_TRANSIENT_ERRORS};
 
+use super::explain::Explanation;
 use crate::corpus::case::{Case, Weight};
 
 /// How much beyond the spec an implementation is held to.
@@ -118,4 +119,55 @@ pub fn weight(case: &Case, profile: &str, standard: Standard) -> Option<Weight> 
         (Weight::Informational, true) => Weight::Required,
         (w, _) => w,
     })
+}
+
+/// A state difference, with the reference's explanation of the expected value: one whose
+/// expected value rests on an open question (an insert at an existing key) is filed as such.
+pub fn state_difference(
+    line: String,
+    why: Option<Explanation>,
+    standard: Standard,
+    out: &mut Vec<String>,
+    silent: &mut Vec<String>,
+) {
+    match why {
+        Some(Explanation {
+            line: why,
+            open_question: Some(question),
+        }) => {
+            let line = format!(
+                "{line} (the expected value rests on a question the spec leaves open, {question})"
+            );
+            file(line, Some(question), standard, out, silent);
+            match standard.holds_to(question) {
+                true => out.push(why),
+                false => silent.push(why),
+            }
+        }
+        why => {
+            out.push(line);
+            out.extend(why.map(|w| w.line));
+        }
+    }
+}
+
+/// A txid difference (`label: expected …, observed …`), filed as resting on `rests_on` when
+/// the extra txids were all carried before a reset.
+pub fn txid_difference(
+    label: String,
+    want: &BTreeSet<&String>,
+    got: &BTreeSet<&String>,
+    rests_on: Option<&str>,
+    standard: Standard,
+    out: &mut Vec<String>,
+    silent: &mut Vec<String>,
+) {
+    let line = format!("{label}: expected {want:?}, observed {got:?}");
+    let line = match rests_on {
+        Some(q) => format!(
+            "{line} (kept across a reset: whether a reset clears txids is open, {q}; the profile clears them)"
+        ),
+        None => line,
+    };
+    file(line, rests_on, standard, out, silent);
 }

@@ -4,20 +4,20 @@
 //! resumes (offset and cursor) is [`super::resume`]'s.
 
 use state_reference::requirement::OQ_TRANSIENT_ERRORS as TRANSIENT_ERRORS;
-use stream_simulator::fault::Fault;
-use stream_simulator::transcript::Exchange;
+use stream_simulator::fault::{Fault, Rule};
+use stream_simulator::transcript::{Exchange, addresses};
 
 use super::outcome::{RequestClass, RequestViolation};
 use crate::corpus::case::Case;
 
-/// The case's fault rules that never fired (as JSON): the implementation never made the
-/// request they target, or the fault found nothing to act on (see [`Exchange::fault_acted`]),
-/// so the case did not test what it says.
-pub fn unfired_rules(case: &Case, exchanges: &[Exchange]) -> Vec<String> {
+/// The case's fault rules that never fired: the implementation never made the request they
+/// target, or the fault found nothing to act on (see [`Exchange::fault_acted`]), so the case
+/// did not test what it says.
+pub fn unfired_rules(case: &Case, exchanges: &[Exchange]) -> Vec<Rule> {
     let fired = |fault: &Fault| exchanges.iter().any(|x| x.fault_acted(fault));
     crate::corpus::case::fault_rules(&case.steps)
         .filter(|r| !fired(&r.fault))
-        .map(|r| serde_json::to_string(r).unwrap_or_default())
+        .cloned()
         .collect()
 }
 
@@ -30,11 +30,13 @@ pub fn gave_up_at_server_error(
     in_flight: &[(String, String)],
     path: &str,
 ) -> Vec<RequestViolation> {
-    let on_path = |method: &str, uri: &str| method == "GET" && uri.starts_with(path);
-    if in_flight.iter().any(|(m, u)| on_path(m, u)) {
+    if in_flight
+        .iter()
+        .any(|(m, u)| m == "GET" && addresses(u, path))
+    {
         return Vec::new();
     }
-    let last = exchanges.iter().rfind(|x| on_path(&x.method, &x.uri));
+    let last = exchanges.iter().rfind(|x| x.reads(path));
     match last {
         Some(x) if x.status == 429 || (500..=599).contains(&x.status) => vec![RequestViolation {
             requirement: TRANSIENT_ERRORS.into(),
@@ -65,18 +67,10 @@ pub const STORM_REQUESTS_PER_SECOND: usize = 20;
 /// exceeds [`STORM_REQUESTS_PER_SECOND`]: a reader reconnecting without pause to reads that
 /// keep ending with nothing new. Recorded in any case, never failed (the spec sets no rate).
 pub fn reconnect_storm(exchanges: &[Exchange], path: &str) -> Vec<RequestViolation> {
-    let offset_of = |uri: &str| {
-        let query = uri.split_once('?').map_or("", |(_, q)| q);
-        query
-            .split('&')
-            .find_map(|kv| kv.strip_prefix("offset="))
-            .unwrap_or("")
-            .to_owned()
-    };
-    let reads: Vec<(&Exchange, String)> = exchanges
+    let reads: Vec<(&Exchange, &str)> = exchanges
         .iter()
-        .filter(|x| x.method == "GET" && x.uri.starts_with(path))
-        .map(|x| (x, offset_of(&x.uri)))
+        .filter(|x| x.reads(path))
+        .map(|x| (x, x.query("offset").unwrap_or("")))
         .collect();
     let (mut worst, mut at) = (0, None);
     let mut start = 0;
@@ -121,10 +115,7 @@ const RETRY_AFTER_SLACK_MS: u64 = 50;
 /// The first request that came sooner, if any. (HTTP defines the header; the protocol is
 /// silent, so cases cite the open question and stay informational.)
 pub fn retry_after_not_honoured(exchanges: &[Exchange], path: &str) -> Vec<RequestViolation> {
-    let on_stream: Vec<&Exchange> = exchanges
-        .iter()
-        .filter(|x| x.method == "GET" && x.uri.starts_with(path))
-        .collect();
+    let on_stream: Vec<&Exchange> = exchanges.iter().filter(|x| x.reads(path)).collect();
     for pair in on_stream.windows(2) {
         let (asked, next) = (pair[0], pair[1]);
         let Some(seconds) = asked
@@ -159,6 +150,7 @@ mod tests {
             seq,
             method: "GET".into(),
             uri: "/s?offset=-1".into(),
+            kind: stream_simulator::fault::RequestKind::CatchUp,
             request_headers: Vec::new(),
             request_body: Default::default(),
             status,

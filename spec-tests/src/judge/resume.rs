@@ -17,7 +17,7 @@
 use serde_json::Value;
 use state_reference::requirement::{CURSOR_ECHO, NEXT_OFFSET, SSE_RECONNECT};
 use stream_simulator::told::Told;
-use stream_simulator::transcript::Exchange;
+use stream_simulator::transcript::{Exchange, addresses, query_param};
 
 use super::outcome::{RequestClass, RequestViolation};
 
@@ -30,12 +30,12 @@ pub fn resume_violations(
 ) -> Vec<RequestViolation> {
     let reads = exchanges
         .iter()
-        .filter(|x| x.method == "GET" && on_path(&x.uri, path))
+        .filter(|x| x.reads(path))
         .map(|x| (Some(x), x.uri.as_str()))
         .chain(
             in_flight
                 .iter()
-                .filter(|(m, u)| m == "GET" && on_path(u, path))
+                .filter(|(m, u)| m == "GET" && addresses(u, path))
                 .map(|(_, u)| (None, u.as_str())),
         );
     let (mut told, mut restart, mut resets): (Option<(u64, Told, bool)>, bool, Vec<String>) =
@@ -46,7 +46,7 @@ pub fn resume_violations(
             Some(x) => format!("exchange #{} ({uri})", x.seq),
             None => format!("the waiting request {uri}"),
         };
-        let offset = param(uri, "offset").unwrap_or_default();
+        let offset = query_param(uri, "offset").unwrap_or_default().to_owned();
         if offset == "-1" && (restart || told.is_none()) {
             told = None; // a new session: nothing to resume, no cursor to echo
         }
@@ -66,10 +66,10 @@ pub fn resume_violations(
                     ),
                 ));
             }
-            let live = matches!(param(uri, "live").as_deref(), Some("long-poll" | "sse"));
+            let live = matches!(query_param(uri, "live"), Some("long-poll" | "sse"));
             if let Some(cursor) = t.cursor.as_ref().filter(|_| live)
                 && cursor_broken.is_none()
-                && param(uri, "cursor").as_ref() != Some(cursor)
+                && query_param(uri, "cursor") != Some(cursor.as_str())
             {
                 cursor_broken = Some(violation(
                     CURSOR_ECHO,
@@ -94,20 +94,6 @@ fn violation(requirement: &str, detail: String) -> RequestViolation {
         detail,
         class: RequestClass::Every,
     }
-}
-
-fn on_path(uri: &str, path: &str) -> bool {
-    uri.strip_prefix(path)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('?'))
-}
-
-/// The value of query parameter `name` in `uri`, if present.
-fn param(uri: &str, name: &str) -> Option<String> {
-    let query = uri.split_once('?').map_or("", |(_, q)| q);
-    query
-        .split('&')
-        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
-        .map(str::to_owned)
 }
 
 /// The offsets named by reset control messages the exchange served (in a JSON body, or in

@@ -5,6 +5,10 @@ fn x(seq: u64, uri: &str, status: u16, headers: &[(&str, &str)], body: &str) -> 
         seq,
         method: "GET".into(),
         uri: uri.into(),
+        kind: stream_simulator::fault::RequestKind::of(
+            "GET",
+            stream_simulator::transcript::query_param(uri, "live"),
+        ),
         request_headers: Vec::new(),
         request_body: Default::default(),
         status,

@@ -9,7 +9,7 @@ pub mod serve;
 use std::time::Duration;
 
 use state_reference::client::{self, Live, Subscription, Until};
-use state_reference::{Batch, Collection, Materializer, Message, Mutant, Observation};
+use state_reference::{Collection, Materializer, Message, Mutant, Observation};
 use state_reference::{ParseRules, ProduceOp, Profile};
 
 use crate::adapter::implementation::{Implementation, ValidateInput, Validated};
@@ -131,11 +131,7 @@ impl Implementation for Reference {
         batch: &BatchInput,
     ) -> Result<Vec<RejectedItem>, AdapterFault> {
         let m = &mut self.session("apply")?.materializer;
-        let diagnostics = m.apply_batch(Batch {
-            items: batch.items.clone(),
-            offset: Some(batch.offset.clone()),
-            up_to_date: batch.up_to_date,
-        });
+        let diagnostics = m.apply_batch(batch.to_batch());
         Ok(diagnostics
             .iter()
             .map(|d| RejectedItem {

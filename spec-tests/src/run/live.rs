@@ -254,7 +254,9 @@ fn await_request_after_cursor(
     timeout: Duration,
 ) {
     let deadline = std::time::Instant::now() + timeout;
-    let on_path = |method: &str, uri: &str| method == "GET" && uri.starts_with(path);
+    let on_path = |method: &str, uri: &str| {
+        method == "GET" && stream_simulator::transcript::addresses(uri, path)
+    };
     loop {
         let reads: Vec<Exchange> = sim
             .transcript()

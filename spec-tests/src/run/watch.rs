@@ -148,8 +148,8 @@ impl<'s> Watch<'s> {
                 .sim
                 .transcript()
                 .iter()
-                .filter(|x| x.method == "GET" && x.uri.starts_with(self.path))
-                .filter(|x| request_kind(&x.uri) == kind && status.is_none_or(|s| s == x.status))
+                .filter(|x| x.reads(self.path))
+                .filter(|x| x.kind == kind && status.is_none_or(|s| s == x.status))
                 // An SSE connection is answered once its response has started (its first
                 // events are written with its head); other reads once answered in full.
                 .filter(|x| x.finished || kind == RequestKind::Sse)
@@ -171,17 +171,6 @@ impl<'s> Watch<'s> {
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-    }
-}
-
-/// The kind of a read, from its URI, as fault rules classify it.
-fn request_kind(uri: &str) -> RequestKind {
-    let query = uri.split_once('?').map_or("", |(_, q)| q);
-    match query.split('&').find_map(|kv| kv.strip_prefix("live=")) {
-        None => RequestKind::CatchUp,
-        Some("long-poll") => RequestKind::LongPoll,
-        Some("sse") => RequestKind::Sse,
-        Some(_) => RequestKind::Any,
     }
 }
 
@@ -351,7 +340,7 @@ fn sent_flags(s: &Sent) -> &'static str {
 fn reported(p: &Progress) -> String {
     format!(
         "offset {}{}",
-        crate::judge::offset_text(p.observation.offset.as_deref()),
+        crate::judge::diff::offset_text(p.observation.offset.as_deref()),
         match (p.up_to_date, p.closed) {
             (_, true) => ", closed",
             (true, false) => ", up to date",
