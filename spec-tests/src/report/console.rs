@@ -2,7 +2,7 @@
 //! one root cause, and a materialize case with its `wire-*` copies each share a block) with the requirement IDs, what differed, the simulator's last
 //! exchanges and the command that re-runs the case; then the summary.
 
-use super::{Problem, ReportedResult, RunReport, problem};
+use super::{ReportedResult, RunReport, problem};
 use crate::judge::Verdict;
 
 /// A block of the console report: a label, the first result it stands for, its lines, and
@@ -68,19 +68,18 @@ pub fn write_grouped(
 ) -> std::io::Result<()> {
     let mut blocks: Vec<Block<'_>> = Vec::new();
     for r in &report.results {
-        let (label, lines) = match (problem(&r.result.verdict), &r.result.verdict) {
-            (Some((Problem::Failed, lines)), _) => ("FAIL", lines),
-            (Some((Problem::Errored, lines)), _) => ("ERROR", lines),
-            (Some((Problem::Stale, lines)), _) => ("STALE", lines),
-            (_, Verdict::Informational { mismatches }) if verbose => ("INFO", mismatches.clone()),
-            (_, Verdict::ExpectedFailure { reason, mismatches }) if verbose => (
-                "XFAIL",
+        let verdict = &r.result.verdict;
+        let lines = match (problem(verdict), verdict) {
+            (Some((_, lines)), _) => lines,
+            (_, Verdict::Informational { mismatches }) if verbose => mismatches.clone(),
+            (_, Verdict::ExpectedFailure { reason, mismatches }) if verbose => {
                 std::iter::once(format!("expected: {reason}"))
                     .chain(mismatches.iter().cloned())
-                    .collect(),
-            ),
+                    .collect()
+            }
             _ => continue,
         };
+        let label = super::tag(verdict);
         let case = r.result.case.as_str();
         let cause: Vec<String> = lines.iter().map(|l| l.replace(case, "{case}")).collect();
         match blocks
@@ -185,5 +184,6 @@ pub fn print_summary(report: &RunReport, cases_selected: usize) {
         .iter()
         .map(|(label, n)| format!("{n} {label}"))
         .collect();
+    // Every count, zeros included: a CI log is read for "0 failed".
     println!("{}", counts.join(", "));
 }

@@ -1,11 +1,10 @@
 //! `matrix`: implementations × case groups from saved JSON reports (`run --report-json`), as a
 //! Markdown table: how many case runs of each group passed, failed, were informational, not
-//! applicable, or failed as expected.
+//! applicable, or failed as expected, in the words of the run's summary line.
 
 use std::collections::BTreeMap;
 
-use super::{ReportError, RunReport};
-use crate::judge::Verdict;
+use super::{ReportError, RunReport, Summary};
 
 /// Case groups, by ID prefix, in the order rows appear.
 const GROUPS: &[(&str, &str)] = &[
@@ -19,34 +18,17 @@ const GROUPS: &[(&str, &str)] = &[
     ("wire-sse-", "materialize over the wire (SSE)"),
 ];
 
-#[derive(Default, Clone, Copy)]
-struct Tally {
-    pass: usize,
-    fail: usize,
-    errored: usize,
-    info: usize,
-    na: usize,
-    xfail: usize,
-}
-
-impl Tally {
-    fn cell(self) -> String {
-        if self.pass + self.fail + self.errored + self.info + self.xfail == 0 {
-            return "n/a".into();
-        }
-        let mut parts = vec![format!("{} pass", self.pass)];
-        for (n, label) in [
-            (self.fail, "fail"),
-            (self.errored, "errored"),
-            (self.xfail, "known fail"),
-            (self.info, "info"),
-            (self.na, "n/a"),
-        ] {
-            if n > 0 {
-                parts.push(format!("{n} {label}"));
-            }
-        }
-        parts.join(", ")
+/// A cell: the group's counts in the summary's words; "not applicable" when none applied.
+fn cell(counts: &Summary) -> String {
+    let applicable = counts.passed
+        + counts.failed
+        + counts.errored
+        + counts.informational
+        + counts.expected_failures
+        + counts.stale_expectations;
+    match applicable {
+        0 => "not applicable".into(),
+        _ => counts.worded(),
     }
 }
 
@@ -70,7 +52,7 @@ pub struct MatrixInput {
 /// the implementation's name from its `hello` (reports since it was recorded), else by the
 /// fallback.
 pub fn render(reports: &[MatrixInput]) -> Result<String, MatrixError> {
-    let mut columns: Vec<(String, BTreeMap<&str, Tally>)> = Vec::new();
+    let mut columns: Vec<(String, BTreeMap<&str, Summary>)> = Vec::new();
     let mut parsed = Vec::new();
     for input in reports {
         let report = RunReport::from_json(&input.text).map_err(|source| MatrixError {
@@ -85,24 +67,17 @@ pub fn render(reports: &[MatrixInput]) -> Result<String, MatrixError> {
         parsed.push((name, report));
     }
     for (name, report) in &parsed {
-        let mut by_profile: BTreeMap<&str, BTreeMap<&str, Tally>> = BTreeMap::new();
+        let mut by_profile: BTreeMap<&str, BTreeMap<&str, Summary>> = BTreeMap::new();
         for row in report.results.iter().map(|r| &r.result) {
             let Some((_, group)) = GROUPS.iter().find(|(p, _)| row.case.starts_with(p)) else {
                 continue;
             };
-            let t = by_profile
+            by_profile
                 .entry(&row.profile)
                 .or_default()
                 .entry(group)
-                .or_default();
-            match row.verdict {
-                Verdict::Pass => t.pass += 1,
-                Verdict::Fail { .. } | Verdict::StaleExpectation { .. } => t.fail += 1,
-                Verdict::Errored { .. } => t.errored += 1,
-                Verdict::Informational { .. } => t.info += 1,
-                Verdict::NotApplicable { .. } => t.na += 1,
-                Verdict::ExpectedFailure { .. } => t.xfail += 1,
-            }
+                .or_default()
+                .add(&row.verdict);
         }
         for (profile, tallies) in by_profile {
             columns.push((format!("{name} ({profile})"), tallies));
@@ -118,10 +93,36 @@ pub fn render(reports: &[MatrixInput]) -> Result<String, MatrixError> {
     for (_, group) in GROUPS {
         out.push_str(&format!("| {group} |"));
         for (_, tallies) in &columns {
-            let cell = tallies.get(group).copied().unwrap_or_default().cell();
+            let cell = cell(&tallies.get(group).cloned().unwrap_or_default());
             out.push_str(&format!(" {cell} |"));
         }
         out.push('\n');
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_count_in_the_summary_words_and_say_when_nothing_applied() {
+        let mut s = Summary::default();
+        assert_eq!(cell(&s), "not applicable");
+        s.not_applicable = 3;
+        assert_eq!(cell(&s), "not applicable");
+        s.passed = 4;
+        s.expected_failures = 2;
+        s.informational = 1;
+        assert_eq!(
+            cell(&s),
+            "4 passed, 1 informational, 3 not applicable, 2 expected failures"
+        );
+        s.passed = 0;
+        s.stale_expectations = 1;
+        assert_eq!(
+            cell(&s),
+            "0 passed, 1 informational, 3 not applicable, 2 expected failures, 1 stale expectations"
+        );
+    }
 }

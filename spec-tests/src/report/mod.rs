@@ -41,20 +41,26 @@ impl Summary {
     pub fn of(results: &[CaseResult]) -> Summary {
         let mut s = Summary::default();
         for r in results {
-            match r.verdict {
-                Verdict::Pass => s.passed += 1,
-                Verdict::Fail { .. } => s.failed += 1,
-                Verdict::Errored { .. } => s.errored += 1,
-                Verdict::Informational { .. } => s.informational += 1,
-                Verdict::NotApplicable { .. } => s.not_applicable += 1,
-                Verdict::ExpectedFailure { .. } => s.expected_failures += 1,
-                Verdict::StaleExpectation { .. } => s.stale_expectations += 1,
-            }
+            s.add(&r.verdict);
         }
         s
     }
 
-    /// Every count with its label, in the order reports show them.
+    /// Counts one more verdict.
+    pub fn add(&mut self, verdict: &Verdict) {
+        match verdict {
+            Verdict::Pass => self.passed += 1,
+            Verdict::Fail { .. } => self.failed += 1,
+            Verdict::Errored { .. } => self.errored += 1,
+            Verdict::Informational { .. } => self.informational += 1,
+            Verdict::NotApplicable { .. } => self.not_applicable += 1,
+            Verdict::ExpectedFailure { .. } => self.expected_failures += 1,
+            Verdict::StaleExpectation { .. } => self.stale_expectations += 1,
+        }
+    }
+
+    /// Every count with its label, in the order reports show them: the one vocabulary every
+    /// report counts verdicts in (summary line, matrix, Markdown).
     pub fn counts(&self) -> [(&'static str, usize); 7] {
         [
             ("passed", self.passed),
@@ -67,9 +73,35 @@ impl Summary {
         ]
     }
 
+    /// The counts that are not zero, as the summary words them (`"3 passed, 1 failed"`); `"0
+    /// passed"` when there are none.
+    pub fn worded(&self) -> String {
+        let parts: Vec<String> = self
+            .counts()
+            .into_iter()
+            .filter(|(label, n)| *n > 0 || *label == "passed")
+            .map(|(label, n)| format!("{n} {label}"))
+            .collect();
+        parts.join(", ")
+    }
+
     /// The run fails on unexpected failures and stale expectations.
     pub fn ok(&self) -> bool {
         self.failed == 0 && self.errored == 0 && self.stale_expectations == 0
+    }
+}
+
+/// A verdict's tag where a line starts with it (the console, the streamed lines): the same
+/// classes the summary counts, in capitals.
+pub fn tag(verdict: &Verdict) -> &'static str {
+    match verdict {
+        Verdict::Pass => "PASS",
+        Verdict::Fail { .. } => "FAIL",
+        Verdict::Errored { .. } => "ERROR",
+        Verdict::Informational { .. } => "INFO",
+        Verdict::NotApplicable { .. } => "N/A",
+        Verdict::ExpectedFailure { .. } => "XFAIL",
+        Verdict::StaleExpectation { .. } => "STALE",
     }
 }
 

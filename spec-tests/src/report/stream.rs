@@ -127,21 +127,15 @@ impl Progress {
                     let mut c = shared.counts.lock().unwrap_or_else(PoisonError::into_inner);
                     c.done += 1;
                     match r.verdict {
-                        Verdict::Fail { .. } => {
-                            c.failed += 1;
-                            Some("FAIL ")
-                        }
-                        Verdict::Errored { .. } => {
-                            c.errored += 1;
-                            Some("ERROR")
-                        }
-                        Verdict::StaleExpectation { .. } => Some("STALE"),
-                        _ => None,
+                        Verdict::Fail { .. } => c.failed += 1,
+                        Verdict::Errored { .. } => c.errored += 1,
+                        _ => {}
                     }
+                    r.verdict.fails_run().then(|| super::tag(&r.verdict))
                 };
                 if let Some(label) = label {
                     shared.line(&format!(
-                        "{label} [{:>6.3}s] {} [{}]",
+                        "{label:<5} [{:>6.3}s] {} [{}]",
                         r.duration_ms as f64 / 1000.0,
                         r.case,
                         r.profile
