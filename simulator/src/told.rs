@@ -77,6 +77,24 @@ impl Exchange {
         })
     }
 
+    /// The messages this read served: its JSON array body, or the arrays of its SSE
+    /// connection's complete data events; none when a body does not parse (a cut one).
+    pub fn served_items(&self) -> Vec<Value> {
+        let text = &self.response_body.text;
+        let arrays: Vec<String> = match self.is_sse() {
+            true => events(text)
+                .filter(|(kind, _)| *kind == "data")
+                .map(|(_, data)| data)
+                .collect(),
+            false => vec![text.clone()],
+        };
+        arrays
+            .iter()
+            .filter_map(|a| serde_json::from_str::<Vec<Value>>(a).ok())
+            .flatten()
+            .collect()
+    }
+
     /// Whether this read is an SSE connection (by its response's content type).
     pub fn is_sse(&self) -> bool {
         self.response_headers
@@ -88,18 +106,23 @@ impl Exchange {
 /// The payload of the last complete `control` event in an SSE body (`event:` then `data:`
 /// lines, a blank line ending the event; several `data:` lines are joined with newlines).
 fn last_control_event(body: &str) -> Option<Value> {
-    let complete = &body[..body.rfind("\n\n").map_or(0, |end| end + 2)];
-    complete
-        .split("\n\n")
-        .filter_map(|event| {
-            let mut lines = event.lines();
-            (lines.next()?.strip_prefix("event:")?.trim() == "control").then(|| {
-                let data: Vec<&str> = lines
-                    .filter_map(|l| l.strip_prefix("data:"))
-                    .map(|l| l.strip_prefix(' ').unwrap_or(l))
-                    .collect();
-                serde_json::from_str(&data.join("\n")).ok()
-            })?
-        })
+    events(body)
+        .filter(|(kind, _)| *kind == "control")
+        .filter_map(|(_, data)| serde_json::from_str(&data).ok())
         .last()
+}
+
+/// The complete events of an SSE body, as (kind, data): an event's `data:` lines joined with
+/// newlines (one leading space stripped), a trailing event cut before its blank line left out.
+fn events(body: &str) -> impl Iterator<Item = (&str, String)> {
+    let complete = &body[..body.rfind("\n\n").map_or(0, |end| end + 2)];
+    complete.split("\n\n").filter_map(|event| {
+        let mut lines = event.lines();
+        let kind = lines.next()?.strip_prefix("event:")?.trim();
+        let data: Vec<&str> = lines
+            .filter_map(|l| l.strip_prefix("data:"))
+            .map(|l| l.strip_prefix(' ').unwrap_or(l))
+            .collect();
+        Some((kind, data.join("\n")))
+    })
 }

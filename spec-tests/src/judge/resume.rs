@@ -14,12 +14,12 @@
 //! too. Requests still in flight count as the latest reads. A reader's first read (nothing
 //! told yet) is not judged.
 
-use serde_json::Value;
 use state_reference::requirement::{CURSOR_ECHO, NEXT_OFFSET, SSE_RECONNECT};
 use stream_simulator::told::Told;
 use stream_simulator::transcript::{Exchange, addresses, query_param};
 
 use super::outcome::{RequestClass, RequestViolation};
+use super::position::is_reset;
 
 /// The first read that resumed from another offset than it was told, and the first live read
 /// that did not echo its cursor, if any.
@@ -96,31 +96,11 @@ fn violation(requirement: &str, detail: String) -> RequestViolation {
     }
 }
 
-/// The offsets named by reset control messages the exchange served (in a JSON body, or in
-/// an SSE connection's data events).
+/// The offsets named by reset control messages the exchange served.
 fn reset_offsets(x: &Exchange) -> Vec<String> {
-    let text = &x.response_body.text;
-    let bodies: Vec<String> = match x.is_sse() {
-        true => text
-            .split("\n\n")
-            .filter_map(|event| {
-                let mut lines = event.lines();
-                (lines.next()?.strip_prefix("event:")?.trim() == "data").then(|| {
-                    lines
-                        .filter_map(|l| l.strip_prefix("data:"))
-                        .map(|l| l.strip_prefix(' ').unwrap_or(l))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                })
-            })
-            .collect(),
-        false => vec![text.clone()],
-    };
-    bodies
+    x.served_items()
         .iter()
-        .filter_map(|b| serde_json::from_str::<Vec<Value>>(b).ok())
-        .flatten()
-        .filter(|i| i.pointer("/headers/control").is_some_and(|c| c == "reset"))
+        .filter(|i| is_reset(i))
         .filter_map(|i| Some(i.pointer("/headers/offset")?.as_str()?.to_owned()))
         .collect()
 }
