@@ -11,7 +11,7 @@
 pub mod adapter;
 pub mod campaign;
 pub mod corpus;
-pub mod error;
+mod error;
 pub mod export;
 pub mod input;
 pub mod judge;
@@ -20,4 +20,6 @@ pub mod pipeline;
 pub mod reference_adapter;
 pub mod report;
 pub mod run;
-pub mod runtime;
+mod runtime;
+
+pub use error::LoadError;

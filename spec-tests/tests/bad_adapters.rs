@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use spec_tests::adapter::AdapterSpec;
-use spec_tests::corpus::case::Case;
+use spec_tests::corpus::Case;
+use spec_tests::judge::Outcome;
 use spec_tests::judge::Verdict;
-use spec_tests::judge::outcome::Outcome;
 use spec_tests::run as suite;
 
 /// A Python adapter: answers like a good one, except where `misbehave` (Python code run with

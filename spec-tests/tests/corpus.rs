@@ -1,9 +1,9 @@
 //! The corpus is well-formed, complete, and its two oracles agree.
 
-use spec_tests::corpus::case::{Mode, Weight};
 use spec_tests::corpus::{self as suite, Filter, Suite};
+use spec_tests::corpus::{Mode, Weight};
 use spec_tests::judge::{Standard, Strictness, mismatches};
-use spec_tests::run::execute::run_reference;
+use spec_tests::run::run_reference;
 use state_reference::Profile;
 
 fn suite() -> Suite {
@@ -160,8 +160,8 @@ fn profiles_doc_covers_every_field_and_open_question() {
 /// profile, and the reference's own client reaches each checkpoint at the stream's tail.
 #[test]
 fn derived_cases_agree_with_their_source_batch_by_batch() {
-    use spec_tests::corpus::derive::{PREFIXES, is_derived};
-    use spec_tests::judge::outcome::Outcome;
+    use spec_tests::corpus::{PREFIXES, is_derived};
+    use spec_tests::judge::Outcome;
     let suite = Suite::embedded();
     let derived: Vec<_> = suite
         .corpus
@@ -212,7 +212,7 @@ fn derived_cases_agree_with_their_source_batch_by_batch() {
 /// invalid, and keeps the valid changes around it unless the profile halts there.
 #[test]
 fn rejection_cases_are_held_to_their_validate_source() {
-    use spec_tests::corpus::rejections::{carried, is_from_validate, source_id};
+    use spec_tests::corpus::{carried, is_from_validate, source_id};
     let suite = Suite::embedded();
     let derived: Vec<_> = suite
         .corpus
@@ -224,7 +224,7 @@ fn rejection_cases_are_held_to_their_validate_source() {
         .corpus
         .cases
         .iter()
-        .filter(|c| c.mode == spec_tests::corpus::case::Mode::Validate && c.message.is_some())
+        .filter(|c| c.mode == spec_tests::corpus::Mode::Validate && c.message.is_some())
         .filter(|c| c.profiles.keys().any(|p| !c.validate_expectation(p).valid))
         .count();
     assert_eq!(
@@ -299,9 +299,9 @@ fn the_upstream_client_level_is_the_catalogue_entries_citing_upstream_tests() {
 /// connection). Run several times against the reference, from the recorded exchanges.
 #[test]
 fn the_close_before_commit_case_closes_before_the_commit_on_every_run() {
-    use spec_tests::adapter::implementation::Implementation;
+    use spec_tests::adapter::Implementation;
     use spec_tests::reference_adapter::Reference;
-    use spec_tests::run::live::run_recorded;
+    use spec_tests::run::run_recorded;
     let suite = suite();
     let case = suite
         .corpus

@@ -234,7 +234,7 @@ fn a_known_failure_neither_stops_a_fail_fast_run_nor_streams_as_a_failure() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     // Every entry of the file for that profile is a known failure of this run.
-    let listed = spec_tests::judge::expectations::Expectations::load(std::path::Path::new(
+    let listed = spec_tests::judge::Expectations::load(std::path::Path::new(
         "../adapters/python-minimal/expectations.toml",
     ))
     .unwrap()

@@ -7,11 +7,11 @@ use common::{cli, text};
 
 use proptest::prelude::*;
 use spec_tests::adapter::AdapterSpec;
-use spec_tests::campaign::generate::{scenario, scenario_seed};
-use spec_tests::campaign::{self, bundle::Bundle};
-use spec_tests::corpus::case::Mode;
+use spec_tests::campaign::{self, Bundle};
+use spec_tests::campaign::{scenario, scenario_seed};
+use spec_tests::corpus::Mode;
 use spec_tests::judge::{Standard, Strictness, judge};
-use spec_tests::run::execute::run_reference;
+use spec_tests::run::run_reference;
 use state_reference::Profile;
 
 fn temp(name: &str) -> std::path::PathBuf {
@@ -133,14 +133,14 @@ fn bad_bundles_exit_two_with_the_path_and_the_reason() {
     std::fs::create_dir_all(&dir).unwrap();
     let case = scenario(scenario_seed(3, 0));
     let good = Bundle {
-        format: spec_tests::campaign::bundle::BUNDLE_FORMAT,
+        format: spec_tests::campaign::BUNDLE_FORMAT,
         suite: "0".into(),
         profile: "spec-1.0".into(),
         seed: None,
         adapter: vec![],
         case,
         transcript: vec![],
-        expected: spec_tests::judge::outcome::Outcome::SetupError { reason: "-".into() },
+        expected: spec_tests::judge::Outcome::SetupError { reason: "-".into() },
         observed: None,
         mismatches: vec![],
         shrink: Default::default(),
@@ -182,14 +182,14 @@ fn replay_runs_a_bundles_command_only_when_asked() {
     std::fs::create_dir_all(&dir).unwrap();
     let marker = dir.join("ran");
     let bundle = Bundle {
-        format: spec_tests::campaign::bundle::BUNDLE_FORMAT,
+        format: spec_tests::campaign::BUNDLE_FORMAT,
         suite: "0".into(),
         profile: "spec-1.0".into(),
         seed: None,
         adapter: vec!["touch".into(), marker.to_string_lossy().into_owned()],
         case: scenario(scenario_seed(3, 0)),
         transcript: vec![],
-        expected: spec_tests::judge::outcome::Outcome::SetupError { reason: "-".into() },
+        expected: spec_tests::judge::Outcome::SetupError { reason: "-".into() },
         observed: None,
         mismatches: vec![],
         shrink: Default::default(),

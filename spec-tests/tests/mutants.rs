@@ -6,7 +6,7 @@ use spec_tests::run::{run_reference_cases, self_test};
 #[test]
 fn every_mutant_is_caught_by_a_required_case() {
     let suite = Suite::embedded();
-    let reports = self_test::self_test(&suite, 18);
+    let reports = self_test(&suite, 18);
     assert!(reports.len() >= 12, "only {} mutants", reports.len());
     let mut escaped = Vec::new();
     for r in &reports {

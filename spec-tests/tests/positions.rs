@@ -4,7 +4,7 @@
 //! (informational) where it shows. A defect mutant is the control: both fail it.
 
 use spec_tests::campaign::scenarios;
-use spec_tests::corpus::case::Case;
+use spec_tests::corpus::Case;
 use spec_tests::corpus::{Filter, Suite};
 use spec_tests::judge::{CaseResult, Standard, Verdict};
 use spec_tests::run::{RunOptions, run_reference_cases};

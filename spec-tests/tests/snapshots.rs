@@ -3,11 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use spec_tests::corpus::derive::is_derived;
-use spec_tests::corpus::rejections::is_from_validate;
+use spec_tests::corpus::is_derived;
+use spec_tests::corpus::is_from_validate;
 use spec_tests::corpus::{Filter, Suite};
-use spec_tests::judge::outcome::Outcome;
-use spec_tests::run::execute::run_reference;
+use spec_tests::judge::Outcome;
+use spec_tests::run::run_reference;
 use state_reference::Profile;
 
 #[test]
@@ -19,7 +19,7 @@ fn reference_outcomes_are_stable() {
     settings.bind(|| {
         // Derived cases are held to their source case instead (tests/corpus.rs).
         let cases = suite.select(&Filter::default());
-        let derived = |c: &&spec_tests::corpus::case::Case| is_derived(c) || is_from_validate(c);
+        let derived = |c: &&spec_tests::corpus::Case| is_derived(c) || is_from_validate(c);
         for case in cases.into_iter().filter(|c| !derived(c)) {
             let outcomes: BTreeMap<&String, _> = case
                 .profiles

@@ -4,20 +4,20 @@
 //! its stdin; the adapter answers each with exactly one JSON line on stdout, in order; stderr
 //! is free-form and kept for reports. `docs/adapter-protocol.md` is the reference.
 //!
-//! - [`protocol`]: the messages, one typed model for the runner and the reference adapter.
-//! - [`implementation`]: the [`Implementation`] trait every case runs through, and its
+//! - `protocol`: the messages, one typed model for the runner and the reference adapter.
+//! - `implementation`: the [`Implementation`] trait every case runs through, and its
 //!   adapter-process side.
-//! - [`fault`]: every way an adapter fails, one error type.
-//! - [`process`]: the child process, with timeouts, size limits and restarts.
-//! - [`schema`]: the protocol's JSON Schema, for `--check-protocol`.
-//! - [`transport`]: a child process, or an adapter the user started on a socket.
+//! - `fault`: every way an adapter fails, one error type.
+//! - `process`: the child process, with timeouts, size limits and restarts.
+//! - `schema`: the protocol's JSON Schema, for `--check-protocol`.
+//! - `transport`: a child process, or an adapter the user started on a socket.
 
-pub mod fault;
-pub mod implementation;
-pub mod process;
-pub mod protocol;
-pub mod schema;
-pub mod transport;
+pub(crate) mod fault;
+pub(crate) mod implementation;
+pub(crate) mod process;
+pub(crate) mod protocol;
+pub(crate) mod schema;
+pub(crate) mod transport;
 
 use std::time::Duration;
 

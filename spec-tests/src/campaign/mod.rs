@@ -1,14 +1,16 @@
 //! Campaigns of generated scenarios against an adapter, with the reference as the oracle
-//! ([`generate`], [`expect`]). A failing scenario is shrunk ([`shrink`]) and written as a
-//! self-contained repro bundle ([`bundle`]) that `replay` re-drives; [`determinism`] compares
+//! (`generate`, `expect`). A failing scenario is shrunk (`shrink`) and written as a
+//! self-contained repro bundle (`bundle`) that `replay` re-drives; `determinism` compares
 //! two runs of the same scenario.
 
-pub mod bundle;
-pub mod cite;
-pub mod determinism;
-pub mod expect;
-pub mod generate;
-pub mod shrink;
+pub(crate) mod bundle;
+pub(crate) mod cite;
+pub(crate) mod determinism;
+pub(crate) mod expect;
+pub(crate) mod generate;
+pub(crate) mod shrink;
+
+pub use bundle::{BUNDLE_FORMAT, Bundle};
 
 use std::path::{Path, PathBuf};
 
@@ -20,8 +22,8 @@ use crate::corpus::case::{Case, Step};
 
 use crate::run::pool::workers;
 use crate::run::{RunOptions, run_adapter_cases};
-use bundle::{Bundle, ShrinkStats, bundle_failure, run_one};
-use generate::{scenario, scenario_seed};
+use bundle::{ShrinkStats, bundle_failure, run_one};
+pub use generate::{scenario, scenario_seed};
 
 /// The generated scenarios of a campaign.
 pub fn scenarios(seed: u64, count: u64) -> Vec<Case> {
@@ -83,7 +85,7 @@ const SELF_TEST_AWAIT_MS: u64 = 2_000;
 /// Runs `count` scenarios of `seed` under `profile` against each mutant's adapter (from
 /// `adapter_for`), stopping at its first failure, which is shrunk, written to `dir` and
 /// replayed from the bundle alone; if that bundle does not replay, the campaign goes on to
-/// the next failure (up to [`CANDIDATES`]). Mutants run `jobs` at a time.
+/// the next failure (up to `CANDIDATES`). Mutants run `jobs` at a time.
 pub fn generated_self_test(
     seed: u64,
     count: u64,

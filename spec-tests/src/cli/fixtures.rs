@@ -1,9 +1,9 @@
 //! `fixtures export|generate|verify|promote`.
 
 use anyhow::{Context, Result, bail};
-use spec_tests::campaign::bundle::Bundle;
-use spec_tests::corpus::case::Case;
-use spec_tests::corpus::load::load_tombstones;
+use spec_tests::campaign::Bundle;
+use spec_tests::corpus::Case;
+use spec_tests::corpus::load_tombstones;
 use spec_tests::corpus::{Fixtures, Suite};
 use spec_tests::export as io;
 
@@ -43,7 +43,7 @@ pub fn dispatch(fixtures: &Fixtures, command: FixturesCommand) -> Result<Exit> {
                 bail!(
                     "promote writes a case into a fixtures directory: name it with --fixtures DIR \
                      (or ${})",
-                    spec_tests::corpus::source::FIXTURES_ENV
+                    spec_tests::corpus::FIXTURES_ENV
                 );
             };
             let bundle = Bundle::load(&bundle)?;

@@ -5,9 +5,9 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
-use spec_tests::corpus::case::{BatchInput, Case};
 use spec_tests::corpus::{self, Filter, Suite};
-use spec_tests::run::execute::run_reference;
+use spec_tests::corpus::{BatchInput, Case};
+use spec_tests::run::run_reference;
 use state_reference::{Batch, Materializer, Message, ParseRules, Profile};
 
 use super::{Exit, profile_named};
@@ -103,13 +103,13 @@ pub fn matrix(reports: &[String]) -> Result<Exit> {
         let fallback = Path::new(path)
             .file_stem()
             .map_or_else(|| path.to_owned(), |s| s.to_string_lossy().into_owned());
-        inputs.push(spec_tests::report::matrix::MatrixInput {
+        inputs.push(spec_tests::report::MatrixInput {
             text,
             name,
             fallback,
         });
     }
-    print!("{}", spec_tests::report::matrix::render(&inputs)?);
+    print!("{}", spec_tests::report::render_matrix(&inputs)?);
     Ok(Exit::Pass)
 }
 

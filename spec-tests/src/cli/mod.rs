@@ -117,9 +117,9 @@ fn dispatch(cli: Cli) -> Result<Exit> {
         Command::ReferenceAdapter { mutant, listen } => {
             let mutant = mutant.as_deref().map(mutant_named).transpose()?;
             match listen {
-                Some(address) => spec_tests::reference_adapter::serve::listen(mutant, &address)
+                Some(address) => spec_tests::reference_adapter::listen(mutant, &address)
                     .with_context(|| format!("cannot listen on {address}"))?,
-                None => spec_tests::reference_adapter::serve::serve(mutant),
+                None => spec_tests::reference_adapter::serve(mutant),
             }
             Ok(Exit::Pass)
         }

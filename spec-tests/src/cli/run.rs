@@ -5,14 +5,14 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use spec_tests::adapter::AdapterSpec;
-use spec_tests::campaign::bundle::Bundle;
+use spec_tests::campaign::Bundle;
 use spec_tests::corpus::Suite;
 use spec_tests::judge::CaseResult;
-use spec_tests::judge::expectations::Expectations;
+use spec_tests::judge::Expectations;
 use spec_tests::pipeline::{self, Campaign, RunConfig};
-use spec_tests::report::console;
-use spec_tests::report::stream::Progress;
-use spec_tests::run::{RunOptions, run_adapter_cases, self_test as mutants};
+use spec_tests::report;
+use spec_tests::report::Progress;
+use spec_tests::run::{MutantReport, RunOptions, run_adapter_cases, self_test_adapters};
 use state_reference::{Mutant, Profile};
 use std::io::IsTerminal;
 
@@ -124,7 +124,8 @@ pub fn run(suite: &Suite, args: RunArgs, program: &str) -> Result<Exit> {
         );
     }
     let report = &output.report;
-    console::print_grouped(report, args.verbose);
+    // A closed stdout ends the listing quietly (the CLI exits on the next write).
+    let _ = report::write_grouped(&mut std::io::stdout().lock(), report, args.verbose);
     write_file(args.report_json.as_deref(), || report.to_json())?;
     write_file(args.junit.as_deref(), || report.to_junit())?;
     write_file(args.markdown.as_deref(), || report.to_markdown())?;
@@ -154,7 +155,7 @@ pub fn run(suite: &Suite, args: RunArgs, program: &str) -> Result<Exit> {
         };
         write_file(Some(path), || file.to_toml())?;
     }
-    console::print_summary(report, output.cases_selected);
+    let _ = report::write_summary(&mut std::io::stdout().lock(), report, output.cases_selected);
     if !output.bundles.is_empty() {
         println!(
             "{} repro bundle(s) in {}",
@@ -255,7 +256,7 @@ pub fn replay(path: &Path, from_bundle: bool, argv: Vec<String>) -> Result<Exit>
 /// Each mutant's line is printed as that mutant is done (a self-test takes minutes), the
 /// count at the end.
 pub fn self_test(suite: &Suite, jobs: usize) -> Result<Exit> {
-    let print = |r: &mutants::MutantReport| match r.caught_by.first() {
+    let print = |r: &MutantReport| match r.caught_by.first() {
         Some(first) => {
             let more = r.caught_by.len() - 1;
             println!(
@@ -270,7 +271,7 @@ pub fn self_test(suite: &Suite, jobs: usize) -> Result<Exit> {
             r.breaks
         ),
     };
-    let reports = mutants::self_test_adapters(suite, jobs, &print)?;
+    let reports = self_test_adapters(suite, jobs, &print)?;
     let escaped = reports.iter().filter(|r| r.caught_by.is_empty()).count();
     println!("{} passed, {escaped} failed", reports.len() - escaped);
     Ok(Exit::when_ok(escaped == 0))

@@ -1,12 +1,18 @@
 //! The corpus as loaded from a fixtures directory: the requirements catalogue, the cases,
 //! selection by filter, and requirement coverage.
 
-pub mod case;
-pub mod catalogue;
-pub mod derive;
-pub mod load;
-pub mod rejections;
-pub mod source;
+pub(crate) mod case;
+pub(crate) mod catalogue;
+pub(crate) mod derive;
+pub(crate) mod load;
+pub(crate) mod rejections;
+pub(crate) mod source;
+
+pub use case::{BatchInput, Case, Mode, Weight};
+pub use derive::{PREFIXES, is_derived};
+pub use load::load_tombstones;
+pub use rejections::{carried, is_from_validate, source_id};
+pub use source::FIXTURES_ENV;
 
 use std::collections::BTreeSet;
 
@@ -14,9 +20,8 @@ use serde::Serialize;
 use wildmatch::WildMatch;
 
 use crate::error::LoadError;
-use case::Case;
 use catalogue::Catalogue;
-use load::{Corpus, load_tombstones};
+use load::Corpus;
 pub use source::Fixtures;
 
 pub struct Suite {

@@ -2,34 +2,36 @@
 //! [`Verdict`]. The hand-written expectations and the reference agree (a test holds them to
 //! it), so a case run against the reference in process is also judged here.
 //!
-//! - [`outcome`]: what an implementation did (a leaf type).
-//! - [`diff`]: differences (and offsets) in words; [`strictness`]: how closely to compare.
-//! - `validate`, `materialize`, [`live`]: the comparisons, one per mode (live: subscribe and
-//!   produce); [`resume`] and [`requests`]: the rules a reader's requests are held to.
-//! - [`position`]: whether a difference fails or is recorded (open questions, `--standard`).
-//! - [`explain`]: the message and rule behind the reference's value at a type/key.
-//! - [`expectations`]: known-failure files.
+//! - `outcome`: what an implementation did (a leaf type).
+//! - `diff`: differences (and offsets) in words; `strictness`: how closely to compare.
+//! - `validate`, `materialize`, `live`: the comparisons, one per mode (live: subscribe and
+//!   produce); `resume` and `requests`: the rules a reader's requests are held to.
+//! - `position`: whether a difference fails or is recorded (open questions, `--standard`).
+//! - `explain`: the message and rule behind the reference's value at a type/key.
+//! - `expectations`: known-failure files.
 //!
 //! Each comparison imports only its siblings, never this module (no parent/child loop).
 
-pub mod diff;
-pub mod expectations;
-pub mod explain;
-pub mod live;
+pub(crate) mod diff;
+pub(crate) mod expectations;
+pub(crate) mod explain;
+pub(crate) mod live;
 mod materialize;
-pub mod outcome;
-pub mod position;
-pub mod requests;
-pub mod resume;
-pub mod strictness;
+pub(crate) mod outcome;
+pub(crate) mod position;
+pub(crate) mod requests;
+pub(crate) mod resume;
+pub(crate) mod strictness;
 mod validate;
+
+pub use expectations::Expectations;
 
 use serde::{Deserialize, Serialize};
 
 use state_reference::Profile;
 
 use crate::corpus::case::{Case, Mode, Weight};
-use outcome::Outcome;
+pub use outcome::Outcome;
 pub use position::Standard;
 pub use strictness::Strictness;
 

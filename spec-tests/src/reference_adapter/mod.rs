@@ -4,7 +4,9 @@
 //! on stdin/stdout (`state-conformance reference-adapter [--mutant NAME]`), where the runner
 //! drives it as a child process exactly like a foreign implementation.
 
-pub mod serve;
+pub(crate) mod serve;
+
+pub use serve::{listen, serve};
 
 use std::time::Duration;
 
@@ -33,6 +35,33 @@ struct Net {
     http: reqwest::Client,
 }
 
+impl Net {
+    /// On `shared` when given (the runner's runtime), else on a runtime of its own.
+    fn new(shared: Option<tokio::runtime::Handle>) -> Result<Net, ReferenceError> {
+        let (owned, handle) = match shared {
+            Some(handle) => (None, handle),
+            None => {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .enable_all()
+                    .build()
+                    .map_err(ReferenceError::Runtime)?;
+                let handle = runtime.handle().clone();
+                (Some(runtime), handle)
+            }
+        };
+        let http = crate::runtime::http_client()
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(ReferenceError::HttpClient)?;
+        Ok(Net {
+            _owned: owned,
+            handle,
+            http,
+        })
+    }
+}
+
 /// The reference (optionally a mutant of it) as an implementation under test.
 pub struct Reference {
     mutant: Option<Mutant>,
@@ -42,10 +71,37 @@ pub struct Reference {
     net: Option<Net>,
 }
 
-fn refused(command: &str, error: impl std::fmt::Display) -> AdapterFault {
-    AdapterFault::Refused {
-        command: command.into(),
-        error: error.to_string(),
+/// Why the reference could not carry out a command. Over the adapter boundary every one is a
+/// refusal of that command ([`ReferenceError::refusing`]): the reference never hangs, exits or
+/// breaks the protocol, so a refusal is the only fault it can have.
+#[derive(Debug, thiserror::Error)]
+pub enum ReferenceError {
+    #[error("no case is open")]
+    NoCase,
+    #[error("await needs a subscription")]
+    NoSubscription,
+    #[error("cannot start a runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("cannot build an HTTP client: {0}")]
+    HttpClient(reqwest::Error),
+    /// The case's profile or collections do not make a consumer.
+    #[error(transparent)]
+    Setup(#[from] state_reference::materializer::SetupError),
+    /// A produce operation does not make a message.
+    #[error(transparent)]
+    Op(#[from] state_reference::producer::OpError),
+    /// The stream refused a write, or could not be reached.
+    #[error("{0}")]
+    Write(String),
+}
+
+impl ReferenceError {
+    /// This error as the adapter fault of refusing `command`.
+    pub fn refusing(self, command: &str) -> AdapterFault {
+        AdapterFault::Refused {
+            command: command.into(),
+            error: self.to_string(),
+        }
     }
 }
 
@@ -70,39 +126,37 @@ impl Reference {
         }
     }
 
-    fn net(&mut self, command: &str) -> Result<&Net, AdapterFault> {
-        if self.net.is_none() {
-            let (owned, handle) = match &self.shared_runtime {
-                Some(handle) => (None, handle.clone()),
-                None => {
-                    let runtime = tokio::runtime::Builder::new_multi_thread()
-                        .worker_threads(1)
-                        .enable_all()
-                        .build()
-                        .map_err(|e| refused(command, format!("cannot start a runtime: {e}")))?;
-                    let handle = runtime.handle().clone();
-                    (Some(runtime), handle)
-                }
-            };
-            let http = crate::runtime::http_client()
-                .connect_timeout(Duration::from_secs(5))
-                .build()
-                .map_err(|e| refused(command, format!("cannot build an HTTP client: {e}")))?;
-            self.net = Some(Net {
-                _owned: owned,
-                handle,
-                http,
-            });
-        }
-        self.net
-            .as_ref()
-            .ok_or_else(|| refused(command, "no runtime"))
+    /// The runtime and HTTP client, made on the first live command.
+    fn net(&mut self) -> Result<&Net, ReferenceError> {
+        let net = match self.net.take() {
+            Some(net) => net,
+            None => Net::new(self.shared_runtime.clone())?,
+        };
+        Ok(self.net.insert(net))
     }
 
-    fn session(&mut self, command: &str) -> Result<&mut Session, AdapterFault> {
-        self.session
-            .as_mut()
-            .ok_or_else(|| refused(command, "no case is open"))
+    fn session(&mut self) -> Result<&mut Session, ReferenceError> {
+        self.session.as_mut().ok_or(ReferenceError::NoCase)
+    }
+}
+
+impl Reference {
+    fn awaited(&mut self, until: &Until, timeout: Duration) -> Result<Awaited, ReferenceError> {
+        let handle = self.net()?.handle.clone();
+        let subscription =
+            (self.session()?.subscription.as_mut()).ok_or(ReferenceError::NoSubscription)?;
+        let (reached, progress) = handle.block_on(subscription.wait(until, timeout));
+        Ok(Awaited { reached, progress })
+    }
+
+    fn produced(&mut self, url: &str, ops: &[ProduceOp]) -> Result<(), ReferenceError> {
+        let collections = self.session()?.collections.clone();
+        let messages =
+            state_reference::producer::build_ops(collections.as_deref().unwrap_or_default(), ops)?;
+        let net = self.net()?;
+        (net.handle)
+            .block_on(client::produce(&net.http, url, &messages))
+            .map_err(ReferenceError::Write)
     }
 }
 
@@ -115,7 +169,7 @@ impl Implementation for Reference {
     ) -> Result<(), AdapterFault> {
         self.session = None; // stops a subscription still running
         let materializer = Materializer::consumer(profile, collections, self.mutant)
-            .map_err(|e| refused("open", e))?;
+            .map_err(|e| ReferenceError::from(e).refusing("open"))?;
         self.session = Some(Session {
             profile: profile.clone(),
             collections: collections.map(<[Collection]>::to_vec),
@@ -130,7 +184,10 @@ impl Implementation for Reference {
         index: usize,
         batch: &BatchInput,
     ) -> Result<Vec<RejectedItem>, AdapterFault> {
-        let m = &mut self.session("apply")?.materializer;
+        let m = &mut self
+            .session()
+            .map_err(|e| e.refusing("apply"))?
+            .materializer;
         let diagnostics = m.apply_batch(batch.to_batch());
         Ok(diagnostics
             .iter()
@@ -148,7 +205,11 @@ impl Implementation for Reference {
     }
 
     fn state(&mut self) -> Result<Observation, AdapterFault> {
-        Ok(self.session("state")?.materializer.observe())
+        Ok(self
+            .session()
+            .map_err(|e| e.refusing("state"))?
+            .materializer
+            .observe())
     }
 
     fn validate(&mut self, input: ValidateInput<'_>) -> Result<Validated, AdapterFault> {
@@ -178,10 +239,10 @@ impl Implementation for Reference {
     fn subscribe(&mut self, url: &str, live: Live) -> Result<(), AdapterFault> {
         let mutant = self.mutant;
         let (handle, http) = {
-            let net = self.net("subscribe")?;
+            let net = self.net().map_err(|e| e.refusing("subscribe"))?;
             (net.handle.clone(), net.http.clone())
         };
-        let session = self.session("subscribe")?;
+        let session = self.session().map_err(|e| e.refusing("subscribe"))?;
         let (profile, collections) = (session.profile.clone(), session.collections.clone());
         let fresh = Box::new(move || {
             Materializer::consumer(&profile, collections.as_deref(), mutant)
@@ -199,24 +260,11 @@ impl Implementation for Reference {
     }
 
     fn wait(&mut self, until: &Until, timeout: Duration) -> Result<Awaited, AdapterFault> {
-        let handle = self.net("await")?.handle.clone();
-        let subscription = self
-            .session("await")?
-            .subscription
-            .as_mut()
-            .ok_or_else(|| refused("await", "await needs a subscription"))?;
-        let (reached, progress) = handle.block_on(subscription.wait(until, timeout));
-        Ok(Awaited { reached, progress })
+        self.awaited(until, timeout)
+            .map_err(|e| e.refusing("await"))
     }
 
     fn produce(&mut self, url: &str, ops: &[ProduceOp]) -> Result<(), AdapterFault> {
-        let collections = self.session("produce")?.collections.clone();
-        let messages =
-            state_reference::producer::build_ops(collections.as_deref().unwrap_or_default(), ops)
-                .map_err(|e| refused("produce", e))?;
-        let net = self.net("produce")?;
-        net.handle
-            .block_on(client::produce(&net.http, url, &messages))
-            .map_err(|e| refused("produce", e))
+        self.produced(url, ops).map_err(|e| e.refusing("produce"))
     }
 }

@@ -53,14 +53,8 @@ fn divergences(lines: &[String]) -> Vec<&str> {
 /// Cases a grouped block lists by name before it says how many more.
 const LISTED: usize = 12;
 
-/// Failures (and with `verbose`, informational and expected outcomes): one block per cause.
-pub fn print_grouped(report: &RunReport, verbose: bool) {
-    let mut out = std::io::stdout().lock();
-    // A closed stdout ends the listing quietly (the CLI exits on the next write).
-    let _ = write_grouped(&mut out, report, verbose);
-}
-
-/// [`print_grouped`] to any writer.
+/// Failures (and with `verbose`, informational and expected outcomes), one block per cause,
+/// to the writer the caller gives (the CLI's stdout, a test's buffer).
 pub fn write_grouped(
     out: &mut dyn std::io::Write,
     report: &RunReport,
@@ -169,15 +163,20 @@ fn transcript_tail(transcript: &[String]) -> Vec<String> {
 }
 
 /// The closing lines: the adapter, the profiles, and the counts.
-pub fn print_summary(report: &RunReport, cases_selected: usize) {
+pub fn write_summary(
+    out: &mut dyn std::io::Write,
+    report: &RunReport,
+    cases_selected: usize,
+) -> std::io::Result<()> {
     if let Some(i) = &report.implementation {
-        println!("implementation: {} {}", i.name, i.version);
+        writeln!(out, "implementation: {} {}", i.name, i.version)?;
     }
-    println!("adapter: {}", report.adapter.join(" "));
-    println!(
+    writeln!(out, "adapter: {}", report.adapter.join(" "))?;
+    writeln!(
+        out,
         "profiles: {}; cases selected: {cases_selected}",
         report.profiles.join(", ")
-    );
+    )?;
     let counts: Vec<String> = report
         .summary
         .counts()
@@ -185,5 +184,5 @@ pub fn print_summary(report: &RunReport, cases_selected: usize) {
         .map(|(label, n)| format!("{n} {label}"))
         .collect();
     // Every count, zeros included: a CI log is read for "0 failed".
-    println!("{}", counts.join(", "));
+    writeln!(out, "{}", counts.join(", "))
 }

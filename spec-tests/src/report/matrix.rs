@@ -51,7 +51,7 @@ pub struct MatrixInput {
 /// Renders the matrix, a column per report and profile. A column is named as given, else by
 /// the implementation's name from its `hello` (reports since it was recorded), else by the
 /// fallback.
-pub fn render(reports: &[MatrixInput]) -> Result<String, MatrixError> {
+pub fn render_matrix(reports: &[MatrixInput]) -> Result<String, MatrixError> {
     let mut columns: Vec<(String, BTreeMap<&str, Summary>)> = Vec::new();
     let mut parsed = Vec::new();
     for input in reports {

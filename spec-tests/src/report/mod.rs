@@ -1,13 +1,17 @@
 //! Every output of a run comes from one result model, [`RunReport`], which reads back from
-//! its JSON (`matrix` and repro bundles use it): the console ([`console`]), JSON, JUnit XML
-//! ([`junit`]), Markdown fit for a CI job summary ([`markdown`]) and the implementation
-//! matrix ([`matrix`]). What a run shows while it runs is [`stream`].
+//! its JSON (`matrix` and repro bundles use it): the console (`console`), JSON, JUnit XML
+//! (`junit`), Markdown fit for a CI job summary (`markdown`) and the implementation
+//! matrix (`matrix`). What a run shows while it runs is `stream`.
 
-pub mod console;
-pub mod junit;
-pub mod markdown;
-pub mod matrix;
-pub mod stream;
+pub(crate) mod console;
+pub(crate) mod junit;
+pub(crate) mod markdown;
+pub(crate) mod matrix;
+pub(crate) mod stream;
+
+pub use console::{write_grouped, write_summary};
+pub use matrix::{MatrixError, MatrixInput, render_matrix};
+pub use stream::{Progress, Sink};
 
 use serde::{Deserialize, Serialize};
 

@@ -45,7 +45,7 @@ pub fn run(
     run_inner(case, profile, client, &mut Vec::new())
 }
 
-/// [`run`], also returning every exchange the simulator recorded (for exported fixtures).
+/// `run`, also returning every exchange the simulator recorded (for exported fixtures).
 pub fn run_recorded(
     case: &Case,
     profile: &Profile,
