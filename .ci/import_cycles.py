@@ -4,6 +4,10 @@ module; an inline `#[cfg(test)] mod tests` is left out (its `super` is its own f
 into other crates are ignored. Prints each crate's files, edges and cycles (strongly
 connected components); exits 1 when there is a cycle.
 
+A parent's `pub use child::Name` that only re-exports (the parent's own code never names
+`Name`) is its public face, like its `mod child;` declaration, not a use of the child: it
+adds no edge. Where the parent's code names it too, the edge counts.
+
     python3 .ci/import_cycles.py reference/src simulator/src spec-tests/src
 """
 import os, re, sys
@@ -28,12 +32,21 @@ def path_attrs(text, modpath, mods, p):
         mods[modpath + (m.group(2),)] = target
 
 def use_paths(text):
+    """Each path a `use` names, with whether that `use` is a `pub use` (a re-export)."""
     text = re.sub(r'//[^\n]*', '', text)
     out = []
-    for m in re.finditer(r'\buse\s+([^;]+);', text):
-        clause = re.sub(r'\s+as\s+\w+', '', m.group(1))
-        out.extend(expand(clause.replace('\n', ' ').replace(' ', '')))
+    for m in re.finditer(r'(\bpub(?:\([^)]*\))?\s+)?\buse\s+([^;]+);', text):
+        clause = re.sub(r'\s+as\s+\w+', '', m.group(2))
+        for path in expand(clause.replace('\n', ' ').replace(' ', '')):
+            out.append((path, m.group(1) is not None))
     return out
+
+def names_outside_uses(text, name):
+    """Whether `name` appears in `text` outside its `use` statements."""
+    text = re.sub(r'//[^\n]*', '', text)
+    text = re.sub(r'\buse\s+[^;]+;', '', text)
+    text = re.sub(r'\bmod\s+\w+;', '', text)
+    return re.search(r'\b' + re.escape(name) + r'\b', text) is not None
 
 def expand(t):
     # a::b::{c, d::{e}} -> [a::b::c, a::b::d::e]
@@ -87,10 +100,14 @@ def main(src):
         cut = re.search(r'#\[cfg\(test\)\]\s*mod \w+ \{', text)
         if cut:
             text = text[:cut.start()]
-        for u in use_paths(text):
+        for u, reexport in use_paths(text):
             t = resolve(u, mp, mods)
-            if t is not None and t != mp and mods[t] != p:
-                edges[p].add(mods[t])
+            if t is None or t == mp or mods[t] == p:
+                continue
+            below = t[:len(mp)] == mp
+            if reexport and below and not names_outside_uses(text, u.split('::')[-1]):
+                continue
+            edges[p].add(mods[t])
     # Tarjan
     index, low, stack, on, comps, counter = {}, {}, [], set(), [], [0]
     sys.setrecursionlimit(10000)
