@@ -78,6 +78,9 @@ pub enum Mutant {
     /// Client: each `data:` line of an SSE data event is parsed on its own (lines that are
     /// not a JSON array are dropped), instead of the event's lines joined.
     SseDataLinesSplit,
+    /// Client: SSE connections name no offset (the parameter is left out); a server refuses
+    /// them.
+    SseOffsetOmitted,
     /// Txids are recorded in lower case: txids that differ only in case are taken as one
     /// (txids are opaque strings, compared exactly).
     TxidsCaseless,
@@ -91,7 +94,7 @@ pub enum Mutant {
 
 impl Mutant {
     /// Every mutant, in a fixed order.
-    pub const ALL: [Mutant; 29] = [
+    pub const ALL: [Mutant; 30] = [
         Mutant::UpdateMerges,
         Mutant::ResetIgnored,
         Mutant::ResetOffsetIgnored,
@@ -120,6 +123,7 @@ impl Mutant {
         Mutant::ResumesFromStaleOffset,
         Mutant::SseCursorNotEchoed,
         Mutant::SseDataLinesSplit,
+        Mutant::SseOffsetOmitted,
         Mutant::TxidsCaseless,
     ];
 
@@ -164,6 +168,7 @@ impl Mutant {
             Mutant::ResumesFromStaleOffset => "resumes-from-stale-offset",
             Mutant::SseCursorNotEchoed => "sse-cursor-not-echoed",
             Mutant::SseDataLinesSplit => "sse-data-lines-split",
+            Mutant::SseOffsetOmitted => "sse-offset-omitted",
             Mutant::TxidsCaseless => "txids-caseless",
             Mutant::KeepsTxidsAcrossReset => "keeps-txids-across-reset",
             Mutant::GivesUpOnServerErrors => "gives-up-on-server-errors",
@@ -201,6 +206,7 @@ impl Mutant {
             Mutant::ResumesFromStaleOffset => req::NEXT_OFFSET,
             Mutant::SseCursorNotEchoed => req::CURSOR_ECHO,
             Mutant::SseDataLinesSplit => req::SSE_DATA_LINES,
+            Mutant::SseOffsetOmitted => req::LIVE_OFFSET,
             Mutant::TxidsCaseless => "SP-9.5-TXID-OPAQUE",
             Mutant::KeepsTxidsAcrossReset => req::OQ_RESET_SCOPE,
             Mutant::GivesUpOnServerErrors => req::OQ_TRANSIENT_ERRORS,

@@ -63,6 +63,8 @@ pub const OQ_HALT: &str = "OQ-INVALID-HALTS";
 pub const CURSOR_ECHO: &str = "DS-10.1-CURSOR-ECHO";
 /// PROTOCOL §8: each next read starts at the offset the last one was told.
 pub const NEXT_OFFSET: &str = "DS-8-NEXT-OFFSET";
+/// PROTOCOL §5.7, §5.8: every live read (long-poll, SSE) names the offset it reads from.
+pub const LIVE_OFFSET: &str = "DS-5.7-LIVE-OFFSET";
 /// PROTOCOL §5.8: an SSE reader reconnects from its last control event's offset.
 pub const SSE_RECONNECT: &str = "DS-5.8-RECONNECT";
 /// PROTOCOL §5.8: an SSE data event's `data:` lines are joined before parsing.

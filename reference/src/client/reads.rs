@@ -38,7 +38,10 @@ impl Reader {
 
     /// One SSE connection, read until it ends (the last cursor echoed, PROTOCOL §10.1).
     pub(super) async fn read_sse(&mut self) -> Result<Flow, ReadError> {
-        let mut url = format!("{}?offset={}&live=sse", self.url, self.offset);
+        let mut url = match self.mutant {
+            Some(Mutant::SseOffsetOmitted) => format!("{}?live=sse", self.url),
+            _ => format!("{}?offset={}&live=sse", self.url, self.offset),
+        };
         let echo = !matches!(
             self.mutant,
             Some(Mutant::NoCursorEcho | Mutant::SseCursorNotEchoed)

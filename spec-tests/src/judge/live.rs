@@ -119,7 +119,7 @@ pub fn subscribe_mismatches(
                     txid_set(&got.progress.observation.txids),
                 );
                 if want_txids != got_txids {
-                    let rests_on = kept_across_reset(case, &want_txids, &got_txids);
+                    let rests_on = kept_across_reset(case, profile, &want_txids, &got_txids);
                     let label = format!("step {i}: txids");
                     txid_difference(
                         label,
@@ -142,7 +142,7 @@ pub fn subscribe_mismatches(
             if let Some(txids) = &want.txids {
                 let (want, got) = (txid_set(txids), txid_set(&got.progress.observation.txids));
                 if want != got {
-                    let rests_on = kept_across_reset(case, &want, &got);
+                    let rests_on = kept_across_reset(case, profile, &want, &got);
                     let label = format!("step {i}: hand-written txids");
                     txid_difference(label, &want, &got, rests_on, standard, out, silent);
                 }
@@ -182,11 +182,12 @@ fn skipped_item(case: &Case, profile: &Profile, step: usize) -> Option<String> {
 /// appended before the last reset (see [`position::txids_kept_across_reset`]).
 fn kept_across_reset(
     case: &Case,
+    profile: &Profile,
     want: &std::collections::BTreeSet<&String>,
     got: &std::collections::BTreeSet<&String>,
 ) -> Option<&'static str> {
     let before = appended_before_last_reset(case);
-    position::txids_kept_across_reset(before.as_deref(), want, got)
+    position::txids_kept_across_reset(case, profile, before.as_deref(), want, got)
 }
 
 /// The items appended before the case's last reset (appended, or acted between appends), if

@@ -50,7 +50,7 @@ pub(super) fn differences(
                 label,
                 &want,
                 &got,
-                position::txids_kept_across_reset(before_reset, &want, &got),
+                position::txids_kept_across_reset(case, profile, before_reset, &want, &got),
                 standard,
                 out,
                 silent,

@@ -20,6 +20,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use state_reference::requirement::{OQ_RESET_SCOPE, OQ_STREAM_GONE, OQ_TRANSIENT_ERRORS};
+use state_reference::{Batch, Materializer, Mutant, Profile};
 
 use super::explain::Explanation;
 use crate::corpus::case::{Case, Weight};
@@ -59,21 +60,30 @@ impl Standard {
 }
 
 /// The open question the observed txids rest on, if they differ from the expected ones only
-/// by txids carried by `before_reset` (the items before the last reset, `None` when nothing
-/// reset): a reader that keeps its txids across a reset, where the spec is silent
-/// (`OQ-RESET-SCOPE`). A txid first carried after the last reset is no such position.
+/// by txids a reader keeping its txids across a reset would hold: those the reference, taking
+/// that position ([`Mutant::KeepsTxidsAcrossReset`]), records from the changes of
+/// `before_reset` (the items before the last reset, `None` when nothing reset) under
+/// `profile` with the case's collections (`OQ-RESET-SCOPE`, where the spec is silent). A txid
+/// first carried after the last reset, or carried only by a message the reference refuses, is
+/// no such position. Control messages are left out: they carry no txid, and a reset naming
+/// an offset would make the reference skip what follows it here, though a reader reads on.
 pub fn txids_kept_across_reset(
+    case: &Case,
+    profile: &Profile,
     before_reset: Option<&[&Value]>,
     want: &BTreeSet<&String>,
     got: &BTreeSet<&String>,
 ) -> Option<&'static str> {
     let items = before_reset?;
-    let carried = |t: &str| {
-        items
-            .iter()
-            .any(|i| i.pointer("/headers/txid").is_some_and(|x| x == t))
-    };
-    (want.is_subset(got) && got.difference(want).all(|t| carried(t))).then_some(OQ_RESET_SCOPE)
+    let keeper = Some(Mutant::KeepsTxidsAcrossReset);
+    let mut m = Materializer::consumer(profile, case.collections.as_deref(), keeper).ok()?;
+    let changes = items
+        .iter()
+        .filter(|i| i.pointer("/headers/control").is_none());
+    m.apply_batch(Batch::whole(changes.map(|&i| i.clone()).collect()));
+    let kept: BTreeSet<String> = m.observe().txids.into_iter().collect();
+    (want.is_subset(got) && got.difference(want).all(|t| kept.contains(*t)))
+        .then_some(OQ_RESET_SCOPE)
 }
 
 /// Whether `item` is a reset control message.

@@ -8,21 +8,24 @@
 //!   over), and the offset a served reset names (STATE-PROTOCOL §4.2.2: restart there);
 //! - a live read (long-poll, or an SSE connection) carries as `cursor` the last cursor it
 //!   was told (§10.1, `DS-10.1-CURSOR-ECHO`). A read from the beginning starts a new session
-//!   and is not held to an old cursor.
+//!   and is not held to an old cursor;
+//! - a live read names its offset at all (§5.7 and §5.8 make the parameter required,
+//!   `DS-5.7-LIVE-OFFSET`): a server refuses one without it, so this is judged on the first
+//!   read too.
 //!
 //! What is told comes from [`Exchange::told`], which the simulator's view of a reader uses
 //! too. Requests still in flight count as the latest reads. A reader's first read (nothing
 //! told yet) is not judged.
 
-use state_reference::requirement::{CURSOR_ECHO, NEXT_OFFSET, SSE_RECONNECT};
+use state_reference::requirement::{CURSOR_ECHO, LIVE_OFFSET, NEXT_OFFSET, SSE_RECONNECT};
 use stream_simulator::told::Told;
 use stream_simulator::transcript::{Exchange, addresses, query_param};
 
 use super::outcome::{RequestClass, RequestViolation};
 use super::position::is_reset;
 
-/// The first read that resumed from another offset than it was told, and the first live read
-/// that did not echo its cursor, if any.
+/// The first read that resumed from another offset than it was told, the first live read
+/// that did not echo its cursor, and the first live read without an offset, if any.
 pub fn resume_violations(
     exchanges: &[Exchange],
     in_flight: &[(String, String)],
@@ -40,12 +43,19 @@ pub fn resume_violations(
         );
     let (mut told, mut restart, mut resets): (Option<(u64, Told, bool)>, bool, Vec<String>) =
         (None, false, Vec::new());
-    let (mut offset_broken, mut cursor_broken) = (None, None);
+    let (mut offset_broken, mut cursor_broken, mut offset_missing) = (None, None, None);
     for (x, uri) in reads {
         let what = match x {
             Some(x) => format!("exchange #{} ({uri})", x.seq),
             None => format!("the waiting request {uri}"),
         };
+        let live = matches!(query_param(uri, "live"), Some("long-poll" | "sse"));
+        if live && offset_missing.is_none() && query_param(uri, "offset").is_none() {
+            offset_missing = Some(violation(
+                LIVE_OFFSET,
+                format!("{what} reads live without an offset parameter"),
+            ));
+        }
         let offset = query_param(uri, "offset").unwrap_or_default().to_owned();
         if offset == "-1" && (restart || told.is_none()) {
             told = None; // a new session: nothing to resume, no cursor to echo
@@ -66,7 +76,6 @@ pub fn resume_violations(
                     ),
                 ));
             }
-            let live = matches!(query_param(uri, "live"), Some("long-poll" | "sse"));
             if let Some(cursor) = t.cursor.as_ref().filter(|_| live)
                 && cursor_broken.is_none()
                 && query_param(uri, "cursor") != Some(cursor.as_str())
@@ -85,7 +94,10 @@ pub fn resume_violations(
             }
         }
     }
-    offset_broken.into_iter().chain(cursor_broken).collect()
+    [offset_missing, offset_broken, cursor_broken]
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 fn violation(requirement: &str, detail: String) -> RequestViolation {

@@ -149,3 +149,23 @@ fn a_waiting_request_counts_and_a_catch_up_read_need_not_carry_a_cursor() {
     let other = resume_violations(&told, &waiting("/t?offset=zz"), "/s");
     assert!(other.is_empty());
 }
+
+#[test]
+fn a_live_read_without_an_offset_fails_even_as_the_first_read() {
+    // A catch-up read may leave the offset out (it starts at the beginning); a live one may not.
+    let catch_up = [read(0, "/s", "o1", "c1")];
+    assert!(resume_violations(&catch_up, &[], "/s").is_empty());
+    for uri in ["/s?live=sse", "/s?live=long-poll"] {
+        let v = resume_violations(&[x(0, uri, 400, &[], "")], &[], "/s");
+        assert_eq!(v.len(), 1, "{uri}: {v:?}");
+        assert_eq!(v[0].requirement, LIVE_OFFSET);
+        assert!(v[0].detail.contains(uri), "{}", v[0].detail);
+    }
+    // Still waiting for an answer counts too.
+    let waiting = [("GET".to_owned(), "/s?live=sse".to_owned())];
+    let v = resume_violations(&[], &waiting, "/s");
+    assert_eq!(
+        v.iter().map(|v| v.requirement.as_str()).collect::<Vec<_>>(),
+        [LIVE_OFFSET]
+    );
+}

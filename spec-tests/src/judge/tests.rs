@@ -94,3 +94,51 @@ fn a_difference_resting_on_an_insert_at_an_existing_key_is_informational() {
     );
     assert!(matches!(update, Verdict::Fail { .. }), "{update:?}");
 }
+
+#[test]
+fn a_txid_kept_across_a_reset_is_informational_only_if_the_reference_would_have_seen_it() {
+    // Before the reset: t1 on a valid insert, t2 on a change with an unknown operation (which
+    // every profile refuses). A reader that keeps t1 after the reset takes a position; one
+    // that shows t2 reports a write that never happened, reset or not.
+    let case: Case = serde_json::from_value(json!({
+        "id": "mat-z", "title": "t", "requirements": ["SP-4.2.2-RESET-CLEAR"], "level": "MUST",
+        "tags": [], "mode": "materialize", "profiles": {"spec-1.0": "required"},
+        "batches": [{"items": [
+            {"type": "user", "key": "a", "value": {}, "headers": {"operation": "insert", "txid": "t1"}},
+            {"type": "user", "key": "b", "value": {}, "headers": {"operation": "merge", "txid": "t2"}},
+            {"headers": {"control": "reset"}}
+        ], "offset": "1", "upToDate": true}],
+        "expect": {"state": {}, "txids": [],
+                   "rejected": [{"batch": 0, "index": 1, "requirement": "SP-5.1-OPERATION-ENUM"}]}
+    }))
+    .unwrap();
+    let with_txids = |txids: &[&str]| Outcome::Materialize {
+        after_batch: vec![state_reference::Observation {
+            state: Default::default(),
+            txids: txids.iter().map(|t| (*t).to_owned()).collect(),
+            offset: Some("1".into()),
+            halted: false,
+        }],
+        rejected: vec![crate::corpus::case::RejectedItem {
+            batch: 0,
+            index: 1,
+            requirement: "SP-5.1-OPERATION-ENUM".into(),
+            reason: None,
+        }],
+    };
+    let judged = |txids: &[&str]| {
+        judge(
+            &case,
+            &spec(),
+            &with_txids(txids),
+            Strictness::ItemsOnly,
+            Standard::Spec,
+        )
+    };
+    assert_eq!(judged(&[]), Verdict::Pass);
+    let kept = judged(&["t1"]);
+    assert!(matches!(kept, Verdict::Informational { .. }), "{kept:?}");
+    assert!(kept.mismatches()[0].contains("OQ-RESET-SCOPE"), "{kept:?}");
+    let refused = judged(&["t1", "t2"]);
+    assert!(matches!(refused, Verdict::Fail { .. }), "{refused:?}");
+}
