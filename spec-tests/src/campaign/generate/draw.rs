@@ -13,6 +13,10 @@ pub(super) struct Gen {
     /// Resets may name an offset (materialize only: a live stream's offsets are not known
     /// when the scenario is made).
     pub(super) reset_offsets: bool,
+    /// An SSE subscribe scenario takes the uncommitted-data shape (see
+    /// `Gen::uncommitted_sse`). Chosen from the seed, not drawn, so that every other
+    /// scenario of a seed is what it was before the shape existed.
+    pub(super) uncommitted_sse: bool,
 }
 
 pub(super) const TYPES: [&str; 3] = ["user", "order", "task"];

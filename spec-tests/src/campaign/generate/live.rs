@@ -24,6 +24,9 @@ impl Gen {
             false => Live::Sse,
         };
         case.live = Some(live);
+        if live == Live::Sse && self.uncommitted_sse {
+            return uncommitted_sse(case);
+        }
         let live_kind = match live {
             Live::Sse => RequestKind::Sse,
             _ => RequestKind::LongPoll,
@@ -302,6 +305,39 @@ pub(super) fn awaitable_txid(items: &[Value], earlier: &[Step]) -> Option<String
             .all(|rules| Message::parse(item.clone(), rules).is_ok())
             .then(|| txid.to_owned())
     })
+}
+
+/// SSE data whose control event never comes is not committed (PROTOCOL 5.8): every SSE
+/// connection closes after its first event, so a write made while the fault stands reaches
+/// the reader as data alone, and its txid must not be seen until the fault is lifted. A
+/// reader that applies data before its control event claims the txid at once, on every run
+/// (the corpus's `sub-sse-data-without-control-not-committed`, as a scenario: a campaign
+/// catches that bug without depending on how reads interleave).
+fn uncommitted_sse(case: &mut Case) {
+    let insert = |key: &str, txid: &str| json!({"type": "user", "key": key, "value": {"id": key}, "headers": {"operation": "insert", "txid": txid}});
+    let close_after_data = Rule::new(Fault::SseCloseAfter { events: 1 }).kind(RequestKind::Sse);
+    let txid = |t: &str| Until::Txid { txid: t.to_owned() };
+    case.steps = vec![
+        Step::Append {
+            items: vec![insert("k0", "tx0")],
+        },
+        Step::Faults {
+            rules: vec![close_after_data],
+        },
+        Step::Subscribe,
+        await_step(Until::UpToDate { offset: None }),
+        Step::Append {
+            items: vec![insert("k1", "tx1")],
+        },
+        Step::Await(AwaitStep {
+            timeout_ms: Some(300),
+            reached: false,
+            ..AwaitStep::reaching(txid("tx1"))
+        }),
+        Step::Faults { rules: Vec::new() },
+        await_step(txid("tx1")),
+        await_step(Until::UpToDate { offset: None }),
+    ];
 }
 
 pub(super) fn await_step(until: Until) -> Step {

@@ -40,6 +40,8 @@ pub fn scenario(seed: u64) -> Case {
     let mut g = Gen {
         rng: ChaCha8Rng::seed_from_u64(seed),
         reset_offsets: false,
+        // One scenario seed in sixteen (a multiplicative hash's top four bits).
+        uncommitted_sse: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 60 == 0,
     };
     let mode = match g.rng.random_range(0..10) {
         0 => Mode::Validate,
