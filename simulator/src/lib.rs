@@ -192,11 +192,33 @@ impl SimulatorHandle {
 
     /// Creates an empty `application/json` stream at `path` (or confirms one).
     pub fn create_json_stream(&self, path: &str) -> Result<offset::Offset, store::Refusal> {
+        self.create_empty(path, Some("application/json".into()), None)
+    }
+
+    /// Forks the stream at `source` at its tail into a new stream at `path` (PROTOCOL §4.2);
+    /// returns the fork's tail.
+    pub fn fork_stream(&self, source: &str, path: &str) -> Result<offset::Offset, store::Refusal> {
+        let fork = store::ForkRequest {
+            source: source.to_owned(),
+            offset: None,
+            sub_offset: 0,
+        };
+        self.create_empty(path, None, Some(fork))
+    }
+
+    /// A PUT without a body or lifetime; returns the new stream's tail.
+    fn create_empty(
+        &self,
+        path: &str,
+        content_type: Option<String>,
+        fork: Option<store::ForkRequest>,
+    ) -> Result<offset::Offset, store::Refusal> {
         let request = store::CreateRequest {
-            content_type: "application/json".into(),
+            content_type,
             lifetime: store::Lifetime::Forever,
             closed: false,
             body: bytes::Bytes::new(),
+            fork,
         };
         self.shared
             .store

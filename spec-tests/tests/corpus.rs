@@ -331,3 +331,37 @@ fn the_close_before_commit_case_closes_before_the_commit_on_every_run() {
         );
     }
 }
+
+#[test]
+fn a_fork_step_comes_once_and_before_the_subscription() {
+    // The corpus's own fork cases load; a fork after `subscribe` (the reader would read the
+    // source while the oracle reads the fork), or a second fork, is refused where it stands.
+    let suite = Suite::embedded();
+    let forks = suite.select(&Filter::default());
+    let forks: Vec<_> = forks.iter().filter(|c| c.id.contains("-fork-")).collect();
+    assert_eq!(
+        forks.len(),
+        4,
+        "sub-{{lp,sse}}-fork-after-{{snapshot,reset}}"
+    );
+    let mut value = serde_json::to_value(forks[0]).unwrap();
+    let steps = value["steps"].as_array_mut().unwrap();
+    let fork = steps.iter().position(|s| s["step"] == "fork").unwrap();
+    let subscribe = steps.iter().position(|s| s["step"] == "subscribe").unwrap();
+    let moved = steps.remove(fork);
+    steps.insert(subscribe, moved);
+    let err = spec_tests::corpus::check_case_value(&value)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&format!("/steps/{subscribe}")) && err.contains("before"),
+        "{err}"
+    );
+    let mut twice = serde_json::to_value(forks[0]).unwrap();
+    let steps = twice["steps"].as_array_mut().unwrap();
+    steps.insert(fork, serde_json::json!({"step": "fork"}));
+    let err = spec_tests::corpus::check_case_value(&twice)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("once"), "{err}");
+}

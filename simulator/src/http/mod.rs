@@ -116,15 +116,12 @@ async fn dispatch(
         Method::POST => append(shared, path, &headers, body),
         Method::GET => return read(shared.clone(), path.to_owned(), query, headers, applied).await,
         Method::HEAD => head(shared, path),
-        Method::DELETE => match shared.store.delete(path) {
-            true => Ok(Reply::new(204)),
-            false => Err(Refusal::new(404, "no such stream")),
-        },
+        Method::DELETE => shared.store.delete(path).map(|()| Reply::new(204)),
         Method::OPTIONS => Ok(Reply::new(204)
             .header("access-control-allow-methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS")
             .header(
                 "access-control-allow-headers",
-                "Content-Type, If-None-Match, Stream-TTL, Stream-Expires-At, Stream-Closed, Stream-Seq, Producer-Id, Producer-Epoch, Producer-Seq, Authorization",
+                "Content-Type, If-None-Match, Stream-TTL, Stream-Expires-At, Stream-Closed, Stream-Seq, Stream-Forked-From, Stream-Fork-Offset, Stream-Fork-Sub-Offset, Producer-Id, Producer-Epoch, Producer-Seq, Authorization",
             )
             .header("access-control-max-age", "86400")),
         _ => Err(Refusal::new(405, "method not allowed")),
@@ -133,10 +130,7 @@ async fn dispatch(
 }
 
 fn head(shared: &Shared, path: &str) -> Result<Reply, Refusal> {
-    let meta = shared
-        .store
-        .metadata(path)
-        .ok_or_else(|| Refusal::new(404, "no such stream"))?;
+    let meta = shared.store.metadata(path)?;
     let reply = Reply::new(200)
         .header("content-type", &meta.content_type)
         .header("stream-next-offset", meta.tail)

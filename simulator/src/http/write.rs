@@ -8,10 +8,12 @@ use axum::http::HeaderMap;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::offset::Offset;
 use crate::reply::Reply;
 use crate::shared::Shared;
 use crate::store::{
-    AppendOutcome, AppendRequest, CreateRequest, Lifetime, Metadata, ProducerHeaders, Refusal,
+    AppendOutcome, AppendRequest, CreateRequest, ForkRequest, Lifetime, Metadata, ProducerHeaders,
+    Refusal,
 };
 
 pub(super) fn lifetime(headers: &HeaderMap) -> Result<Lifetime, Refusal> {
@@ -22,18 +24,13 @@ pub(super) fn lifetime(headers: &HeaderMap) -> Result<Lifetime, Refusal> {
             400,
             "Stream-TTL and Stream-Expires-At are exclusive",
         )),
-        (Some(t), None) => {
-            let canonical = t == "0"
-                || (t.starts_with(|c: char| ('1'..='9').contains(&c))
-                    && t.bytes().all(|b| b.is_ascii_digit()));
-            match (canonical, t.parse::<u64>()) {
-                (true, Ok(secs)) => Ok(Lifetime::Ttl(secs)),
-                _ => Err(Refusal::new(
-                    400,
-                    format!("Stream-TTL {t:?} is not a non-negative integer"),
-                )),
-            }
-        }
+        (Some(t), None) => match (canonical_integer(t), t.parse::<u64>()) {
+            (true, Ok(secs)) => Ok(Lifetime::Ttl(secs)),
+            _ => Err(Refusal::new(
+                400,
+                format!("Stream-TTL {t:?} is not a non-negative integer"),
+            )),
+        },
         (None, Some(e)) => match OffsetDateTime::parse(e, &Rfc3339) {
             Ok(at) => Ok(Lifetime::ExpiresAt(e.to_owned(), at)),
             Err(_) => Err(Refusal::new(
@@ -59,14 +56,12 @@ pub(super) fn create(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Result<Reply, Refusal> {
-    let content_type = header(headers, "content-type")
-        .unwrap_or("application/octet-stream")
-        .to_owned();
     let req = CreateRequest {
-        content_type,
+        content_type: header(headers, "content-type").map(str::to_owned),
         lifetime: lifetime(headers)?,
         closed: closed_flag(headers),
         body,
+        fork: fork(headers)?,
     };
     let (created, meta) = shared.store.create(path, req)?;
     let host = header(headers, "host").unwrap_or("127.0.0.1");
@@ -76,6 +71,60 @@ pub(super) fn create(
         .header_if(created, "location", format!("http://{host}{path}"))
         .header_if(meta.closed, "stream-closed", "true");
     Ok(lifetime_headers(reply, &meta))
+}
+
+/// The fork headers (PROTOCOL §4.2): `Stream-Forked-From` makes a PUT a fork; the offset
+/// must be one this server gave; the sub-offset, a non-negative integer, needs the other two
+/// (it may be `0` with `Stream-Forked-From` alone).
+pub(super) fn fork(headers: &HeaderMap) -> Result<Option<ForkRequest>, Refusal> {
+    let source = text_header(headers, "stream-forked-from")?;
+    let offset = text_header(headers, "stream-fork-offset")?;
+    let sub = text_header(headers, "stream-fork-sub-offset")?;
+    let Some(source) = source else {
+        return match (offset, sub) {
+            (None, None) => Ok(None),
+            _ => Err(Refusal::new(
+                400,
+                "Stream-Fork-Offset and Stream-Fork-Sub-Offset need Stream-Forked-From",
+            )),
+        };
+    };
+    let offset = match offset {
+        None => None,
+        Some(text) => Some(Offset::parse(text).ok_or_else(|| {
+            Refusal::new(400, format!("Stream-Fork-Offset {text:?} is not an offset"))
+        })?),
+    };
+    let sub_offset = match sub {
+        None => 0,
+        Some(text) => match (canonical_integer(text), text.parse::<u64>()) {
+            (true, Ok(n)) => n,
+            _ => {
+                return Err(Refusal::new(
+                    400,
+                    format!("Stream-Fork-Sub-Offset {text:?} is not a non-negative integer"),
+                ));
+            }
+        },
+    };
+    if sub_offset > 0 && offset.is_none() {
+        return Err(Refusal::new(
+            400,
+            "a Stream-Fork-Sub-Offset past 0 needs Stream-Fork-Offset",
+        ));
+    }
+    Ok(Some(ForkRequest {
+        source: source.to_owned(),
+        offset,
+        sub_offset,
+    }))
+}
+
+/// `0`, or digits without a leading zero.
+fn canonical_integer(t: &str) -> bool {
+    t == "0"
+        || (t.starts_with(|c: char| ('1'..='9').contains(&c))
+            && t.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Producer headers: all three or none; id non-empty; integers within 2^53 - 1 (§5.2.1).

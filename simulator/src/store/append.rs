@@ -12,12 +12,19 @@ use serde_json::value::RawValue;
 use crate::offset::Offset;
 
 impl Stream {
+    /// Stores the messages of one append.
     pub(super) fn push(&mut self, messages: Vec<Bytes>) {
-        for data in messages {
+        let last = messages.len();
+        for (i, data) in messages.into_iter().enumerate() {
             let data = self.keep(data);
             let start = self.tail;
             self.tail += data.len() as u64;
-            self.chunks.push(Chunk { start, data });
+            let append_end = i + 1 == last;
+            self.chunks.push(Chunk {
+                start,
+                data,
+                append_end,
+            });
         }
     }
 
@@ -50,8 +57,7 @@ impl Store {
         let parsed = (!req.body.is_empty() && req.content_type.as_deref().is_some_and(is_json))
             .then(|| json_messages(&req.body, false));
         let mut map = self.lock();
-        let stream =
-            Self::live(&mut map, path).ok_or_else(|| Refusal::new(404, "no such stream"))?;
+        let stream = Self::direct(&mut map, path)?;
         stream.touched = Instant::now();
         let next = Offset(stream.tail);
         let close_only = req.body.is_empty();

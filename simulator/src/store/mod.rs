@@ -14,12 +14,13 @@ use tokio::sync::watch;
 use crate::offset::Offset;
 
 mod append;
+mod fork;
 mod model;
 mod state_protocol;
 
 pub use model::{
-    Action, AppendOutcome, AppendRequest, CreateRequest, Lifetime, Log, Logged, Metadata, Page,
-    ProducerHeaders, ReadOptions, Refusal, Store, is_json, media_type,
+    Action, AppendOutcome, AppendRequest, CreateRequest, ForkRequest, Lifetime, Log, Logged,
+    Metadata, Page, ProducerHeaders, ReadOptions, Refusal, Store, is_json, media_type,
 };
 use model::{Block, Stream};
 
@@ -27,6 +28,29 @@ use append::json_messages;
 use state_protocol::with_served_offset;
 
 impl Stream {
+    /// A new, empty stream.
+    fn empty(id: u64, content_type: String, lifetime: Lifetime, closed: bool) -> Stream {
+        Stream {
+            id,
+            json: is_json(&content_type),
+            content_type,
+            lifetime,
+            chunks: Vec::new(),
+            tail: 0,
+            closed,
+            closed_by: None,
+            last_stream_seq: None,
+            producers: HashMap::new(),
+            touched: Instant::now(),
+            changes: watch::channel(0).0,
+            earliest: 0,
+            block: Block::default(),
+            origin: None,
+            forks: 0,
+            soft_deleted: false,
+        }
+    }
+
     fn meta(&self) -> Metadata {
         Metadata {
             id: self.id,
@@ -123,22 +147,55 @@ impl Store {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The live stream at `path`, dropping it first if it has expired.
+    /// The stream at `path`, soft-deleted or not, once expiry has been applied: an expired
+    /// stream goes (or, while forks of it live, is soft-deleted).
     fn live<'m>(map: &'m mut HashMap<String, Stream>, path: &str) -> Option<&'m mut Stream> {
-        if map.get(path).is_some_and(|s| s.expired(Instant::now())) {
-            if let Some(gone) = map.remove(path) {
-                gone.notify();
-            }
+        if map
+            .get(path)
+            .is_some_and(|s| !s.soft_deleted && s.expired(Instant::now()))
+        {
+            Self::remove(map, path);
         }
         map.get_mut(path)
     }
 
-    /// PUT: creates the stream, or confirms an identical one (`Ok(false)`).
+    /// The stream a request addresses directly: 404 if there is none, 410 if it is
+    /// soft-deleted (PROTOCOL §4.2).
+    fn direct<'m>(
+        map: &'m mut HashMap<String, Stream>,
+        path: &str,
+    ) -> Result<&'m mut Stream, Refusal> {
+        match Self::live(map, path) {
+            None => Err(Refusal::new(404, "no such stream")),
+            Some(s) if s.soft_deleted => Err(Refusal::new(
+                410,
+                "the stream was deleted (its data is kept for its forks)",
+            )),
+            Some(s) => Ok(s),
+        }
+    }
+
+    /// PUT: creates the stream (a fork, with `req.fork`), or confirms an identical one
+    /// (`Ok(false)`).
     pub fn create(&self, path: &str, req: CreateRequest) -> Result<(bool, Metadata), Refusal> {
         let mut map = self.lock();
         if let Some(existing) = Self::live(&mut map, path) {
-            let same = media_type(&existing.content_type) == media_type(&req.content_type)
-                && existing.lifetime == req.lifetime
+            if existing.soft_deleted {
+                return Err(Refusal::new(
+                    409,
+                    "the stream at this URL was deleted while forks of it remain",
+                ));
+            }
+            let origin = existing.origin.clone();
+            let same_origin = Self::same_origin(&map, origin.as_ref(), req.fork.as_ref());
+            let existing = Self::live(&mut map, path).ok_or_else(gone_meanwhile)?;
+            let same = same_origin
+                && req
+                    .content_type
+                    .as_deref()
+                    .is_none_or(|ct| media_type(&existing.content_type) == media_type(ct))
+                && (existing.lifetime == req.lifetime
+                    || (existing.origin.is_some() && req.lifetime == Lifetime::Forever))
                 && existing.closed == req.closed;
             return match same {
                 true => Ok((false, existing.meta())),
@@ -148,41 +205,42 @@ impl Store {
                 )),
             };
         }
-        let json = is_json(&req.content_type);
-        let messages = match (json, req.body.is_empty()) {
+        let mut stream = match &req.fork {
+            Some(f) => fork::fork(&mut map, f, &req)?,
+            None => {
+                let content_type = req
+                    .content_type
+                    .clone()
+                    .unwrap_or_else(|| "application/octet-stream".to_owned());
+                Stream::empty(0, content_type, req.lifetime.clone(), req.closed)
+            }
+        };
+        stream.id = self.next_id();
+        let messages = match (stream.json, req.body.is_empty()) {
             (_, true) => Vec::new(),
             (true, false) => json_messages(&req.body, true)?,
             (false, false) => vec![req.body.clone()],
         };
-        let id = self
-            .next_id
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut stream = Stream {
-            id,
-            content_type: req.content_type,
-            json,
-            lifetime: req.lifetime,
-            chunks: Vec::new(),
-            tail: 0,
-            closed: req.closed,
-            closed_by: None,
-            last_stream_seq: None,
-            producers: HashMap::new(),
-            touched: Instant::now(),
-            changes: watch::channel(0).0,
-            earliest: 0,
-            block: Block::default(),
-        };
         stream.push(messages);
+        if let Some(origin) = &stream.origin
+            && let Some(source) = map.get_mut(&origin.source)
+        {
+            source.forks += 1;
+        }
         let meta = stream.meta();
         map.insert(path.to_owned(), stream);
         Ok((true, meta))
     }
 
+    fn next_id(&self) -> u64 {
+        self.next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// HEAD (does not reset a sliding TTL).
-    pub fn metadata(&self, path: &str) -> Option<Metadata> {
+    pub fn metadata(&self, path: &str) -> Result<Metadata, Refusal> {
         let mut map = self.lock();
-        Self::live(&mut map, path).map(|s| s.meta())
+        Self::direct(&mut map, path).map(|s| s.meta())
     }
 
     /// A page of data from `from`, and a receiver that changes when the stream does.
@@ -195,8 +253,7 @@ impl Store {
         opts: ReadOptions,
     ) -> Result<(Page, watch::Receiver<u64>), Refusal> {
         let mut map = self.lock();
-        let stream =
-            Self::live(&mut map, path).ok_or_else(|| Refusal::new(404, "no such stream"))?;
+        let stream = Self::direct(&mut map, path)?;
         stream.touched = Instant::now();
         let from = match from {
             None => stream.tail,
@@ -206,16 +263,50 @@ impl Store {
         Ok((stream.read(from, opts)?, stream.changes.subscribe()))
     }
 
-    pub fn delete(&self, path: &str) -> bool {
+    /// DELETE: the stream goes, or, while forks of it live, is soft-deleted.
+    pub fn delete(&self, path: &str) -> Result<(), Refusal> {
         let mut map = self.lock();
-        match Self::live(&mut map, path).is_some() {
-            true => {
-                let gone = map.remove(path);
-                gone.inspect(Stream::notify).is_some()
+        let stream = Self::direct(&mut map, path)?;
+        if stream.forks > 0 {
+            stream.soft_deleted = true;
+            stream.notify();
+            return Ok(());
+        }
+        Self::remove(&mut map, path);
+        Ok(())
+    }
+
+    /// Drops the stream at `path` (soft-deleting it instead while it has forks), then its
+    /// source if this was the last fork of a soft-deleted one, and so on up the chain.
+    fn remove(map: &mut HashMap<String, Stream>, path: &str) {
+        let mut next = Some(path.to_owned());
+        while let Some(path) = next.take() {
+            let Some(stream) = map.get_mut(&path) else {
+                return;
+            };
+            if stream.forks > 0 {
+                stream.soft_deleted = true;
+                stream.notify();
+                return;
             }
-            false => false,
+            let Some(gone) = map.remove(&path) else {
+                return;
+            };
+            gone.notify();
+            if let Some(origin) = gone.origin
+                && let Some(source) = map.get_mut(&origin.source)
+            {
+                source.forks = source.forks.saturating_sub(1);
+                if source.soft_deleted && source.forks == 0 {
+                    next = Some(origin.source);
+                }
+            }
         }
     }
+}
+
+fn gone_meanwhile() -> Refusal {
+    Refusal::new(404, "no such stream")
 }
 
 #[cfg(test)]

@@ -51,10 +51,32 @@ pub enum Lifetime {
 /// What a PUT asks for.
 #[derive(Debug, Clone)]
 pub struct CreateRequest {
-    pub content_type: String,
+    /// As given; absent, a new stream is `application/octet-stream` and a fork takes its
+    /// source's.
+    pub content_type: Option<String>,
     pub lifetime: Lifetime,
     pub closed: bool,
     pub body: Bytes,
+    /// `Stream-Forked-From` and the rest: create a fork of another stream (PROTOCOL §4.2).
+    pub fork: Option<ForkRequest>,
+}
+
+/// What a fork is made from: the source's path, where it diverges (`Stream-Fork-Offset`, the
+/// source's tail when absent) and how far past that it inherits (`Stream-Fork-Sub-Offset`:
+/// messages in JSON mode, bytes otherwise).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForkRequest {
+    pub source: String,
+    pub offset: Option<Offset>,
+    pub sub_offset: u64,
+}
+
+/// Where a fork came from, as resolved when it was made: what an identical PUT must repeat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ForkOrigin {
+    pub(super) source: String,
+    pub(super) offset: u64,
+    pub(super) sub_offset: u64,
 }
 
 /// An idempotent producer's identity on one request.
@@ -180,6 +202,9 @@ pub struct Page {
 pub(super) struct Chunk {
     pub(super) start: u64,
     pub(super) data: Bytes,
+    /// The last message of one append (JSON mode splits an append into messages): where a
+    /// fork's sub-offset stops counting.
+    pub(super) append_end: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -207,6 +232,14 @@ pub(super) struct Stream {
     pub(super) earliest: u64,
     /// Where small messages are kept (see [`Stream::keep`]).
     pub(super) block: Block,
+    /// Set on a fork: its source and divergence point.
+    pub(super) origin: Option<ForkOrigin>,
+    /// How many live streams are forks of this one; while any is, a delete only
+    /// soft-deletes it (PROTOCOL §4.2).
+    pub(super) forks: usize,
+    /// Deleted while forks remained: direct access answers 410, its path cannot be re-created
+    /// (409), and it goes when its last fork does.
+    pub(super) soft_deleted: bool,
 }
 
 /// Media type without parameters, lower-cased: what content-type comparisons use.

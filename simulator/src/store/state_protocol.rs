@@ -65,14 +65,10 @@ impl Store {
     /// Applies a state-level or lifecycle action; returns the stream's new tail.
     pub fn act(&self, path: &str, action: &Action) -> Result<Offset, Refusal> {
         if *action == Action::Delete {
-            return match self.delete(path) {
-                true => Ok(Offset(0)),
-                false => Err(Refusal::new(404, "no such stream")),
-            };
+            return self.delete(path).map(|()| Offset(0));
         }
         let mut map = self.lock();
-        let stream =
-            Self::live(&mut map, path).ok_or_else(|| Refusal::new(404, "no such stream"))?;
+        let stream = Self::direct(&mut map, path)?;
         if *action == Action::Close {
             stream.closed = true;
             stream.notify();
@@ -138,8 +134,7 @@ impl Store {
     /// a fresh reader from the beginning would be served), optionally in served form.
     pub fn log(&self, path: &str, served_offsets: bool) -> Result<Log, Refusal> {
         let mut map = self.lock();
-        let stream =
-            Self::live(&mut map, path).ok_or_else(|| Refusal::new(404, "no such stream"))?;
+        let stream = Self::direct(&mut map, path)?;
         let messages = stream
             .chunks
             .iter()

@@ -11,10 +11,11 @@ fn opts(max_bytes: usize) -> ReadOptions {
 
 fn create(store: &Store, ct: &str, body: &str) {
     let req = CreateRequest {
-        content_type: ct.into(),
+        content_type: Some(ct.into()),
         lifetime: Lifetime::Forever,
         closed: false,
         body: Bytes::from(body.to_owned()),
+        fork: None,
     };
     store.create("/s", req).unwrap();
 }

@@ -56,6 +56,12 @@ pub enum Step {
     },
     /// The implementation starts reading the stream from its beginning.
     Subscribe,
+    /// Forks the case's stream at its tail (PROTOCOL §4.2); every later step addresses the
+    /// fork. `then_source` is appended to the source right after: the fork never holds it.
+    Fork {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        then_source: Vec<Value>,
+    },
     /// Waits until the simulator has answered the reader `count` requests of `kind` (with
     /// `status`, when given), at most `timeout_ms`: a gate, so that a fault lands where the
     /// case means it to on every run rather than by timing luck. An SSE connection counts
@@ -358,6 +364,24 @@ pub struct ValidateExpectation {
 }
 
 impl Case {
+    /// Where the steps are out of order, if they are: a reader reads one stream, so a `fork`
+    /// (which moves every later step to the fork) comes once, before `subscribe`.
+    pub fn misplaced_fork(&self) -> Option<(usize, &'static str)> {
+        let (mut subscribed, mut forked) = (false, false);
+        for (i, step) in self.steps.iter().enumerate() {
+            match step {
+                Step::Subscribe => subscribed = true,
+                Step::Fork { .. } if forked => return Some((i, "a case forks its stream once")),
+                Step::Fork { .. } if subscribed => {
+                    return Some((i, "a fork step comes before the subscribe step"));
+                }
+                Step::Fork { .. } => forked = true,
+                _ => {}
+            }
+        }
+        None
+    }
+
     /// The title under `profile`: what that profile expects.
     pub fn title_for(&self, profile: &str) -> &str {
         self.title_by_profile.get(profile).unwrap_or(&self.title)

@@ -92,7 +92,14 @@ pub fn check_case_value(value: &Value) -> Result<Case, CaseError> {
             reason: error.to_string(),
         });
     }
-    serde_json::from_value(value.clone()).map_err(CaseError::Json)
+    let case: Case = serde_json::from_value(value.clone()).map_err(CaseError::Json)?;
+    match case.misplaced_fork() {
+        Some((i, why)) => Err(CaseError::Schema {
+            pointer: format!("/steps/{i}"),
+            reason: why.to_owned(),
+        }),
+        None => Ok(case),
+    }
 }
 
 /// Why a case that came from outside the corpus is not a case.
@@ -119,6 +126,9 @@ fn load_case(file: &CorpusFile, schema: &jsonschema::Validator) -> Result<Case, 
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or_default();
+    if let Some((i, why)) = case.misplaced_fork() {
+        return Err(LoadError::invalid(path, format!("/steps/{i}"), why));
+    }
     if case.id != stem {
         return Err(LoadError::invalid(
             path,

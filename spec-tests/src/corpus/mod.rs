@@ -10,7 +10,7 @@ pub(crate) mod source;
 
 pub use case::{BatchInput, Case, Mode, Weight};
 pub use derive::{PREFIXES, is_derived};
-pub use load::load_tombstones;
+pub use load::{check_case_value, load_tombstones};
 pub use rejections::{carried, is_from_validate, source_id};
 pub use source::FIXTURES_ENV;
 

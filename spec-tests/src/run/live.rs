@@ -71,8 +71,8 @@ fn run_inner(
         Ok(sim) => sim,
         Err(e) => return Ok(setup_error(format!("cannot start a simulator: {e}"))),
     };
-    let path = format!("/cases/{}", case.id);
-    let url = format!("{}{path}", sim.url());
+    let mut path = format!("/cases/{}", case.id);
+    let mut url = format!("{}{path}", sim.url());
     if let Err(e) = sim.create_json_stream(&path) {
         return Ok(setup_error(format!(
             "cannot create the stream: {}",
@@ -116,6 +116,26 @@ fn run_inner(
                         e.reason
                     )));
                 }
+            }
+            Step::Fork { then_source } => {
+                let fork = format!("{path}.fork");
+                let forked = sim
+                    .fork_stream(&path, &fork)
+                    .and_then(|_| match then_source {
+                        items if items.is_empty() => Ok(()),
+                        items => sim
+                            .append_json(&path, &Value::Array(items.clone()).to_string())
+                            .map(|_| ()),
+                    });
+                if let Err(e) = forked {
+                    return Ok(setup_error(format!(
+                        "step {i}: the fork failed: {}",
+                        e.reason
+                    )));
+                }
+                url = format!("{}{fork}", sim.url());
+                path = fork;
+                watch = Watch::new(&sim, &path, LONG_POLL);
             }
             Step::Subscribe => {
                 stopped = None;
