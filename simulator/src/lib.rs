@@ -30,6 +30,7 @@ mod reply;
 mod serve;
 mod shaping;
 mod shared;
+pub mod standalone;
 pub mod store;
 pub mod told;
 pub mod transcript;

@@ -92,10 +92,11 @@ pub fn lint(
         (written, served)
     };
     let rules = ParseRules::from_profile(profile);
+    // A rejection names its requirement itself (`SP-5.1-KEY-NONEMPTY at /key: …`).
     let verdict = |m: &Value| {
         Message::parse(m.clone(), &rules)
             .err()
-            .map(|r| format!("{}: {r}", r.requirement))
+            .map(|r| r.to_string())
     };
     Ok(written
         .iter()

@@ -611,3 +611,79 @@ fn reports_follow_their_published_schema_and_older_formats_still_read() {
         assert!(verdicts.contains(verdict), "no {verdict} in {verdicts:?}");
     }
 }
+
+/// One HTTP/1.1 request over a fresh connection: the status and the body.
+fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    let status = out
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn serve_runs_the_simulator_with_a_fault_plan_from_a_file() {
+    // As a client author would: start it on a free port with a plan, read the URL it prints,
+    // and see the planned fault act once and the transcript record it.
+    use std::io::BufRead;
+    let dir = std::env::temp_dir().join(format!("sc-serve-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let plan = dir.join("plan.json");
+    std::fs::write(
+        &plan,
+        r#"{"seed": 1, "rules": [{"kind": "catch-up", "nth": 1, "times": 1, "fault": "status", "status": 503}]}"#,
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_state-conformance"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--fault-plan"])
+        .arg(&plan)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    let addr = url.trim().trim_start_matches("http://").to_owned();
+    let item = r#"[{"type":"user","key":"u1","value":{},"headers":{"operation":"insert"}}]"#;
+    assert_eq!(http(&addr, "PUT", "/s", item).0, 201, "{url}");
+    assert_eq!(
+        http(&addr, "GET", "/s?offset=-1", "").0,
+        503,
+        "the planned fault"
+    );
+    let (status, body) = http(&addr, "GET", "/s?offset=-1", "");
+    assert_eq!((status, body.contains("u1")), (200, true), "once: {body}");
+    let (_, transcript) = http(&addr, "GET", "/__sim/transcript", "");
+    assert!(transcript.contains("503"), "{transcript}");
+    let _ = child.kill();
+    let _ = child.wait();
+    // A plan that is not one is refused before anything listens, naming the file.
+    std::fs::write(&plan, r#"{"rules": [{"fault": "status", "status": 99}]}"#).unwrap();
+    let o = cli(&[
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--fault-plan",
+        plan.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("plan.json"), "{}", text(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}

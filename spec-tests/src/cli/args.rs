@@ -21,7 +21,8 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Run the corpus against the bundled reference implementation.
+    /// Run the corpus against an implementation: the adapter after `--` (or at tcp:// or
+    /// unix: address), the bundled reference adapter without one.
     Run(Box<RunArgs>),
     /// List the cases a filter selects (or, with --tags, the tags and how many cases carry each).
     List(ListArgs),
@@ -111,6 +112,9 @@ pub enum Command {
     /// Corpora as standalone JSON: export, generate, verify, promote.
     #[command(subcommand)]
     Fixtures(FixturesCommand),
+    /// Run the fault-injecting Durable Streams simulator as a server until interrupted (the
+    /// same server and options as `stream-simulator`; docs/simulator.md). Prints its URL.
+    Serve(stream_simulator::standalone::ServeArgs),
     /// Serve the bundled reference adapter on stdin/stdout (what `run` starts by default).
     #[command(hide = true)]
     ReferenceAdapter {

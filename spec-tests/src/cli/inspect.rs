@@ -125,11 +125,15 @@ pub fn check(
             .map_or("valid".to_owned(), |r| format!("invalid: {r}"))
     };
     for (i, l) in linted.iter().enumerate() {
-        println!(
-            "#{i}\n  as written: {}\n  as served:  {}",
-            show(&l.as_written),
-            show(&l.as_served)
-        );
+        // One line when both readings agree; two when serving changes the verdict.
+        match l.as_written == l.as_served {
+            true => println!("#{i} {}", show(&l.as_written)),
+            false => println!(
+                "#{i}\n  as written: {}\n  as served:  {}",
+                show(&l.as_written),
+                show(&l.as_served)
+            ),
+        }
     }
     let written = linted.iter().filter(|l| l.as_written.is_some()).count();
     let served = linted.iter().filter(|l| l.as_served.is_some()).count();

@@ -114,6 +114,14 @@ fn dispatch(cli: Cli) -> Result<Exit> {
             inspect::materialize(&file, &profile_from(&profile)?)
         }
         Command::Validate { file, profile } => inspect::validate(&file, &profile_from(&profile)?),
+        Command::Serve(args) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("cannot start a runtime")?;
+            runtime.block_on(stream_simulator::standalone::serve(args))?;
+            Ok(Exit::Pass)
+        }
         Command::ReferenceAdapter { mutant, listen } => {
             let mutant = mutant.as_deref().map(mutant_named).transpose()?;
             match listen {
