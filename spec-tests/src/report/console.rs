@@ -34,6 +34,26 @@ impl Block<'_> {
     }
 }
 
+/// What a block's lines say without what differs from case to case for one cause: the case's
+/// ID, and the numbers (offsets, step and exchange numbers, durations), since one bug meets
+/// every case at its own offsets and steps.
+fn cause_of(lines: &[String], case: &str) -> Vec<String> {
+    lines
+        .iter()
+        .map(|l| {
+            let mut out = String::with_capacity(l.len());
+            for c in l.replace(case, "{case}").chars() {
+                match (c.is_ascii_digit(), out.ends_with('#')) {
+                    (true, true) => {}
+                    (true, false) => out.push('#'),
+                    (false, _) => out.push(c),
+                }
+            }
+            out
+        })
+        .collect()
+}
+
 /// A derived case's source: `wire-lp-X` and `wire-sse-X` come from `mat-X`.
 fn root(case: &str) -> &str {
     ["wire-lp-", "wire-sse-", "mat-"]
@@ -75,7 +95,7 @@ pub fn write_grouped(
         };
         let label = super::tag(verdict);
         let case = r.result.case.as_str();
-        let cause: Vec<String> = lines.iter().map(|l| l.replace(case, "{case}")).collect();
+        let cause = cause_of(&lines, case);
         match blocks
             .iter_mut()
             .find(|b| b.takes(label, case, &lines, &cause))
