@@ -14,14 +14,11 @@ use super::{Store, Stream};
 /// source (404 if there is none, 409 if it is soft-deleted or of another content type, 400 for
 /// a divergence point past its tail or a sub-offset past the append it falls in).
 pub(super) fn fork(
-    map: &mut HashMap<String, Stream>,
+    map: &HashMap<String, Stream>,
     f: &ForkRequest,
     req: &CreateRequest,
 ) -> Result<Stream, Refusal> {
-    let origin = origin_of(map, f)?;
-    let source = map
-        .get(&f.source)
-        .ok_or_else(|| Refusal::new(404, "the stream to fork does not exist"))?;
+    let (origin, source) = origin_of(map, f)?;
     if let Some(ct) = &req.content_type
         && media_type(ct) != media_type(&source.content_type)
     {
@@ -51,12 +48,13 @@ pub(super) fn fork(
     Ok(fork)
 }
 
-/// Where a fork of `f.source` diverges, resolved: the offset given (or the source's tail)
-/// and the sub-offset. 404 without a source, 409 if it is soft-deleted, 400 past its tail.
-pub(super) fn origin_of(
-    map: &HashMap<String, Stream>,
+/// Where a fork of `f.source` diverges, resolved (the offset given, or the source's tail, and
+/// the sub-offset), and the source. 404 without a source, 409 if it is soft-deleted, 400 past
+/// its tail.
+fn origin_of<'m>(
+    map: &'m HashMap<String, Stream>,
     f: &ForkRequest,
-) -> Result<ForkOrigin, Refusal> {
+) -> Result<(ForkOrigin, &'m Stream), Refusal> {
     let source = map
         .get(&f.source)
         .filter(|s| !s.expired(std::time::Instant::now()) || s.soft_deleted)
@@ -74,11 +72,12 @@ pub(super) fn origin_of(
             "Stream-Fork-Offset is beyond the source's tail",
         ));
     }
-    Ok(ForkOrigin {
+    let origin = ForkOrigin {
         source: f.source.clone(),
         offset,
         sub_offset: f.sub_offset,
-    })
+    };
+    Ok((origin, source))
 }
 
 /// The source's messages before `offset`, then `sub` more (messages of the append that

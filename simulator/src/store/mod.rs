@@ -206,7 +206,7 @@ impl Store {
             };
         }
         let mut stream = match &req.fork {
-            Some(f) => fork::fork(&mut map, f, &req)?,
+            Some(f) => fork::fork(&map, f, &req)?,
             None => {
                 let content_type = req
                     .content_type

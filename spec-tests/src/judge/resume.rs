@@ -50,13 +50,14 @@ pub fn resume_violations(
             None => format!("the waiting request {uri}"),
         };
         let live = matches!(query_param(uri, "live"), Some("long-poll" | "sse"));
-        if live && offset_missing.is_none() && query_param(uri, "offset").is_none() {
+        let offset = query_param(uri, "offset");
+        if live && offset_missing.is_none() && offset.is_none() {
             offset_missing = Some(violation(
                 LIVE_OFFSET,
                 format!("{what} reads live without an offset parameter"),
             ));
         }
-        let offset = query_param(uri, "offset").unwrap_or_default().to_owned();
+        let offset = offset.unwrap_or_default().to_owned();
         if offset == "-1" && (restart || told.is_none()) {
             told = None; // a new session: nothing to resume, no cursor to echo
         }
