@@ -18,6 +18,7 @@
 //! - [`fault`]: fault plans (seeded, serializable) and the engine that applies them.
 //! - [`transcript`]: every exchange as it went over the wire.
 //! - `shaping`: cutting and recording response bodies; `control`: the `/__sim/` API.
+//! - `subscription`: the reserved `__ds` subscription APIs (PROTOCOL §6, §7).
 
 mod abort;
 pub mod activity;
@@ -32,6 +33,7 @@ mod shaping;
 mod shared;
 pub mod standalone;
 pub mod store;
+mod subscription;
 pub mod told;
 pub mod transcript;
 
@@ -113,6 +115,7 @@ impl Simulator {
             store: store::Store::default(),
             faults: std::sync::Mutex::new(fault::FaultEngine::new(self.config.fault_plan.clone())),
             transcript: Arc::new(transcript::Transcript::new(self.config.transcript_capacity)),
+            subscriptions: subscription::Subscriptions::new(),
             config: self.config,
         });
         let (stop, stopped) = oneshot::channel::<()>();

@@ -1,11 +1,12 @@
-//! The state every request handler shares: the store, the configuration, the fault engine
-//! and the transcript.
+//! The state every request handler shares: the store, the configuration, the fault engine,
+//! the transcript and the subscriptions.
 
 use std::sync::Arc;
 
 use crate::config::SimulatorConfig;
 use crate::fault::{Applied, FaultEngine};
 use crate::store::{ReadOptions, Store};
+use crate::subscription::Subscriptions;
 use crate::transcript::Transcript;
 
 pub(crate) struct Shared {
@@ -13,6 +14,7 @@ pub(crate) struct Shared {
     pub config: SimulatorConfig,
     pub faults: std::sync::Mutex<FaultEngine>,
     pub transcript: Arc<Transcript>,
+    pub subscriptions: Subscriptions,
 }
 
 impl Shared {

@@ -12,10 +12,12 @@ use axum::response::{IntoResponse, Response};
 
 use crate::control;
 use crate::fault::{Applied, RequestKind};
+use crate::offset::Offset;
 use crate::reply::Reply;
 use crate::shaping::{self, RequestRecord};
 use crate::shared::Shared;
 use crate::store::Refusal;
+use crate::subscription;
 use crate::transcript::HeaderList;
 
 mod headers;
@@ -111,12 +113,24 @@ async fn dispatch(
     body: Bytes,
     applied: &Applied,
 ) -> Response {
+    if let Some((root, rest)) = subscription::reserved(path) {
+        return subscription::handle(shared, &method, root, rest, &headers, &body);
+    }
+    // What a write needs to tell the subscriptions: the tail before it (PROTOCOL §6.2).
+    let before =
+        match shared.subscriptions.watching() && matches!(method, Method::PUT | Method::POST) {
+            true => Some(shared.store.metadata(path).map_or(Offset(0), |m| m.tail)),
+            false => None,
+        };
     let reply = match method {
         Method::PUT => create(shared, path, &headers, body),
         Method::POST => append(shared, path, &headers, body),
         Method::GET => return read(shared.clone(), path.to_owned(), query, headers, applied).await,
         Method::HEAD => head(shared, path),
-        Method::DELETE => shared.store.delete(path).map(|()| Reply::new(204)),
+        Method::DELETE => shared.store.delete(path).map(|()| {
+            shared.subscriptions.stream_deleted(path);
+            Reply::new(204)
+        }),
         Method::OPTIONS => Ok(Reply::new(204)
             .header("access-control-allow-methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS")
             .header(
@@ -126,6 +140,10 @@ async fn dispatch(
             .header("access-control-max-age", "86400")),
         _ => Err(Refusal::new(405, "method not allowed")),
     };
+    if let (Ok(_), Some(before)) = (&reply, before) {
+        let effects = shared.subscriptions.written(path, before, &shared.store);
+        subscription::apply(shared, effects);
+    }
     reply.unwrap_or_else(Reply::from).into_response()
 }
 

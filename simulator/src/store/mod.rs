@@ -237,6 +237,20 @@ impl Store {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// The paths of the live streams under `prefix` (soft-deleted ones left out).
+    pub fn paths_under(&self, prefix: &str) -> Vec<String> {
+        let mut map = self.lock();
+        let paths: Vec<String> = map
+            .keys()
+            .filter(|p| p.starts_with(prefix))
+            .cloned()
+            .collect();
+        paths
+            .into_iter()
+            .filter(|p| Self::live(&mut map, p).is_some_and(|s| !s.soft_deleted))
+            .collect()
+    }
+
     /// HEAD (does not reset a sliding TTL).
     pub fn metadata(&self, path: &str) -> Result<Metadata, Refusal> {
         let mut map = self.lock();
