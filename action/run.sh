@@ -18,7 +18,7 @@ if [ -n "${EXPECTATIONS:-}" ] && [ ! -f "$EXPECTATIONS" ]; then
     echo
     echo "or leave the action's \`expectations\` input empty until you have one."
   } | tee -a "${GITHUB_STEP_SUMMARY:-/dev/null}" >&2
-  echo "exit-code=2" >> "${GITHUB_OUTPUT:-/dev/null}"
+  { echo "exit-code=2"; echo "bin=$BIN"; } >> "${GITHUB_OUTPUT:-/dev/null}"
   exit 2
 fi
 command=("$BIN" run --no-progress
@@ -36,5 +36,6 @@ if [ -f "$REPORTS/summary.md" ]; then cat "$REPORTS/summary.md" >> "$GITHUB_STEP
   echo "junit=$REPORTS/junit.xml"
   echo "report-json=$REPORTS/report.json"
   echo "exit-code=$code"
+  echo "bin=$BIN"
 } >> "$GITHUB_OUTPUT"
 exit "$code"

@@ -580,7 +580,7 @@ fn reports_follow_their_published_schema_and_older_formats_still_read() {
         // A format-2 report (snake_case outcome fields, serde's Ok/Err) reads into the same
         // model.
         let old = text_of_report
-            .replace("\"format\": 3", "\"format\": 2")
+            .replace("\"format\": 4", "\"format\": 2")
             .replace("\"afterBatch\"", "\"after_batch\"")
             .replace("\"stderrTail\"", "\"stderr_tail\"")
             .replace("\"observed\"", "\"Ok\"")
@@ -588,7 +588,7 @@ fn reports_follow_their_published_schema_and_older_formats_still_read() {
         assert_ne!(old, text_of_report);
         // The schema holds reports to the one naming convention.
         let renamed: serde_json::Value =
-            serde_json::from_str(&old.replace("\"format\": 2", "\"format\": 3")).unwrap();
+            serde_json::from_str(&old.replace("\"format\": 2", "\"format\": 4")).unwrap();
         assert!(
             !schema.is_valid(&renamed),
             "{name}: old names pass the schema"

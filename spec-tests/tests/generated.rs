@@ -223,7 +223,78 @@ fn exported_and_generated_corpora_verify_and_tampering_is_caught() {
     let dir = temp("export");
     let o = cli(&["fixtures", "export", dir.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains(" MB written to "), "{}", text(&o));
     assert!(dir.join("transcripts/sub-lp-baseline.json").is_file());
+    // The package: derived cases apart, and a manifest whose sizes and digests are the files'.
+    assert!(dir.join("cases/mat-delete-removes.json").is_file());
+    assert!(dir.join("derived/wire-lp-delete-removes.json").is_file());
+    for file in [
+        "README.md",
+        "requirements.json",
+        "tombstones.json",
+        "schemas/case.schema.json",
+        "schemas/state-protocol.schema.json",
+        "profiles/ts-compat.json",
+    ] {
+        assert!(dir.join(file).is_file(), "{file}");
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    let files = manifest["files"].as_array().unwrap();
+    assert_eq!(manifest["format"], 2);
+    assert!(files.len() > 700, "{}", files.len());
+    for entry in files.iter().step_by(97) {
+        let bytes = std::fs::read(dir.join(entry["path"].as_str().unwrap())).unwrap();
+        assert_eq!(entry["bytes"], bytes.len());
+        let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
+        let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(entry["sha256"], hex.as_str(), "{entry}");
+    }
+    // It is a fixtures directory: run from it, the cases (derived ones derived again) are
+    // judged as the embedded corpus's.
+    let (embedded, exported) = (
+        dir.join("embedded.report.json"),
+        dir.join("exported.report.json"),
+    );
+    for (report, fixtures) in [(&embedded, None), (&exported, Some(&dir))] {
+        let mut args = vec![
+            "run",
+            "--case",
+            "mat-reset-*",
+            "--case",
+            "wire-*-reset-*",
+            "--report-json",
+            report.to_str().unwrap(),
+        ];
+        if let Some(dir) = fixtures {
+            args.extend(["--fixtures", dir.to_str().unwrap()]);
+        }
+        let o = cli(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    }
+    let o = cli(&[
+        "diff",
+        embedded.to_str().unwrap(),
+        exported.to_str().unwrap(),
+    ]);
+    assert!(text(&o).contains(": no change"), "{}", text(&o));
+    std::fs::remove_file(&embedded).unwrap();
+    std::fs::remove_file(&exported).unwrap();
+    // Over an earlier export, nothing of it lingers; a directory of other files is refused.
+    std::fs::write(dir.join("cases/mat-gone.json"), "{}").unwrap();
+    let o = cli(&["fixtures", "export", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(!dir.join("cases/mat-gone.json").exists());
+    let other = temp("not-an-export");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("notes.txt"), "mine").unwrap();
+    let o = cli(&["fixtures", "export", other.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("neither empty nor an earlier export"),
+        "{}",
+        text(&o)
+    );
     let o = cli(&["fixtures", "verify", dir.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("0 disagreement"), "{}", text(&o));

@@ -96,6 +96,19 @@ pub enum Command {
         #[arg(required = true, value_name = "NAME=REPORT")]
         reports: Vec<String>,
     },
+    /// Compare two saved `run --report-json` reports (a pull request against main, or one
+    /// suite version against the next): newly failing and passing results, new and removed
+    /// cases, changed expected values and inputs. Exit 1 when a result fails that did not.
+    Diff {
+        /// The earlier report.
+        old: PathBuf,
+        /// The later report.
+        new: PathBuf,
+        /// Also write the comparison as Markdown (for a CI job summary) to PATH; `-` prints
+        /// it instead of the text.
+        #[arg(long, value_name = "PATH")]
+        markdown: Option<PathBuf>,
+    },
     /// Re-drive an implementation from a repro bundle alone (exit 1 if it still fails).
     Replay {
         /// A repro bundle (`repro/*.bundle.json`, written by a campaign).

@@ -10,19 +10,68 @@ use spec_tests::export as io;
 use super::Exit;
 use super::args::FixturesCommand;
 
+/// An export goes into a new or empty directory, or over an earlier export (whose case,
+/// transcript, schema and profile files are removed first, so no case of it lingers).
+fn clear_previous_export(dir: &std::path::Path) -> Result<()> {
+    let Ok(mut entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    if entries.next().is_none() {
+        return Ok(());
+    }
+    if !dir.join("index.json").is_file() {
+        bail!(
+            "{} is neither empty nor an earlier export (no index.json): name a new directory",
+            dir.display()
+        );
+    }
+    for sub in ["cases", "derived", "transcripts", "schemas", "profiles"] {
+        let path = dir.join(sub);
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+                .with_context(|| format!("cannot clear {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
 pub fn dispatch(fixtures: &Fixtures, command: FixturesCommand) -> Result<Exit> {
     match command {
         FixturesCommand::Export { dir } => {
             let suite = Suite::load(fixtures).with_context(|| format!("cannot load {fixtures}"))?;
             let cases: Vec<&Case> = suite.corpus.cases.iter().collect();
-            let n = io::write(&dir, &cases)?;
-            println!("{n} cases written to {}", dir.display());
+            clear_previous_export(&dir)?;
+            let written = io::write(&dir, &cases)?;
+            let package = io::package_files(
+                &fixtures.read("requirements.json")?.text,
+                &fixtures.read("tombstones.json")?.text,
+                &fixtures.read("case.schema.json")?.text,
+            );
+            let bytes = io::write_package(&dir, &package, written)?;
+            let cut = match written.cut_transcripts {
+                0 => String::new(),
+                n => format!(" ({n} cut at {} exchanges)", io::TRANSCRIPT_EXCHANGES),
+            };
+            println!(
+                "{} cases ({} hand-written, {} derived), {} transcripts{cut}, the catalogue, \
+                 schemas, profiles, README and manifest: {:.1} MB written to {}",
+                written.cases,
+                written.cases - written.derived,
+                written.derived,
+                written.transcripts,
+                bytes as f64 / 1e6,
+                dir.display()
+            );
         }
         FixturesCommand::Generate { seed, count, out } => {
             let cases = spec_tests::campaign::scenarios(seed, count);
             let refs: Vec<&Case> = cases.iter().collect();
-            let n = io::write(&out, &refs)?;
-            println!("{n} generated cases written to {}", out.display());
+            let written = io::write(&out, &refs)?;
+            println!(
+                "{} generated cases written to {}",
+                written.cases,
+                out.display()
+            );
         }
         FixturesCommand::Verify { dir } => {
             let cases = io::read(&dir)?;

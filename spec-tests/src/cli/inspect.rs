@@ -113,6 +113,26 @@ pub fn matrix(reports: &[String]) -> Result<Exit> {
     Ok(Exit::Pass)
 }
 
+/// Compares two saved reports; fails when the new one has a failure the old did not.
+pub fn diff(old: &Path, new: &Path, markdown: Option<&Path>) -> Result<Exit> {
+    let read = |path: &Path| -> Result<spec_tests::report::RunReport> {
+        let text = spec_tests::input::read_text(path)?;
+        spec_tests::report::RunReport::from_json(&text)
+            .with_context(|| format!("{} is not a `run --report-json` report", path.display()))
+    };
+    let diff = spec_tests::report::RunDiff::of(&read(old)?, &read(new)?);
+    match markdown {
+        Some(path) if path == Path::new("-") => print!("{}", diff.markdown()),
+        Some(path) => {
+            print!("{}", diff.text());
+            std::fs::write(path, diff.markdown())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        None => print!("{}", diff.text()),
+    }
+    Ok(Exit::when_ok(!diff.has_new_failures()))
+}
+
 /// Lints a stream URL or a dump; fails when a message is invalid as written.
 pub fn check(
     target: &str,

@@ -96,6 +96,7 @@ fn dispatch(cli: Cli) -> Result<Exit> {
         } => run::replay(&bundle, adapter_from_bundle, adapter),
         Command::Fixtures(command) => fixtures::dispatch(&fixtures, command),
         Command::Matrix { reports } => inspect::matrix(&reports),
+        Command::Diff { old, new, markdown } => inspect::diff(&old, &new, markdown.as_deref()),
         Command::Check {
             target,
             profile,

@@ -4,12 +4,14 @@
 //! matrix (`matrix`). What a run shows while it runs is `stream`.
 
 pub(crate) mod console;
+pub(crate) mod diff;
 pub(crate) mod junit;
 pub(crate) mod markdown;
 pub(crate) mod matrix;
 pub(crate) mod stream;
 
 pub use console::{write_grouped, write_summary};
+pub use diff::{Change, RunDiff};
 pub use matrix::{MatrixError, MatrixInput, render_matrix};
 pub use stream::{Progress, Sink};
 
@@ -23,8 +25,9 @@ use crate::judge::{CaseResult, Verdict};
 /// `errored` verdict and count; format 3 made every field name camelCase (`afterBatch`,
 /// `stderrTail`, a checkpoint's `reference` as `observed`/`unavailable`) and added each
 /// result's `durationMs`; formats 1 and 2 still read. Its JSON Schema is
-/// `spec-tests/protocol/report.schema.json`.
-pub const REPORT_FORMAT: u32 = 3;
+/// `spec-tests/protocol/report.schema.json`. Format 4 added each result's `inputDigest` and
+/// `expectedDigest` (what `diff` compares across suite versions); 1 to 3 still read.
+pub const REPORT_FORMAT: u32 = 4;
 const OLDEST_READABLE_FORMAT: u32 = 1;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +119,12 @@ pub struct ReportedResult {
     pub title: String,
     pub requirements: Vec<String>,
     pub rerun: String,
+    /// A digest of the case's input (mode, batches, message, steps; absent before format 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_digest: Option<String>,
+    /// A digest of the case's expected values under this profile (absent before format 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_digest: Option<String>,
     #[serde(flatten)]
     pub result: CaseResult,
 }
@@ -150,7 +159,11 @@ impl RunReport {
             .into_iter()
             .map(|r| {
                 let case = cases.iter().find(|c| c.id == r.case);
+                let (input_digest, expected_digest) =
+                    case.map(|c| diff::digests(c, &r.profile)).unzip();
                 ReportedResult {
+                    input_digest,
+                    expected_digest,
                     title: case
                         .map(|c| c.title_for(&r.profile).to_owned())
                         .unwrap_or_default(),

@@ -3,9 +3,16 @@
 //! directory with the reference) and `fixtures promote` (a repro bundle into the corpus).
 //!
 //! An exported directory holds `index.json` (format, suite version, one entry per case),
-//! `cases/ID.json` (the case, expectations included) and, for subscribe and produce cases,
-//! `transcripts/ID.json`: every exchange of a reference run, per connection, so a small mock
-//! server can replay what the stream served.
+//! `cases/ID.json` (the case, expectations included; cases derived at load time under
+//! `derived/`) and, for subscribe and produce cases, `transcripts/ID.json`: the exchanges of
+//! a reference run, per connection, so a small mock server can replay what the stream
+//! served (at most [`TRANSCRIPT_EXCHANGES`]). `fixtures export` adds the package around them
+//! ([`write_package`]): catalogue, tombstones, schemas, profiles, a README and a manifest, so the
+//! directory is also a fixtures directory `--fixtures` loads.
+
+mod package;
+
+pub use package::{PackageFile, package_files, write_package};
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -23,8 +30,15 @@ use crate::reference_adapter::Reference;
 use crate::run::execute::run_reference;
 use crate::run::live::run_recorded;
 
-/// Version of the exported directory format.
-pub const EXPORT_FORMAT: u32 = 1;
+/// Version of the exported directory format. Format 2 put derived cases under `derived/`,
+/// bounded transcripts, and added the package (catalogue, schemas, profiles, README,
+/// manifest); format 1 still reads.
+pub const EXPORT_FORMAT: u32 = 2;
+const OLDEST_READABLE_EXPORT: u32 = 1;
+
+/// The most exchanges a transcript keeps: a reference run that reconnects far more than
+/// that is cut here, and its index entry says how many there were.
+pub const TRANSCRIPT_EXCHANGES: usize = 1_000;
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -42,6 +56,22 @@ pub struct IndexEntry {
     pub file: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transcript: Option<String>,
+    /// How many exchanges the reference run made, when the transcript keeps fewer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcript_cut_from: Option<usize>,
+    /// Derived from another case when a corpus is loaded (`derived/`): a fixtures directory
+    /// needs only `cases/`, the binary derives the rest.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub derived: bool,
+}
+
+/// What an export wrote.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    pub cases: usize,
+    pub derived: usize,
+    pub transcripts: usize,
+    pub cut_transcripts: usize,
 }
 
 /// Why a corpus could not be written, read or promoted: the file, and what is wrong.
@@ -68,13 +98,19 @@ fn pretty(value: &impl Serialize) -> String {
 }
 
 /// Writes `cases` under `dir` (see the module docs).
-pub fn write(dir: &Path, cases: &[&Case]) -> Result<usize, ExportError> {
-    for sub in ["cases", "transcripts"] {
+pub fn write(dir: &Path, cases: &[&Case]) -> Result<Written, ExportError> {
+    for sub in ["cases", "derived", "transcripts"] {
         std::fs::create_dir_all(dir.join(sub)).map_err(|e| io(&dir.join(sub), e))?;
     }
     let mut entries = Vec::new();
+    let mut written = Written::default();
     for case in cases {
-        let file = format!("cases/{}.json", case.id);
+        let derived = crate::corpus::is_derived(case) || crate::corpus::is_from_validate(case);
+        let file = format!(
+            "{}/{}.json",
+            if derived { "derived" } else { "cases" },
+            case.id
+        );
         std::fs::write(dir.join(&file), pretty(case)).map_err(|e| io(&dir.join(&file), e))?;
         let transcript = match case.mode {
             Mode::Subscribe | Mode::Produce => {
@@ -87,20 +123,30 @@ pub fn write(dir: &Path, cases: &[&Case]) -> Result<usize, ExportError> {
                 reference
                     .open(&case.id, &profile, case.collections.as_deref())
                     .map_err(failed)?;
-                let (_, exchanges) =
+                let (_, mut exchanges) =
                     run_recorded(case, &profile, &mut reference).map_err(failed)?;
+                let made = exchanges.len();
+                exchanges.truncate(TRANSCRIPT_EXCHANGES);
                 let name = format!("transcripts/{}.json", case.id);
                 std::fs::write(dir.join(&name), pretty(&exchanges))
                     .map_err(|e| io(&dir.join(&name), e))?;
-                Some(name)
+                written.transcripts += 1;
+                Some((name, (made > TRANSCRIPT_EXCHANGES).then_some(made)))
             }
             _ => None,
         };
+        written.cases += 1;
+        written.derived += usize::from(derived);
+        let (transcript, transcript_cut_from) = transcript.unzip();
+        let transcript_cut_from = transcript_cut_from.flatten();
+        written.cut_transcripts += usize::from(transcript_cut_from.is_some());
         entries.push(IndexEntry {
             id: case.id.clone(),
             mode: case.mode,
             file,
             transcript,
+            transcript_cut_from,
+            derived,
         });
     }
     let index = Index {
@@ -110,7 +156,7 @@ pub fn write(dir: &Path, cases: &[&Case]) -> Result<usize, ExportError> {
     };
     std::fs::write(dir.join("index.json"), pretty(&index))
         .map_err(|e| io(&dir.join("index.json"), e))?;
-    Ok(cases.len())
+    Ok(written)
 }
 
 /// Reads an exported directory completely (index, every case checked against the case
@@ -120,11 +166,13 @@ pub fn read(dir: &Path) -> Result<Vec<Case>, ExportError> {
     let text = crate::input::read_text(&index_path).map_err(|e| io(&index_path, e))?;
     let value: Value = serde_json::from_str(&text).map_err(|e| io(&index_path, e))?;
     match value.get("format").and_then(Value::as_u64) {
-        Some(f) if f == u64::from(EXPORT_FORMAT) => {}
+        Some(f) if (u64::from(OLDEST_READABLE_EXPORT)..=u64::from(EXPORT_FORMAT)).contains(&f) => {}
         other => {
             return Err(io(
                 &index_path,
-                format!("format {other:?}; this binary reads format {EXPORT_FORMAT}"),
+                format!(
+                    "format {other:?}; this binary reads formats {OLDEST_READABLE_EXPORT} to {EXPORT_FORMAT}"
+                ),
             ));
         }
     }
