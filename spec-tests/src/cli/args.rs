@@ -53,9 +53,10 @@ pub enum Command {
         #[arg(long, value_name = "DIR", default_value = "repro/self-test")]
         bundles: PathBuf,
     },
-    /// Lint a stream: every message of a stream URL (read from its beginning) or of a JSON
-    /// dump (an array of messages), judged as written and as served (with the
-    /// `headers.offset` servers add to change messages).
+    /// Lint a stream: every message of a stream URL (read from its beginning) or of a dump
+    /// (a JSON array of messages, or one per line), judged as written and as served (with
+    /// the `headers.offset` servers add to change messages), in memory bounded by the
+    /// largest message or read.
     Check {
         /// `http(s)://...` (a stream) or a file.
         target: String,
@@ -73,6 +74,12 @@ pub enum Command {
         /// For an https URL: accept any certificate, unverified (test servers only).
         #[arg(long)]
         insecure: bool,
+        /// For a URL: the longest the whole check may take.
+        #[arg(long, default_value_t = 600_000, value_name = "MS")]
+        deadline_ms: u64,
+        /// Print every message's verdict, the valid ones too (by default only the invalid).
+        #[arg(long)]
+        all: bool,
     },
     /// Materialize a file and print the canonical state: a case file, or a JSON array of messages.
     Materialize {

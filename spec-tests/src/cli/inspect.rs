@@ -133,36 +133,46 @@ pub fn diff(old: &Path, new: &Path, markdown: Option<&Path>) -> Result<Exit> {
     Ok(Exit::when_ok(!diff.has_new_failures()))
 }
 
-/// Lints a stream URL or a dump; fails when a message is invalid as written.
+/// Lints a stream URL or a dump; fails when a message is invalid as written. Prints each
+/// invalid message as it is judged (every message with `all`), then the counts.
 pub fn check(
     target: &str,
     profile: &Profile,
     options: &spec_tests::lint::ReadOptions,
+    all: bool,
 ) -> Result<Exit> {
-    let linted = spec_tests::lint::lint(target, profile, options)?;
+    use spec_tests::lint::{Linted, Place};
     let show = |v: &Option<String>| {
         v.as_ref()
             .map_or("valid".to_owned(), |r| format!("invalid: {r}"))
     };
-    for (i, l) in linted.iter().enumerate() {
+    let mut print = |l: Linted| {
+        if !all && l.as_written.is_none() && l.as_served.is_none() {
+            return;
+        }
+        let place = match &l.place {
+            Place::Dump => String::new(),
+            Place::Read { offset, item } => {
+                format!(" (the read from offset {offset}, item {item})")
+            }
+        };
         // One line when both readings agree; two when serving changes the verdict.
         match l.as_written == l.as_served {
-            true => println!("#{i} {}", show(&l.as_written)),
+            true => println!("#{}{place} {}", l.index, show(&l.as_written)),
             false => println!(
-                "#{i}\n  as written: {}\n  as served:  {}",
+                "#{}{place}\n  as written: {}\n  as served:  {}",
+                l.index,
                 show(&l.as_written),
                 show(&l.as_served)
             ),
         }
-    }
-    let written = linted.iter().filter(|l| l.as_written.is_some()).count();
-    let served = linted.iter().filter(|l| l.as_served.is_some()).count();
+    };
+    let tally = spec_tests::lint::lint(target, profile, options, &mut print)?;
     println!(
-        "{} messages under {}: {written} invalid as written, {served} invalid as served",
-        linted.len(),
-        profile.name
+        "{} messages under {}: {} invalid as written, {} invalid as served",
+        tally.messages, profile.name, tally.invalid_as_written, tally.invalid_as_served
     );
-    Ok(Exit::when_ok(written == 0))
+    Ok(Exit::when_ok(tally.invalid_as_written == 0))
 }
 
 fn read_json(file: &Path) -> Result<Value> {
@@ -207,19 +217,17 @@ pub fn materialize(file: &Path, profile: &Profile) -> Result<Exit> {
 
 pub fn validate(file: &Path, profile: &Profile) -> Result<Exit> {
     let rules = ParseRules::from_profile(profile);
-    let messages = match read_json(file)? {
-        Value::Array(items) => items,
-        one => vec![one],
-    };
-    let mut invalid = 0;
-    for (i, message) in messages.into_iter().enumerate() {
+    let (mut index, mut invalid) = (0usize, 0usize);
+    // Judged as read: memory holds one message at a time, whatever the file's size.
+    spec_tests::lint::each_message(file, &mut |message| {
         match Message::parse(message, &rules) {
-            Ok(_) => println!("#{i}: valid"),
+            Ok(_) => println!("#{index}: valid"),
             Err(r) => {
                 invalid += 1;
-                println!("#{i}: invalid: {r}");
+                println!("#{index}: invalid: {r}");
             }
         }
-    }
+        index += 1;
+    })?;
     Ok(Exit::when_ok(invalid == 0))
 }

@@ -103,13 +103,16 @@ fn dispatch(cli: Cli) -> Result<Exit> {
             timeout_ms,
             cacert,
             insecure,
+            deadline_ms,
+            all,
         } => {
             let options = spec_tests::lint::ReadOptions {
                 timeout: std::time::Duration::from_millis(timeout_ms),
                 ca_certificates: cacert.as_deref().map(spec_tests::input::read).transpose()?,
                 insecure,
+                deadline: std::time::Duration::from_millis(deadline_ms),
             };
-            inspect::check(&target, &profile_from(&profile)?, &options)
+            inspect::check(&target, &profile_from(&profile)?, &options, all)
         }
         Command::Materialize { file, profile } => {
             inspect::materialize(&file, &profile_from(&profile)?)

@@ -1,40 +1,14 @@
-//! `check`: lint what is in a stream. Every message of a stream URL (read from its beginning,
-//! as the server serves it) or of a JSON dump (an array of messages, as written) is judged
-//! twice: as written, and as served, since servers add `headers.offset` to change messages
-//! (the upstream reference server does) and the schema forbids that field.
+//! A stream read by URL from its beginning until up to date, a read at a time: each read's
+//! messages are judged and dropped before the next, within a deadline for the whole check.
 
 use std::time::Duration;
 
 use serde_json::Value;
-use state_reference::{Message, ParseRules, Profile};
 
-/// Pages read from a URL at most (a runaway server cannot keep `check` going forever).
+use super::judge::{Judge, LintError, Place, not_messages};
+
+/// Reads from a URL at most (a runaway server cannot keep `check` going forever).
 const MAX_PAGES: usize = 100_000;
-
-/// Why a target could not be linted.
-#[derive(Debug, thiserror::Error)]
-pub enum LintError {
-    #[error("cannot read {target}: {reason}")]
-    Read { target: String, reason: String },
-    #[error("{target}: {reason}")]
-    NotMessages { target: String, reason: String },
-    #[error(transparent)]
-    Input(#[from] crate::input::InputError),
-}
-
-fn not_messages(target: &str, reason: impl std::fmt::Display) -> LintError {
-    LintError::NotMessages {
-        target: target.to_owned(),
-        reason: reason.to_string(),
-    }
-}
-
-/// Each message's verdict as written and as served (`None`: valid).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Linted {
-    pub as_written: Option<String>,
-    pub as_served: Option<String>,
-}
 
 /// How a stream URL is read.
 #[derive(Debug, Clone)]
@@ -46,6 +20,9 @@ pub struct ReadOptions {
     pub ca_certificates: Option<Vec<u8>>,
     /// Accept any certificate: no verification at all (for a test server only).
     pub insecure: bool,
+    /// The longest the whole check may take (a server that trickles its body slowly
+    /// enough never trips the per-read timeout).
+    pub deadline: Duration,
 }
 
 impl ReadOptions {
@@ -67,69 +44,6 @@ impl ReadOptions {
     }
 }
 
-/// Lints `target` (a URL or a file) under `profile`, message by message. A URL is read as
-/// `options` say, and at most [`crate::input::MAX_INPUT_BYTES`] in all.
-pub fn lint(
-    target: &str,
-    profile: &Profile,
-    options: &ReadOptions,
-) -> Result<Vec<Linted>, LintError> {
-    let (written, served) = if target.starts_with("http://") || target.starts_with("https://") {
-        let served = read_stream(target, options)?;
-        (served.iter().map(as_written).collect(), served)
-    } else {
-        let text = crate::input::read(std::path::Path::new(target))?;
-        let Value::Array(written) = serde_json::from_slice(&text)
-            .map_err(|e| not_messages(target, format!("not JSON: {e}")))?
-        else {
-            return Err(not_messages(target, "expected a JSON array of messages"));
-        };
-        let served = written
-            .iter()
-            .enumerate()
-            .map(|(i, m)| as_served(m, i))
-            .collect();
-        (written, served)
-    };
-    let rules = ParseRules::from_profile(profile);
-    // A rejection names its requirement itself (`SP-5.1-KEY-NONEMPTY at /key: …`).
-    let verdict = |m: &Value| {
-        Message::parse(m.clone(), &rules)
-            .err()
-            .map(|r| r.to_string())
-    };
-    Ok(written
-        .iter()
-        .zip(&served)
-        .map(|(w, s)| Linted {
-            as_written: verdict(w),
-            as_served: verdict(s),
-        })
-        .collect())
-}
-
-/// Change messages without the `headers.offset` a server added.
-fn as_written(message: &Value) -> Value {
-    let mut m = message.clone();
-    if m.pointer("/headers/operation").is_some()
-        && let Some(h) = m.get_mut("headers").and_then(Value::as_object_mut)
-    {
-        h.remove("offset");
-    }
-    m
-}
-
-/// A change message as a server that adds `headers.offset` would serve it.
-fn as_served(message: &Value, index: usize) -> Value {
-    let mut m = message.clone();
-    if m.pointer("/headers/operation").is_some()
-        && let Some(h) = m.get_mut("headers").and_then(Value::as_object_mut)
-    {
-        h.insert("offset".into(), format!("{index:016}").into());
-    }
-    m
-}
-
 /// `url` with its `offset` query parameter set to `offset`, every other parameter kept.
 fn at_offset(url: &reqwest::Url, offset: &str) -> reqwest::Url {
     let kept: Vec<(String, String)> = url
@@ -145,20 +59,47 @@ fn at_offset(url: &reqwest::Url, offset: &str) -> reqwest::Url {
     out
 }
 
-/// Every message of the stream at `url`, read from the beginning until up to date.
-fn read_stream(url: &str, options: &ReadOptions) -> Result<Vec<Value>, LintError> {
+/// Judges every message of the stream at `url`, read from the beginning until up to date,
+/// within `options.deadline`.
+pub(super) fn read(
+    url: &str,
+    options: &ReadOptions,
+    judge: &mut Judge<'_>,
+) -> Result<(), LintError> {
+    let failed = |reason: String| LintError::Read {
+        target: url.to_owned(),
+        reason,
+    };
+    let base = reqwest::Url::parse(url).map_err(|e| failed(format!("not a URL: {e}")))?;
+    let deadline = options.deadline;
+    crate::runtime::runtime().block_on(async {
+        match tokio::time::timeout(deadline, pages(url, &base, options, judge)).await {
+            Ok(done) => done,
+            Err(_) => Err(failed(format!(
+                "not read to its end within {} ms (--deadline-ms, the longest the whole check may take)",
+                deadline.as_millis()
+            ))),
+        }
+    })
+}
+
+/// The reads of [`read`], each judged as it ends.
+async fn pages(
+    url: &str,
+    base: &reqwest::Url,
+    options: &ReadOptions,
+    judge: &mut Judge<'_>,
+) -> Result<(), LintError> {
     let read = |reason: String| LintError::Read {
         target: url.to_owned(),
         reason,
     };
-    let base = reqwest::Url::parse(url).map_err(|e| read(format!("not a URL: {e}")))?;
-    crate::runtime::runtime().block_on(async {
+    {
         let http = options.client().map_err(read)?;
-        let (mut offset, mut out) = ("-1".to_owned(), Vec::new());
-        let mut total: u64 = 0;
+        let mut offset = "-1".to_owned();
         for _ in 0..MAX_PAGES {
             let mut response = http
-                .get(at_offset(&base, &offset))
+                .get(at_offset(base, &offset))
                 .send()
                 .await
                 .map_err(|e| read(describe(&e)))?;
@@ -182,10 +123,10 @@ fn read_stream(url: &str, options: &ReadOptions) -> Result<Vec<Value>, LintError
                 .await
                 .map_err(|e| read(format!("the read broke off: {}", describe(&e))))?
             {
-                total += chunk.len() as u64;
-                if total > crate::input::MAX_INPUT_BYTES {
+                // One read is held whole to be parsed: bounded like an input file.
+                if (body.len() + chunk.len()) as u64 > crate::input::MAX_INPUT_BYTES {
                     return Err(read(format!(
-                        "the stream holds more than {} MiB, the most `check` reads",
+                        "a read from offset {offset} is larger than {} MiB, the most `check` holds at once",
                         crate::input::MAX_INPUT_BYTES >> 20
                     )));
                 }
@@ -195,7 +136,15 @@ fn read_stream(url: &str, options: &ReadOptions) -> Result<Vec<Value>, LintError
                 match serde_json::from_slice(&body)
                     .map_err(|e| not_messages(url, format!("a read's body is not JSON: {e}")))?
                 {
-                    Value::Array(items) => out.extend(items),
+                    Value::Array(items) => {
+                        for (item, message) in items.into_iter().enumerate() {
+                            let place = Place::Read {
+                                offset: offset.clone(),
+                                item,
+                            };
+                            judge.judge(message, place, true);
+                        }
+                    }
                     _ => {
                         return Err(not_messages(
                             url,
@@ -205,14 +154,14 @@ fn read_stream(url: &str, options: &ReadOptions) -> Result<Vec<Value>, LintError
                 }
             }
             if up_to_date || next == offset {
-                return Ok(out);
+                return Ok(());
             }
             offset = next;
         }
         Err(read(format!(
             "still not up to date after {MAX_PAGES} reads"
         )))
-    })
+    }
 }
 
 /// A transport error in words, naming a timeout as one, with its causes (a certificate
