@@ -91,8 +91,11 @@ impl RunOutput {
 /// Why a run could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("the filter selects no case")]
-    NothingSelected,
+    #[error("the filter selects no case{hint}")]
+    NothingSelected {
+        /// A "did you mean" for a `--case` that names no case.
+        hint: String,
+    },
     #[error("the expectations file names {}", .0.join("; "))]
     UnknownExpectations(Vec<String>),
     #[error("cannot run `{argv}`: {fault}")]
@@ -122,7 +125,16 @@ pub fn run(suite: &Suite, config: RunConfig<'_>) -> Result<RunOutput, RunError> 
         cases = shard(cases, k, n);
     }
     if cases.is_empty() {
-        return Err(RunError::NothingSelected);
+        let close: Vec<&str> = config
+            .filter
+            .case_globs
+            .iter()
+            .filter(|g| !g.contains(['*', '?', '[']))
+            .flat_map(|g| suite.similar_ids(g))
+            .collect();
+        return Err(RunError::NothingSelected {
+            hint: crate::corpus::did_you_mean(&close),
+        });
     }
     if let Some(e) = &config.expectations {
         let ids = suite

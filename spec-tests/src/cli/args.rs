@@ -26,10 +26,14 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// List the cases a filter selects (or, with --tags, the tags and how many cases carry each).
     List(ListArgs),
-    /// Show one case as JSON, with the reference's outcome under each of its profiles.
+    /// Show one case and the reference's outcome, as one JSON document: `{"case", "reference":
+    /// [{"profiles", "outcome"}]}`, profiles with the same outcome together.
     Show {
         /// The case ID (see `list`).
         id: String,
+        /// Only under this profile (repeatable); by default every profile of the case.
+        #[arg(long, value_name = "NAME")]
+        profile: Vec<String>,
     },
     /// Which cases cover each requirement; fails if a MUST or SHOULD has none.
     Coverage {

@@ -39,20 +39,55 @@ pub fn list(suite: &Suite, filter: &Filter, tags: bool) -> Result<Exit> {
     Ok(Exit::Pass)
 }
 
-pub fn show(suite: &Suite, id: &str) -> Result<Exit> {
-    let case = suite
-        .corpus
-        .get(id)
-        .with_context(|| format!("no case with id `{id}`"))?;
-    println!("{}", serde_json::to_string_pretty(case)?);
-    for profile in case.profiles.keys() {
-        let p = profile_named(profile)?;
-        let outcome = run_reference(case, &p, None);
-        println!(
-            "\nreference outcome under {profile}:\n{}",
-            serde_json::to_string_pretty(&outcome)?
+pub fn show(suite: &Suite, id: &str, profiles: &[String]) -> Result<Exit> {
+    let Some(case) = suite.corpus.get(id) else {
+        bail!(
+            "no case with id `{id}`{}",
+            spec_tests::corpus::did_you_mean(&suite.similar_ids(id))
         );
+    };
+    let names: Vec<&String> = match profiles.is_empty() {
+        true => case.profiles.keys().collect(),
+        false => profiles.iter().collect(),
+    };
+    // Profiles whose outcomes are the same share one entry (compared as JSON).
+    #[derive(serde::Serialize)]
+    struct Group<'a> {
+        profiles: Vec<&'a String>,
+        outcome: spec_tests::judge::Outcome,
     }
+    #[derive(serde::Serialize)]
+    struct Shown<'a> {
+        case: &'a Case,
+        reference: Vec<Group<'a>>,
+    }
+    let mut groups: Vec<(Value, Group)> = Vec::new();
+    for name in names {
+        if !case.profiles.contains_key(name) {
+            let under: Vec<&str> = case.profiles.keys().map(String::as_str).collect();
+            bail!(
+                "`{id}` does not run under `{name}` (it runs under {})",
+                under.join(", ")
+            );
+        }
+        let outcome = run_reference(case, &profile_named(name)?, None);
+        let value = serde_json::to_value(&outcome)?;
+        match groups.iter_mut().find(|(v, _)| *v == value) {
+            Some((_, group)) => group.profiles.push(name),
+            None => groups.push((
+                value,
+                Group {
+                    profiles: vec![name],
+                    outcome,
+                },
+            )),
+        }
+    }
+    let shown = Shown {
+        case,
+        reference: groups.into_iter().map(|(_, g)| g).collect(),
+    };
+    println!("{}", serde_json::to_string_pretty(&shown)?);
     Ok(Exit::Pass)
 }
 

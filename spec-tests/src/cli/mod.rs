@@ -80,7 +80,7 @@ fn dispatch(cli: Cli) -> Result<Exit> {
     match cli.command {
         Command::Run(args) => run::run(&load()?, *args, &program(&fixtures)),
         Command::List(l) => inspect::list(&load()?, &filter(&l.filter), l.list_tags),
-        Command::Show { id } => inspect::show(&load()?, &id),
+        Command::Show { id, profile } => inspect::show(&load()?, &id, &profile),
         Command::Coverage { all } => inspect::coverage(&load()?, all),
         Command::SelfTest {
             random: Some(count),

@@ -48,6 +48,12 @@ impl Suite {
         Suite::load(&Fixtures::default()).expect("the embedded corpus loads")
     }
 
+    /// Up to three case IDs close to `id` (a typo, a missing or extra word), closest first:
+    /// what "did you mean" offers.
+    pub fn similar_ids(&self, id: &str) -> Vec<&str> {
+        similar(id, self.corpus.cases.iter().map(|c| c.id.as_str()))
+    }
+
     /// Cases matching the filter, in ID order.
     pub fn select<'s>(&'s self, filter: &Filter) -> Vec<&'s Case> {
         self.corpus
@@ -134,4 +140,25 @@ pub fn uncovered(suite: &Suite) -> Vec<String> {
         .filter(|r| r.needs_case() && !covered.contains(&r.id))
         .map(|r| r.id.clone())
         .collect()
+}
+
+/// Up to three of `candidates` close to `id`, closest first.
+pub fn similar<'c>(id: &str, candidates: impl Iterator<Item = &'c str>) -> Vec<&'c str> {
+    let mut scored: Vec<(f64, &str)> = candidates
+        .map(|c| (strsim::jaro_winkler(id, c), c))
+        .filter(|(score, _)| *score >= 0.9)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    scored.into_iter().take(3).map(|(_, c)| c).collect()
+}
+
+/// ` (did you mean `a`, `b`?)`, or nothing without a suggestion.
+pub fn did_you_mean(similar: &[&str]) -> String {
+    match similar.is_empty() {
+        true => String::new(),
+        false => {
+            let quoted: Vec<String> = similar.iter().map(|s| format!("`{s}`")).collect();
+            format!(" (did you mean {}?)", quoted.join(", "))
+        }
+    }
 }

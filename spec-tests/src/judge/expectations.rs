@@ -98,7 +98,11 @@ impl Expectations {
             if !ids.clone().any(|id| e.matches_case(id)) {
                 out.push(match is_pattern(&e.case) {
                     true => format!("a pattern `{}` that matches no case", e.case),
-                    false => format!("an unknown case `{}`", e.case),
+                    false => format!(
+                        "an unknown case `{}`{}",
+                        e.case,
+                        crate::corpus::did_you_mean(&crate::corpus::similar(&e.case, ids.clone()))
+                    ),
                 });
             }
             if let Some(p) = &e.profile
