@@ -59,6 +59,8 @@ pub const OQ_UPDATE_MISSING: &str = "OQ-UPDATE-MISSING";
 pub const OQ_DELETE_MISSING: &str = "OQ-DELETE-MISSING";
 /// Open question: whether one bad message stops the consumer.
 pub const OQ_HALT: &str = "OQ-INVALID-HALTS";
+/// Open question: when changes become visible, and the resume offset with them.
+pub const OQ_VISIBILITY: &str = "OQ-VISIBILITY";
 /// PROTOCOL §10.1: a long-poll echoes the last `Stream-Cursor` as `cursor`.
 pub const CURSOR_ECHO: &str = "DS-10.1-CURSOR-ECHO";
 /// PROTOCOL §8: each next read starts at the offset the last one was told.

@@ -59,11 +59,20 @@ pub(super) fn differences(
     };
     txids("txids".into(), &expected.txids, &last.txids, out, silent);
     if expected.offset != last.offset {
-        out.push(format!(
+        let rests_on =
+            position::offset_left_behind(case, &expected.rejected, last.offset.as_deref());
+        let line = format!(
             "offset: expected {}, observed {}",
             offset_text(expected.offset.as_deref()),
             offset_text(last.offset.as_deref())
-        ));
+        );
+        let line = match rests_on {
+            Some(q) => format!(
+                "{line} (left at the last batch that applied anything: whether a consumer commits past what it refuses or reads empty is open, {q})"
+            ),
+            None => line,
+        };
+        position::file(line, rests_on, standard, out, silent);
     }
     if expected.halted != last.halted {
         out.push(format!(

@@ -10,7 +10,10 @@
 //! - a reader that gave up at a 5xx or 429 answer (`OQ-TRANSIENT-ERRORS`): it made no request
 //!   after one;
 //! - a value that rests on an insert at an existing key (`OQ-INSERT-EXISTING`), found by
-//!   [`super::explain`].
+//!   [`super::explain`];
+//! - a committed offset left at an earlier batch's when every batch after it had nothing the
+//!   reference applies: only items it refuses (`OQ-INVALID-HALTS`), or no items at all
+//!   (`OQ-VISIBILITY`).
 //!
 //! Under `--standard upstream-client` ([`Standard::UpstreamClient`]) the questions the upstream
 //! client conformance suite answers ([`Standard::requires`]) are required, not informational.
@@ -19,11 +22,13 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use state_reference::requirement::{OQ_RESET_SCOPE, OQ_STREAM_GONE, OQ_TRANSIENT_ERRORS};
+use state_reference::requirement::{
+    OQ_HALT, OQ_RESET_SCOPE, OQ_STREAM_GONE, OQ_TRANSIENT_ERRORS, OQ_VISIBILITY,
+};
 use state_reference::{Batch, Materializer, Mutant, Profile};
 
 use super::explain::Explanation;
-use crate::corpus::case::{Case, Weight};
+use crate::corpus::case::{Case, RejectedItem, Weight};
 
 /// How much beyond the spec an implementation is held to.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +89,36 @@ pub fn txids_kept_across_reset(
     let kept: BTreeSet<String> = m.observe().txids.into_iter().collect();
     (want.is_subset(got) && got.difference(want).all(|t| kept.contains(*t)))
         .then_some(OQ_RESET_SCOPE)
+}
+
+/// The open question a committed offset rests on when it is the offset of an earlier batch
+/// (or none at all) and every later batch held nothing the reference applies: only items it
+/// refuses (`expected_rejected`; whether a consumer commits past what it refuses is open,
+/// OQ-INVALID-HALTS), or no item (whether an empty read moves the offset, OQ-VISIBILITY).
+pub fn offset_left_behind(
+    case: &Case,
+    expected_rejected: &[RejectedItem],
+    observed: Option<&str>,
+) -> Option<&'static str> {
+    let first_later = match observed {
+        None => 0,
+        Some(o) => case.batches.iter().rposition(|b| b.offset == o)? + 1,
+    };
+    let later = &case.batches[first_later..];
+    let refused = |batch: usize, index: usize| {
+        expected_rejected
+            .iter()
+            .any(|r| r.batch == batch && r.index == index)
+    };
+    let nothing_applied = later
+        .iter()
+        .enumerate()
+        .all(|(i, b)| (0..b.items.len()).all(|index| refused(first_later + i, index)));
+    match (later.is_empty(), nothing_applied) {
+        (false, true) if later.iter().all(|b| b.items.is_empty()) => Some(OQ_VISIBILITY),
+        (false, true) => Some(OQ_HALT),
+        _ => None,
+    }
 }
 
 /// Whether `item` is a reset control message.

@@ -142,3 +142,46 @@ fn a_txid_kept_across_a_reset_is_informational_only_if_the_reference_would_have_
     let refused = judged(&["t1", "t2"]);
     assert!(matches!(refused, Verdict::Fail { .. }), "{refused:?}");
 }
+
+#[test]
+fn an_offset_left_before_batches_with_nothing_applied_rests_on_an_open_question() {
+    // Batch 1 holds only a change the reference refuses (an unknown operation), batch 2
+    // nothing; batch 0 and batch 3 apply a change each.
+    let change = |key: &str, op: &str| json!({"type": "user", "key": key, "value": {}, "headers": {"operation": op}});
+    let batch = |items: Vec<serde_json::Value>, offset: &str| json!({"items": items, "offset": offset, "upToDate": true});
+    let case: Case = serde_json::from_value(json!({
+        "id": "mat-z", "title": "t", "requirements": ["OQ-INVALID-HALTS"], "level": "silent",
+        "tags": [], "mode": "materialize", "profiles": {"spec-1.0": "required"},
+        "batches": [batch(vec![change("a", "insert")], "o0"), batch(vec![change("b", "merge")], "o1"),
+                    batch(vec![], "o2"), batch(vec![change("c", "insert")], "o3")],
+        "expect": {"state": {}, "rejected": [{"batch": 1, "index": 0, "requirement": "SP-5.1-OPERATION-ENUM"}]}
+    }))
+    .unwrap();
+    let rejected = case.materialize_expectation("spec-1.0").rejected;
+    let behind = |observed: Option<&str>, batches: usize| {
+        let mut shorter = case.clone();
+        shorter.batches.truncate(batches);
+        position::offset_left_behind(&shorter, &rejected, observed)
+    };
+    // Left at o0 with only the refused batch after it: whether it commits past refusals.
+    assert_eq!(behind(Some("o0"), 2), Some("OQ-INVALID-HALTS"));
+    // Left at o1 with only an empty batch after it: whether an empty read moves the offset.
+    assert_eq!(behind(Some("o1"), 3), Some("OQ-VISIBILITY"));
+    // None at all, when batch 0 applied something: a wrong offset; when the only batch was
+    // refused whole: the open question again.
+    assert_eq!(behind(None, 2), None);
+    let mut refused_only = case.clone();
+    refused_only.batches = vec![case.batches[1].clone()];
+    let rejected_first = [crate::corpus::case::RejectedItem {
+        batch: 0,
+        ..rejected[0].clone()
+    }];
+    assert_eq!(
+        position::offset_left_behind(&refused_only, &rejected_first, None),
+        Some("OQ-INVALID-HALTS")
+    );
+    // A batch after it applied something: not a position, a wrong offset.
+    assert_eq!(behind(Some("o0"), 4), None);
+    assert_eq!(behind(Some("o3"), 4), None);
+    assert_eq!(behind(Some("elsewhere"), 4), None);
+}
