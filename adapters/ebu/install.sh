@@ -7,11 +7,8 @@
 # run.sh skips the implementation the same way.
 set -euo pipefail
 cd "$(dirname "$0")"
-source_dir="$(cd ../.. && pwd)/../shared/third-party/ebu"
-if [ ! -f "$source_dir/state/materializer.go" ]; then
-  echo "ebu: SKIPPED, no package source at $source_dir (it comes with ../shared)"
-  exit 0
-fi
+source ../lib/shared-source.sh
+shared_source ebu ebu state/materializer.go
 if [ ! -x .venv/bin/go ]; then
   rm -rf .venv
   python3 -m venv .venv

@@ -18,7 +18,7 @@
 // The state is `entries()` as it stands: an entity whose stored value is `undefined` (an
 // update without `value`) is absent from it, as JSON has no undefined.
 
-import { createInterface } from "node:readline";
+import { serve } from "../lib/serve.mjs";
 import * as Effect from "effect/Effect";
 import * as Exit from "effect/Exit";
 import { ChangeMessage, MaterializedState } from "./build/firegrid-state.mjs";
@@ -89,15 +89,5 @@ function handle(command) {
   }
 }
 
-for await (const line of createInterface({ input: process.stdin })) {
-  const command = JSON.parse(line);
-  let answer;
-  try {
-    answer = { cmd: command.cmd, ok: true, ...handle(command) };
-  } catch (e) {
-    answer = { cmd: command.cmd, ok: false, error: String(e?.message ?? e) };
-  }
-  process.stdout.write(JSON.stringify(answer) + "\n");
-  if (command.cmd === "bye") break;
-}
+await serve(handle);
 process.exit(0);

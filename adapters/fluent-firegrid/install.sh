@@ -8,11 +8,8 @@
 # and run.sh skips the implementation the same way.
 set -euo pipefail
 cd "$(dirname "$0")"
-source_dir="$(cd ../.. && pwd)/../shared/third-party/fluent-firegrid-core"
-if [ ! -f "$source_dir/src/state.ts" ]; then
-  echo "fluent-firegrid: SKIPPED, no package source at $source_dir (it comes with ../shared)"
-  exit 0
-fi
+source ../lib/shared-source.sh
+shared_source fluent-firegrid fluent-firegrid-core src/state.ts
 [ -x node_modules/.bin/esbuild ] || npm ci --no-audit --no-fund --silent
 node_modules/.bin/esbuild "$source_dir/src/state.ts" --bundle --platform=node --format=esm \
   --packages=external --log-level=warning --outfile=build/firegrid-state.mjs

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs fluent-firegrid (bundled from ../shared by install.sh) under every profile, each gated by its
-# expectations file, and writes the reports into DIR when given (for the matrix).
+# Runs fluent-firegrid (bundled from ../shared by install.sh) under every profile, each gated by its expectations file, and writes the reports
+# into DIR when given (for the matrix).
 #
 #   adapters/fluent-firegrid/run.sh [DIR]
 #
@@ -11,16 +11,4 @@ cd "$(dirname "$0")/../.."
 installed=$(adapters/fluent-firegrid/install.sh)
 [ -n "$installed" ] && echo "$installed"
 case "$installed" in *SKIPPED*) exit 0 ;; esac
-bin=target/release/state-conformance
-cargo build --release --locked -q -p spec-tests --bins
-out=${1:-$(mktemp -d)}
-mkdir -p "$out"
-status=0
-for profile in spec-1.0 spec-1.0-strict ts-compat; do
-  echo "fluent-firegrid under $profile:"
-  "$bin" run --profile "$profile" --jobs 2 --no-progress --check-protocol \
-    --expectations "adapters/fluent-firegrid/expectations/$profile.toml" \
-    --report-json "$out/fluent-firegrid.$profile.json" \
-    -- node adapters/fluent-firegrid/adapter.mjs | tail -1 || status=1
-done
-exit $status
+exec adapters/lib/run-profiles.sh fluent-firegrid "${1:-$(mktemp -d)}" -- node adapters/fluent-firegrid/adapter.mjs

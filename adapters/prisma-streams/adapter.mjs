@@ -15,7 +15,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
+import { serve } from "../lib/serve.mjs";
 
 const dataDir = mkdtempSync(join(tmpdir(), "sc-prisma-streams-"));
 process.env.XDG_DATA_HOME = dataDir;
@@ -96,18 +96,7 @@ async function handle(command) {
   }
 }
 
-const lines = createInterface({ input: process.stdin });
-for await (const line of lines) {
-  const command = JSON.parse(line);
-  let answer;
-  try {
-    answer = { cmd: command.cmd, ok: true, ...(await handle(command)) };
-  } catch (e) {
-    answer = { cmd: command.cmd, ok: false, error: String(e?.message ?? e) };
-  }
-  process.stdout.write(JSON.stringify(answer) + "\n");
-  if (command.cmd === "bye") break;
-}
+await serve(handle);
 await server?.close();
 rmSync(dataDir, { recursive: true, force: true });
 process.exit(0);

@@ -7,11 +7,8 @@
 # and run.sh skips the implementations the same way.
 set -euo pipefail
 cd "$(dirname "$0")"
-source_dir="$(cd ../.. && pwd)/../shared/third-party/durable-streams-state-py"
-if [ ! -f "$source_dir/pyproject.toml" ]; then
-  echo "python-state: SKIPPED, no package source at $source_dir (it comes with ../shared)"
-  exit 0
-fi
+source ../lib/shared-source.sh
+shared_source python-state durable-streams-state-py pyproject.toml
 if [ -x .venv/bin/python ] && .venv/bin/python -c 'import durable_streams_state, importlib.metadata as m; assert m.version("pydantic") == "2.14.4"' 2>/dev/null; then
   exit 0
 fi

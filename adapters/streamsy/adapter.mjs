@@ -14,7 +14,7 @@
 // - streamsy validates parsed values, not text: a `raw` text is parsed with JSON.parse first,
 //   and text that is not JSON is invalid by the adapter's verdict.
 
-import { createInterface } from "node:readline";
+import { serve } from "../lib/serve.mjs";
 import { createDurableStateProtocol, createMemoryStorageAdapter, createStreamProtocol } from "./build/streamsy.mjs";
 
 const anyValue = { encode: (value) => value, decode: (value) => value };
@@ -68,15 +68,5 @@ async function handle(command) {
   }
 }
 
-for await (const line of createInterface({ input: process.stdin })) {
-  const command = JSON.parse(line);
-  let answer;
-  try {
-    answer = { cmd: command.cmd, ok: true, ...(await handle(command)) };
-  } catch (e) {
-    answer = { cmd: command.cmd, ok: false, error: String(e?.message ?? e) };
-  }
-  process.stdout.write(JSON.stringify(answer) + "\n");
-  if (command.cmd === "bye") break;
-}
+await serve(handle);
 process.exit(0);

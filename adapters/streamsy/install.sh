@@ -7,11 +7,8 @@
 # and run.sh skips the implementation the same way.
 set -euo pipefail
 cd "$(dirname "$0")"
-source_dir="$(cd ../.. && pwd)/../shared/third-party/streamsy"
-if [ ! -f "$source_dir/packages/state/src/durable-state.ts" ]; then
-  echo "streamsy: SKIPPED, no package source at $source_dir (it comes with ../shared)"
-  exit 0
-fi
+source ../lib/shared-source.sh
+shared_source streamsy streamsy packages/state/src/durable-state.ts
 [ -x node_modules/.bin/esbuild ] || npm ci --no-audit --no-fund --silent
 packages="$source_dir/packages"
 # core's index re-exports a test kit that imports vitest; nothing the adapter uses needs it.

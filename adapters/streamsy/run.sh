@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs streamsy (bundled from ../shared by install.sh) under every profile, each gated by its
-# expectations file, and writes the reports into DIR when given (for the matrix).
+# Runs streamsy (bundled from ../shared by install.sh) under every profile, each gated by its expectations file, and writes the reports
+# into DIR when given (for the matrix).
 #
 #   adapters/streamsy/run.sh [DIR]
 #
@@ -11,16 +11,4 @@ cd "$(dirname "$0")/../.."
 installed=$(adapters/streamsy/install.sh)
 [ -n "$installed" ] && echo "$installed"
 case "$installed" in *SKIPPED*) exit 0 ;; esac
-bin=target/release/state-conformance
-cargo build --release --locked -q -p spec-tests --bins
-out=${1:-$(mktemp -d)}
-mkdir -p "$out"
-status=0
-for profile in spec-1.0 spec-1.0-strict ts-compat; do
-  echo "streamsy under $profile:"
-  "$bin" run --profile "$profile" --jobs 2 --no-progress --check-protocol \
-    --expectations "adapters/streamsy/expectations/$profile.toml" \
-    --report-json "$out/streamsy.$profile.json" \
-    -- node adapters/streamsy/adapter.mjs | tail -1 || status=1
-done
-exit $status
+exec adapters/lib/run-profiles.sh streamsy "${1:-$(mktemp -d)}" -- node adapters/streamsy/adapter.mjs
