@@ -143,8 +143,9 @@ pub fn judge(
         position::weight(case, &profile.name, standard),
     ) {
         (true, _) if catch_up_never_made(case, outcome) => Verdict::NotApplicable {
-            reason: "the reader made no catch-up request (it may open SSE at -1, which the \
-                     protocol allows), so the case's catch-up fault could not fire"
+            reason: "the reader did not make the catch-up request the case's fault is aimed at \
+                     (it may read live instead: by SSE at any offset, or by long-poll from the \
+                     beginning, which the protocol allows), so that fault could not fire"
                 .into(),
         },
         (true, _) => Verdict::Pass,
@@ -160,11 +161,30 @@ fn is_generated(case: &Case) -> bool {
         .any(|t| t == crate::corpus::case::GENERATED_TAG)
 }
 
-/// An unfired rule aimed at catch-up requests, in an SSE case: a reader may open SSE at the
-/// beginning without any catch-up request, and the case then cannot test it.
-fn skips_catch_up(case: &Case, rule: &stream_simulator::fault::Rule) -> bool {
-    case.live == Some(state_reference::client::Live::Sse)
-        && rule.kind == stream_simulator::fault::RequestKind::CatchUp
+/// An unfired rule aimed at catch-up requests that a reader may have had no reason to make:
+/// an SSE reader may open SSE at any offset without a catch-up request, and a long-poll reader
+/// may long-poll from the beginning (the server answers at once while data is there:
+/// PROTOCOL 5.7): when a rule aimed at its first catch-up request did not fire (`unfired`), it
+/// made none, and no catch-up rule on that stream could fire. A long-poll reader that did
+/// catch up but did not make a later catch-up request (after a reset naming an offset, say) is
+/// still held to the case.
+fn skips_catch_up(
+    case: &Case,
+    rule: &stream_simulator::fault::Rule,
+    unfired: &[stream_simulator::fault::Rule],
+) -> bool {
+    use state_reference::client::Live;
+    use stream_simulator::fault::RequestKind::CatchUp;
+    let none_made = || {
+        unfired
+            .iter()
+            .any(|r| r.kind == CatchUp && r.nth <= 1 && r.stream == rule.stream)
+    };
+    match case.live {
+        Some(Live::Sse) => rule.kind == CatchUp,
+        Some(Live::LongPoll | Live::Auto) => rule.kind == CatchUp && none_made(),
+        _ => false,
+    }
 }
 
 /// Whether a subscribe case's catch-up fault could not fire because the reader never made a
@@ -175,7 +195,9 @@ fn catch_up_never_made(case: &Case, outcome: &Outcome) -> bool {
         return false;
     }
     match outcome {
-        Outcome::Subscribe { unfired, .. } => unfired.iter().any(|r| skips_catch_up(case, r)),
+        Outcome::Subscribe { unfired, .. } => {
+            unfired.iter().any(|r| skips_catch_up(case, r, unfired))
+        }
         _ => false,
     }
 }
@@ -278,10 +300,10 @@ fn differences(
             }
             // A generated plan may aim at a request the scenario never makes: not a failure.
             let generated = is_generated(case);
-            let unfired = unfired
+            let kept = unfired
                 .iter()
-                .filter(|r| !generated && !skips_catch_up(case, r));
-            for rule in unfired {
+                .filter(|r| !generated && !skips_catch_up(case, r, unfired));
+            for rule in kept {
                 let rule = serde_json::to_string(rule).unwrap_or_default();
                 out.push(format!(
                     "the fault {rule} never fired: the reader never made the request it targets"

@@ -185,3 +185,51 @@ fn an_offset_left_before_batches_with_nothing_applied_rests_on_an_open_question(
     assert_eq!(behind(Some("o3"), 4), None);
     assert_eq!(behind(Some("elsewhere"), 4), None);
 }
+
+#[test]
+fn an_unfired_catch_up_rule_is_the_readers_choice_only_when_it_made_no_catch_up_read() {
+    let case = |live: &str| -> Case {
+        serde_json::from_value(json!({
+            "id": "sub-z", "title": "t", "requirements": ["DS-8-RESUME"], "level": "SHOULD",
+            "tags": [], "mode": "subscribe", "profiles": {"spec-1.0": "required"}, "live": live,
+            "steps": [], "expect": {}
+        }))
+        .unwrap()
+    };
+    let rule = |nth: u64| -> stream_simulator::fault::Rule {
+        serde_json::from_value(
+            json!({"kind": "catch-up", "nth": nth, "fault": "reset-before-headers"}),
+        )
+        .unwrap()
+    };
+    let (first, second) = (rule(1), rule(2));
+    // A long-poll reader that made no catch-up read (the rule on the first did not fire): it
+    // long-polled from the beginning, which the protocol allows; no catch-up rule can fire.
+    assert!(skips_catch_up(
+        &case("long-poll"),
+        &second,
+        &[first.clone(), second.clone()]
+    ));
+    assert!(skips_catch_up(
+        &case("auto"),
+        &first,
+        std::slice::from_ref(&first)
+    ));
+    // One that did catch up but skipped the second read is held to the case.
+    assert!(!skips_catch_up(
+        &case("long-poll"),
+        &second,
+        std::slice::from_ref(&second)
+    ));
+    // SSE readers may skip catch-up reads anywhere; a catch-up-only case never skips them.
+    assert!(skips_catch_up(
+        &case("sse"),
+        &second,
+        std::slice::from_ref(&second)
+    ));
+    assert!(!skips_catch_up(
+        &case("false"),
+        &first,
+        std::slice::from_ref(&first)
+    ));
+}
