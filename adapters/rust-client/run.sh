@@ -12,13 +12,5 @@ cd "$(dirname "$0")/../.."
 installed=$(adapters/rust-client/install.sh)
 [ -n "$installed" ] && echo "$installed"
 case "$installed" in *SKIPPED*) exit 0 ;; esac
-bin=target/release/state-conformance
-cargo build --release --locked -q -p spec-tests --bins
-out=${1:-$(mktemp -d)}
-mkdir -p "$out"
-echo "rust-client under spec-1.0:"
-# Live cases mostly wait on the network: more jobs than cores is fine.
-"$bin" run --profile spec-1.0 --jobs 6 --no-progress --check-protocol \
-  --expectations adapters/rust-client/expectations/spec-1.0.toml \
-  --report-json "$out/rust-client.spec-1.0.json" \
-  -- adapters/rust-client/target/release/rust-client-adapter | tail -1
+PROFILES=spec-1.0 JOBS=6 exec adapters/lib/run-profiles.sh rust-client "${1:-$(mktemp -d)}" \
+  -- adapters/rust-client/target/release/rust-client-adapter

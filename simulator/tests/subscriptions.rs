@@ -88,6 +88,17 @@ async fn send(
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+async fn get(c: &Client, url: String) -> (u16, Value) {
+    send(c, reqwest::Method::GET, url, None, None).await
+}
+
+/// Creates a JSON stream at `url` with `body` (201).
+async fn create_stream(c: &Client, url: String, body: &str) {
+    let created = c.put(url).header("content-type", "application/json");
+    let status = created.body(body.to_owned()).send().await.unwrap().status();
+    assert_eq!(status, 201);
+}
+
 fn at(sim: &SimulatorHandle, path: &str) -> String {
     format!("{}/v1/stream/{path}", sim.url())
 }
@@ -156,11 +167,7 @@ async fn a_signed_webhook_then_a_callback_that_acks_and_its_replay_is_fenced() {
     );
     let jwks: Value = response.json().await.unwrap();
 
-    let created = c
-        .put(at(&sim, "events/a"))
-        .header("content-type", "application/json")
-        .body(r#"{"n":1}"#);
-    assert_eq!(created.send().await.unwrap().status(), 201);
+    create_stream(&c, at(&sim, "events/a"), r#"{"n":1}"#).await;
     let webhook = next(&mut webhooks, Duration::from_secs(5)).await;
     assert!(
         verifies(&webhook.signature, &webhook.body, &jwks),
@@ -216,14 +223,7 @@ async fn a_signed_webhook_then_a_callback_that_acks_and_its_replay_is_fenced() {
     )
     .await;
     assert_eq!((status, &replay["error"]["code"]), (409, &json!("FENCED")));
-    let (_, view) = send(
-        &c,
-        reqwest::Method::GET,
-        at(&sim, "__ds/subscriptions/s1"),
-        None,
-        None,
-    )
-    .await;
+    let (_, view) = get(&c, at(&sim, "__ds/subscriptions/s1")).await;
     assert_eq!(view["streams"][0]["acked_offset"], stream["tail_offset"]);
 
     assert_eq!(
@@ -238,18 +238,7 @@ async fn a_signed_webhook_then_a_callback_that_acks_and_its_replay_is_fenced() {
         .0,
         204
     );
-    assert_eq!(
-        send(
-            &c,
-            reqwest::Method::GET,
-            at(&sim, "__ds/subscriptions/s1"),
-            None,
-            None
-        )
-        .await
-        .0,
-        404
-    );
+    assert_eq!(get(&c, at(&sim, "__ds/subscriptions/s1")).await.0, 404);
 }
 
 #[tokio::test]
@@ -270,21 +259,10 @@ async fn a_failed_delivery_is_retried_and_a_done_answer_acks_the_wake() {
         .0,
         201
     );
-    let created = c
-        .put(at(&sim, "jobs/1"))
-        .header("content-type", "application/json")
-        .body("[1,2]");
-    assert_eq!(created.send().await.unwrap().status(), 201);
+    create_stream(&c, at(&sim, "jobs/1"), "[1,2]").await;
     let first: Value =
         serde_json::from_str(&next(&mut webhooks, Duration::from_secs(5)).await.body).unwrap();
-    let (_, view) = send(
-        &c,
-        reqwest::Method::GET,
-        at(&sim, "__ds/subscriptions/r"),
-        None,
-        None,
-    )
-    .await;
+    let (_, view) = get(&c, at(&sim, "__ds/subscriptions/r")).await;
     assert_eq!(view["status"], "failed");
     // The first retry comes after 1 s ± 20% (PROTOCOL §7.1), for the same wake.
     let second: Value =
@@ -292,14 +270,7 @@ async fn a_failed_delivery_is_retried_and_a_done_answer_acks_the_wake() {
     assert_eq!(second["wake_id"], first["wake_id"]);
     let tail = second["streams"][0]["tail_offset"].clone();
     for _ in 0..100 {
-        let (_, view) = send(
-            &c,
-            reqwest::Method::GET,
-            at(&sim, "__ds/subscriptions/r"),
-            None,
-            None,
-        )
-        .await;
+        let (_, view) = get(&c, at(&sim, "__ds/subscriptions/r")).await;
         if view["streams"][0]["acked_offset"] == tail {
             assert_eq!(view["status"], "active");
             return;
@@ -313,11 +284,7 @@ async fn a_failed_delivery_is_retried_and_a_done_answer_acks_the_wake() {
 async fn pull_wake_writes_wake_events_and_one_worker_holds_the_claim() {
     let sim = Simulator::start().await.unwrap();
     let c = common::client();
-    let wake_stream = c
-        .put(at(&sim, "wake/pool"))
-        .header("content-type", "application/json")
-        .body("[]");
-    assert_eq!(wake_stream.send().await.unwrap().status(), 201);
+    create_stream(&c, at(&sim, "wake/pool"), "[]").await;
     let config = json!({"type": "pull-wake", "pattern": "events/**", "wake_stream": "wake/pool"});
     assert_eq!(
         send(
@@ -342,19 +309,8 @@ async fn pull_wake_writes_wake_events_and_one_worker_holds_the_claim() {
     };
     assert_eq!(claim("w1").await.1["error"]["code"], "NO_PENDING_WORK");
 
-    let created = c
-        .put(at(&sim, "events/deep/x"))
-        .header("content-type", "application/json")
-        .body("{}");
-    assert_eq!(created.send().await.unwrap().status(), 201);
-    let (_, events) = send(
-        &c,
-        reqwest::Method::GET,
-        at(&sim, "wake/pool?offset=-1"),
-        None,
-        None,
-    )
-    .await;
+    create_stream(&c, at(&sim, "events/deep/x"), "{}").await;
+    let (_, events) = get(&c, at(&sim, "wake/pool?offset=-1")).await;
     assert_eq!(events[0]["type"], "wake");
     assert_eq!(
         (

@@ -52,6 +52,17 @@ fn config(delivery: Delivery, pattern: Option<&str>, streams: &[&str]) -> Config
     }
 }
 
+/// Subscription `s`: a webhook on `events/*`.
+fn webhook_subscription(subs: &Subscriptions, store: &Store) {
+    subs.put(
+        key("s"),
+        config(webhook(), Some("events/*"), &[]),
+        "http://h".into(),
+        store,
+    )
+    .unwrap();
+}
+
 fn webhook() -> Delivery {
     Delivery::Webhook("http://127.0.0.1:9/hook".into())
 }
@@ -88,13 +99,7 @@ fn existing_streams_link_at_their_tail_and_a_new_matching_stream_before_its_firs
     let (store, subs) = (Store::default(), Subscriptions::new());
     let old_tail = create(&store, "events/old", r#"{"a":1}"#);
     create(&store, "other/x", r#"{"a":1}"#);
-    subs.put(
-        key("s"),
-        config(webhook(), Some("events/*"), &[]),
-        "http://h".into(),
-        &store,
-    )
-    .unwrap();
+    webhook_subscription(&subs, &store);
     let view = subs.view(&key("s"), &store).unwrap();
     assert_eq!(
         view["streams"],
@@ -157,13 +162,7 @@ fn reconfirming_needs_the_same_configuration() {
 #[test]
 fn a_callback_acks_and_a_replay_of_it_is_fenced() {
     let (store, subs) = (Store::default(), Subscriptions::new());
-    subs.put(
-        key("s"),
-        config(webhook(), Some("events/*"), &[]),
-        "http://h".into(),
-        &store,
-    )
-    .unwrap();
+    webhook_subscription(&subs, &store);
     let wake = delivered_wakes(&write(&subs, &store, "events/a", r#"{"a":1}"#)).remove(0);
     let token = token_of(&subs, &key("s"), &wake);
     let tail = tail(&store, ROOT, "events/a").to_string();
@@ -190,13 +189,7 @@ fn a_callback_acks_and_a_replay_of_it_is_fenced() {
 #[test]
 fn tokens_and_acks_are_checked_before_anything_moves() {
     let (store, subs) = (Store::default(), Subscriptions::new());
-    subs.put(
-        key("s"),
-        config(webhook(), Some("events/*"), &[]),
-        "http://h".into(),
-        &store,
-    )
-    .unwrap();
+    webhook_subscription(&subs, &store);
     let wake = delivered_wakes(&write(&subs, &store, "events/a", r#"{"a":1}"#)).remove(0);
     let token = token_of(&subs, &key("s"), &wake);
     let report = |acks: Vec<(&str, String)>| Report {
@@ -270,13 +263,7 @@ fn tokens_and_acks_are_checked_before_anything_moves() {
 #[test]
 fn a_lease_that_runs_out_ends_the_wake_and_pending_work_wakes_again() {
     let (store, subs) = (Store::default(), Subscriptions::new());
-    subs.put(
-        key("s"),
-        config(webhook(), Some("events/*"), &[]),
-        "http://h".into(),
-        &store,
-    )
-    .unwrap();
+    webhook_subscription(&subs, &store);
     let effects = write(&subs, &store, "events/a", r#"{"a":1}"#);
     let lease = effects
         .iter()
@@ -305,13 +292,7 @@ fn a_lease_that_runs_out_ends_the_wake_and_pending_work_wakes_again() {
 #[test]
 fn synchronous_done_acks_the_snapshot_and_later_data_wakes_again() {
     let (store, subs) = (Store::default(), Subscriptions::new());
-    subs.put(
-        key("s"),
-        config(webhook(), Some("events/*"), &[]),
-        "http://h".into(),
-        &store,
-    )
-    .unwrap();
+    webhook_subscription(&subs, &store);
     let wake = delivered_wakes(&write(&subs, &store, "events/a", r#"{"a":1}"#)).remove(0);
     let shown = tail(&store, ROOT, "events/a");
     append(&store, "events/a", r#"{"a":2}"#); // after the snapshot
@@ -330,13 +311,7 @@ fn synchronous_done_acks_the_snapshot_and_later_data_wakes_again() {
 #[test]
 fn failed_deliveries_back_off_from_one_second_to_a_minute_and_mark_the_subscription() {
     let (store, subs) = (Store::default(), Subscriptions::new());
-    subs.put(
-        key("s"),
-        config(webhook(), Some("events/*"), &[]),
-        "http://h".into(),
-        &store,
-    )
-    .unwrap();
+    webhook_subscription(&subs, &store);
     let wake = delivered_wakes(&write(&subs, &store, "events/a", "{}")).remove(0);
     let delays: Vec<u128> = (0..9)
         .map(|_| subs.delivery_failed(&key("s"), &wake).unwrap().as_millis())
