@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use common::{cli, text};
 use serde_json::Value;
 
-fn temp() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sc-diff-{}", std::process::id()));
+/// A fresh directory of the test's own: the tests run in parallel in one process.
+fn temp(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sc-diff-{}-{test}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -51,7 +52,7 @@ fn run(fixtures: &Path, report: &Path) {
 
 #[test]
 fn an_upgrade_shows_its_new_failure_changed_expectation_and_added_and_removed_cases() {
-    let dir = temp();
+    let dir = temp("upgrade");
     let repo_fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
     let upgraded = dir.join("fixtures");
     copy_dir(&repo_fixtures, &upgraded);
@@ -126,7 +127,7 @@ fn an_upgrade_shows_its_new_failure_changed_expectation_and_added_and_removed_ca
 
 #[test]
 fn a_report_without_digests_is_compared_with_a_caveat_and_a_non_report_is_refused() {
-    let dir = temp().join("old-format");
+    let dir = temp("old-format");
     std::fs::create_dir_all(&dir).unwrap();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
     let new = dir.join("new.json");
